@@ -1,0 +1,123 @@
+// The NixDeployment resource: one schema serves the CRD, validation of manifests and the TypeScript types.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+export const API_GROUP = 'reconix.dev';
+export const API_VERSION = 'v1alpha1';
+export const KIND = 'NixDeployment';
+
+const duration = (description: string): TSchema =>
+  Type.String({ pattern: '^([0-9]+(ms|s|m|h))+$', description });
+
+/** A map of strings. Written out so that the CRD stays structural (no patternProperties). */
+const stringMap = (description: string) =>
+  Type.Unsafe<Record<string, string>>({ type: 'object', additionalProperties: { type: 'string' }, description });
+
+export const ActivationMode = Type.Union(
+  [Type.Literal('switch'), Type.Literal('boot'), Type.Literal('test'), Type.Literal('dry-activate')],
+  { description: 'How switch-to-configuration is run on each machine.' },
+);
+export type ActivationMode = Static<typeof ActivationMode>;
+
+export const DriftPolicy = Type.Union([Type.Literal('Correct'), Type.Literal('Report')], {
+  description: 'Correct re-activates the desired system when a host drifts; Report only reports it.',
+});
+export type DriftPolicy = Static<typeof DriftPolicy>;
+
+export const SecretKeyRef = Type.Object(
+  {
+    name: Type.String({ minLength: 1, description: 'Name of a Secret in the namespace of the NixDeployment.' }),
+    key: Type.String({ minLength: 1, description: 'Key within the Secret.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const NixDeploymentSpec = Type.Object(
+  {
+    network: Type.Object(
+      {
+        files: Type.Optional(
+          Type.Array(Type.String({ minLength: 1 }), {
+            description:
+              'Nix network files, merged in order. Relative to the manifest (directory mode) or the source root.',
+          }),
+        ),
+        inline: Type.Optional(stringMap('Network files given inline: file name to Nix text.')),
+        args: Type.Optional(stringMap('Arguments passed to every network file, as strings (like --argstr).')),
+      },
+      { additionalProperties: false, description: 'The Nix network: logical and physical files.' },
+    ),
+    builder: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('nixos'), Type.Literal('mini')], {
+        description:
+          'System builder: nixos uses <nixpkgs/nixos>, mini the small builder shipped with Reconix, auto picks nixos when nixpkgs is on the Nix path.',
+      }),
+    ),
+    interval: Type.Optional(duration('Resync period, e.g. 5m.')),
+    retryInterval: Type.Optional(duration('First retry delay after a failure; doubles up to the interval.')),
+    driftPolicy: Type.Optional(DriftPolicy),
+    suspend: Type.Optional(Type.Boolean({ description: 'Stop reconciling this deployment.' })),
+    rollout: Type.Optional(
+      Type.Object(
+        {
+          maxParallel: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 1000, description: 'Machines copied and activated at once.' }),
+          ),
+          activation: Type.Optional(ActivationMode),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    sshKeySecretRef: Type.Optional(SecretKeyRef),
+    awsCredentialsSecretRef: Type.Optional(
+      Type.Object({ name: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type NixDeploymentSpec = Static<typeof NixDeploymentSpec>;
+
+export const Condition = Type.Object({
+  type: Type.String(),
+  status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')]),
+  reason: Type.String(),
+  message: Type.String(),
+  observedGeneration: Type.Optional(Type.Integer()),
+  lastTransitionTime: Type.String(),
+});
+export type Condition = Static<typeof Condition>;
+
+export const MachineSummary = Type.Object({
+  total: Type.Integer(),
+  ready: Type.Integer(),
+  drifted: Type.Integer(),
+  failed: Type.Integer(),
+});
+
+export const NixDeploymentStatus = Type.Object({
+  observedGeneration: Type.Optional(Type.Integer()),
+  conditions: Type.Optional(Type.Array(Condition)),
+  lastAppliedRevision: Type.Optional(Type.String()),
+  lastAttemptedRevision: Type.Optional(Type.String()),
+  machines: Type.Optional(MachineSummary),
+  /** Bounded: at most MAX_LISTED_MACHINES entries, failing and drifted first. */
+  machineStates: Type.Optional(
+    Type.Array(
+      Type.Object({
+        name: Type.String(),
+        state: Type.String(),
+        system: Type.Optional(Type.String()),
+        message: Type.Optional(Type.String()),
+      }),
+    ),
+  ),
+  lastHandledRequestedAt: Type.Optional(Type.String()),
+});
+export type NixDeploymentStatus = Static<typeof NixDeploymentStatus>;
+export const MAX_LISTED_MACHINES = 50;
+
+export interface NixDeploymentManifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; generation?: number; annotations?: Record<string, string> };
+  spec: NixDeploymentSpec;
+}

@@ -1,0 +1,131 @@
+// The data the reconciler reasons about: what the spec wants, what the world is, what Reconix recorded.
+import type { ActivationMode } from './deployment.js';
+
+/** Where SSH reaches a machine. */
+export interface SshEndpoint {
+  host: string;
+  port: number;
+  user: string;
+}
+
+/** A reference from one spec value to a resource, as phase-1 evaluation serialises it. */
+export interface ResourceRef {
+  _ref: string; // "<type>.<name>", e.g. "ec2KeyPairs.kp"
+}
+
+/** One machine as phase-1 evaluation sees it: where it runs, nothing about what it runs. */
+export interface MachinePhysical {
+  name: string;
+  targetEnv: string;
+  targetHost?: string;
+  targetPort: number;
+  targetUser: string;
+  /** Private key file on the controller used to reach this machine (none target). */
+  sshKeyFile?: string;
+  /** Declared host key ("ssh-ed25519 AAAA..."): pinned without trust on first use. */
+  hostPublicKey?: string;
+  /** Target-specific options (deployment.ec2, deployment.local), with references as ResourceRef. */
+  options: Record<string, unknown>;
+  /** Names of deployment.keys (their contents never leave the evaluator). */
+  keys: string[];
+}
+
+/** Phase 1: the physical and resource view of a network, evaluated without building anything. */
+export interface PhysicalView {
+  description: string;
+  machines: Record<string, MachinePhysical>;
+  /** resources.<type>.<name> = attributes (references as ResourceRef). */
+  resources: Record<string, Record<string, Record<string, unknown>>>;
+}
+
+/** Facts learnt while provisioning, injected into every machine's configuration in phase 2. */
+export interface MachineFacts {
+  privateIPv4?: string;
+  publicIPv4?: string;
+  hostPublicKey?: string;
+}
+
+export interface InfraFacts {
+  machines: Record<string, MachineFacts>;
+  /** resources.<type>.<name> = facts (ids, names) that references resolve to. */
+  resources: Record<string, Record<string, Record<string, unknown>>>;
+}
+
+/** A machine's NixOS system: the derivation and the store path it produces. */
+export interface SystemRef {
+  drvPath: string;
+  outPath: string;
+}
+
+/** A profile generation on a host. */
+export interface Generation {
+  number: number;
+  path: string;
+  /** Seconds since the epoch (mtime of the generation link). */
+  createdAt: number;
+  current: boolean;
+}
+
+/** What a host says about itself over SSH. */
+export interface HostObservation {
+  currentSystem?: string;
+  profileSystem?: string;
+  generations: Generation[];
+  bootId?: string;
+}
+
+/** What a target provider says about a machine's existence. */
+export interface TargetObservation {
+  exists: boolean;
+  running: boolean;
+  endpoint?: SshEndpoint;
+  facts: MachineFacts;
+  detail?: string;
+}
+
+/** Provider-specific record of a created target (a local host's directory and PID, an instance id...). */
+export type TargetRecord = Record<string, unknown>;
+
+export interface ActivationRecord {
+  system: string;
+  generation?: number;
+  mode: ActivationMode;
+  at: string;
+}
+
+/** Everything Reconix remembers about one machine. */
+export interface MachineRecord {
+  targetEnv: string;
+  target?: TargetRecord;
+  endpoint?: SshEndpoint;
+  /** Pinned host key, "ssh-ed25519 AAAA...". */
+  hostKey?: string;
+  activated?: ActivationRecord;
+  /** Set by a rollback: keep `system` while the spec still asks for `whileDesired`. */
+  hold?: { system: string; whileDesired: string; generation: number };
+  lastDeploy?: { at: string; ok: boolean; message?: string };
+}
+
+/** A cloud resource Reconix created or is creating. */
+export interface ResourceRecord {
+  type: string;
+  name: string;
+  /** Idempotency token recorded before the create call. */
+  token?: string;
+  id?: string;
+  facts: Record<string, unknown>;
+  createdAt?: string;
+}
+
+export interface DeploymentState {
+  version: 1;
+  name: string;
+  machines: Record<string, MachineRecord>;
+  resources: Record<string, ResourceRecord>;
+  /** Last reconcile outcome, for `info` and directory-mode status. */
+  status?: { at: string; ok: boolean; reason: string; message: string; revision?: string };
+}
+
+export function emptyState(name: string): DeploymentState {
+  return { version: 1, name, machines: {}, resources: {} };
+}

@@ -1,0 +1,125 @@
+// The interfaces the reconciler drives. Providers implement them; tests may give fakes of them.
+import type { Readable } from 'node:stream';
+import type { ActivationMode } from '../api/deployment.js';
+import type {
+  Generation,
+  HostObservation,
+  InfraFacts,
+  MachinePhysical,
+  MachineRecord,
+  PhysicalView,
+  SshEndpoint,
+  SystemRef,
+  TargetObservation,
+  TargetRecord,
+} from '../api/model.js';
+
+/** The network source of one deployment, resolved to files on disk. */
+export interface NetworkSource {
+  deployment: string;
+  /** Absolute paths of the network files, in merge order. */
+  files: string[];
+  args: Record<string, string>;
+  builder: 'auto' | 'nixos' | 'mini';
+}
+
+export interface Evaluator {
+  /** Phase 1: machines, targets and resources, without building. */
+  physical(src: NetworkSource): Promise<PhysicalView>;
+  /** Phase 2: instantiate the systems of the given machines with the provisioning facts injected. */
+  systems(src: NetworkSource, facts: InfraFacts, machines: string[]): Promise<Record<string, SystemRef>>;
+}
+
+export interface LocalStore {
+  /** Build (or find already built) the given derivations; registers GC roots under `rootDir`. */
+  realise(drvs: string[], rootDir?: string): Promise<void>;
+  /** Whether a path is valid in the local store. */
+  isValid(path: string): Promise<boolean>;
+  /** The closure of `paths`, dependencies before dependents. */
+  closure(paths: string[]): Promise<string[]>;
+  /** A `nix-store --export` stream of exactly these paths, in this order. */
+  exportPaths(paths: string[]): Readable;
+}
+
+/** How a host's key is checked. */
+export interface HostKeyCheck {
+  /** The pinned key ("ssh-ed25519 AAAA..."); absent means accept and report the key seen. */
+  pinned?: string;
+}
+
+export interface SshAuth {
+  privateKey: Buffer | string;
+}
+
+export interface CopyStats {
+  paths: number;
+  bytes: number;
+}
+
+export interface HostSession {
+  /** The key the host presented, "type base64". */
+  readonly hostKey: string;
+  observe(): Promise<HostObservation>;
+  /** Which of these store paths the host lacks, order kept. */
+  missingPaths(paths: string[]): Promise<string[]>;
+  /** Stream the given paths (dependencies first) into the host's store. */
+  importPaths(paths: string[], source: LocalStore): Promise<CopyStats>;
+  /** Point the system profile at `system`; returns the generation number. */
+  setProfile(system: string): Promise<number>;
+  /** Run `<system>/bin/switch-to-configuration <mode>`. */
+  switchTo(system: string, mode: ActivationMode): Promise<void>;
+  /** Switch the system profile to generation `n`; returns that generation's system path. */
+  switchGeneration(n: number): Promise<string>;
+  deleteGenerations(numbers: number[]): Promise<void>;
+  listGenerations(): Promise<Generation[]>;
+  close(): void;
+}
+
+export interface HostConnector {
+  connect(endpoint: SshEndpoint, auth: SshAuth, check: HostKeyCheck): Promise<HostSession>;
+}
+
+/** Context a target provider gets for one call. */
+export interface TargetContext {
+  deployment: string;
+  /** Persist the provider's record now (before a create call, to make the call idempotent). */
+  save(record: TargetRecord): Promise<void>;
+  /** Public half of the deployment's SSH client key, to authorise on hosts Reconix creates. */
+  clientPublicKey: string;
+}
+
+/** One kind of target (`none`, `local`, `ec2`): it makes machines exist and says where they are. */
+export interface TargetProvider {
+  readonly env: string;
+  /** Observe every machine of this kind in one go (batched where the backend allows). */
+  observe(
+    deployment: string,
+    machines: MachinePhysical[],
+    records: Record<string, MachineRecord | undefined>,
+  ): Promise<Record<string, TargetObservation>>;
+  /** Whether machines of this kind are created by Reconix (false for `none`). */
+  readonly creates: boolean;
+  create(machine: MachinePhysical, ctx: TargetContext, previous?: TargetRecord): Promise<TargetRecord>;
+  /** Bring a stopped or crashed target back (a reboot: /run is lost, the store stays). */
+  start(machine: string, record: TargetRecord, ctx: TargetContext): Promise<TargetRecord>;
+  stop(machine: string, record: TargetRecord, ctx: TargetContext): Promise<void>;
+  destroy(machine: string, record: TargetRecord, ctx: TargetContext): Promise<void>;
+  /** Endpoint and facts of a created target, from its record. */
+  describe(machine: MachinePhysical, record: TargetRecord | undefined): TargetObservation;
+}
+
+export interface Clock {
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+export interface Logger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}

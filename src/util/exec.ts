@@ -1,0 +1,96 @@
+// Running local processes: argument arrays only, never a shell.
+import { spawn } from 'node:child_process';
+
+export interface ExecOptions {
+  input?: string | Buffer;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  command: string;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** A failed command, shaped like its result. */
+export class ExecError extends Error implements ExecResult {
+  readonly command: string;
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  constructor(result: ExecResult, cause?: unknown) {
+    const why = result.timedOut
+      ? 'timed out'
+      : result.signal
+        ? `was killed by ${result.signal}`
+        : `exited with code ${result.exitCode}`;
+    super(`${result.command} ${why}${result.stderr ? `: ${result.stderr.trim()}` : ''}`, { cause });
+    this.name = 'ExecError';
+    this.command = result.command;
+    this.exitCode = result.exitCode;
+    this.signal = result.signal;
+    this.stdout = result.stdout;
+    this.stderr = result.stderr;
+    this.timedOut = result.timedOut;
+  }
+}
+
+export type Runner = (file: string, args: readonly string[], options?: ExecOptions) => Promise<ExecResult>;
+
+/** Run a program to completion; resolves with its result whatever the exit code. */
+export const runProcess: Runner = (file, args, options = {}) =>
+  new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, options.timeoutMs);
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => {
+      if (timer) clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (exitCode, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({
+        command: [file, ...args].join(' '),
+        exitCode,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        timedOut,
+      });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+  });
+
+/** Run a program and fail unless it exits 0. */
+export async function run(
+  file: string,
+  args: readonly string[],
+  options: ExecOptions = {},
+  runner: Runner = runProcess,
+): Promise<ExecResult> {
+  const result = await runner(file, args, options);
+  if (result.exitCode !== 0) throw new ExecError(result);
+  return result;
+}
