@@ -10,7 +10,11 @@ const duration = (description: string): TSchema =>
 
 /** A map of strings. Written out so that the CRD stays structural (no patternProperties). */
 const stringMap = (description: string) =>
-  Type.Unsafe<Record<string, string>>({ type: 'object', additionalProperties: { type: 'string' }, description });
+  Type.Unsafe<Record<string, string>>({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description,
+  });
 
 export const ActivationMode = Type.Union(
   [Type.Literal('switch'), Type.Literal('boot'), Type.Literal('test'), Type.Literal('dry-activate')],
@@ -25,7 +29,10 @@ export type DriftPolicy = Static<typeof DriftPolicy>;
 
 export const SecretKeyRef = Type.Object(
   {
-    name: Type.String({ minLength: 1, description: 'Name of a Secret in the namespace of the NixDeployment.' }),
+    name: Type.String({
+      minLength: 1,
+      description: 'Name of a Secret in the namespace of the NixDeployment.',
+    }),
     key: Type.String({ minLength: 1, description: 'Key within the Secret.' }),
   },
   { additionalProperties: false },
@@ -60,7 +67,11 @@ export const NixDeploymentSpec = Type.Object(
       Type.Object(
         {
           maxParallel: Type.Optional(
-            Type.Integer({ minimum: 1, maximum: 1000, description: 'Machines copied and activated at once.' }),
+            Type.Integer({
+              minimum: 1,
+              maximum: 1000,
+              description: 'Machines copied and activated at once.',
+            }),
           ),
           activation: Type.Optional(ActivationMode),
         },

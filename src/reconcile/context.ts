@@ -1,0 +1,84 @@
+// What one reconcile carries between its steps.
+import type { ActivationMode, DriftPolicy } from '../api/deployment.js';
+import type { DeploymentState, MachinePhysical, PhysicalView, TargetObservation } from '../api/model.js';
+import type { StateBackend } from '../state/backend.js';
+import type {
+  Clock,
+  Evaluator,
+  HostConnector,
+  LocalStore,
+  Logger,
+  NetworkSource,
+  TargetProvider,
+} from './ports.js';
+import type { MachineReport } from './report.js';
+
+export interface ClientKey {
+  privateKey: string;
+  publicKey: string;
+}
+
+export interface ReconcileDeps {
+  evaluator: Evaluator;
+  store: LocalStore;
+  providers: Readonly<Record<string, TargetProvider>>;
+  connector: HostConnector;
+  state: StateBackend;
+  clientKey: ClientKey;
+  /** Reads a machine's deployment.sshKeyFile. */
+  readKeyFile: (path: string) => Promise<string>;
+  /** Directory for GC roots of built systems. */
+  gcRootDir: string;
+  log: Logger;
+  clock: Clock;
+}
+
+export interface ReconcileRequest {
+  name: string;
+  source: NetworkSource;
+  op: 'deploy' | 'plan' | 'check';
+  driftPolicy: DriftPolicy;
+  mode: ActivationMode;
+  maxParallel: number;
+  include?: readonly string[];
+  exclude?: readonly string[];
+  killObsolete?: boolean;
+  alwaysActivate?: boolean;
+  revision?: string;
+}
+
+export interface Run {
+  req: ReconcileRequest;
+  deps: ReconcileDeps;
+  state: DeploymentState;
+  save: () => Promise<void>;
+  physical: PhysicalView;
+  targets: Record<string, TargetObservation | undefined>;
+  reports: Record<string, MachineReport>;
+}
+
+export function provider(run: Run, env: string): TargetProvider {
+  const p = run.deps.providers[env];
+  if (!p) throw new Error(`no provider for targetEnv ${JSON.stringify(env)}`);
+  return p;
+}
+
+export function machine(run: Run, name: string): MachinePhysical {
+  const m = run.physical.machines[name];
+  if (!m) throw new Error(`machine ${name} is not in the spec`);
+  return m;
+}
+
+export function fail(run: Run, name: string, err: unknown, reasonFallback: string): void {
+  const r = run.reports[name];
+  if (!r) return;
+  const reason = (err as { reason?: string }).reason ?? reasonFallback;
+  r.outcome = r.outcome === 'unreachable' ? 'unreachable' : 'failed';
+  r.error = { reason: reason as never, message: err instanceof Error ? err.message : String(err) };
+  run.deps.log.error('machine failed', {
+    deployment: run.req.name,
+    machine: name,
+    reason,
+    error: r.error.message,
+  });
+}

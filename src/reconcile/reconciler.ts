@@ -1,0 +1,197 @@
+// One reconcile of one deployment: the same story for the CLI, the directory controller and Kubernetes.
+import { Reason, ReconixError, reasonOf } from '../api/conditions.js';
+import { emptyState } from '../api/model.js';
+import type { Plan } from '../plan/actions.js';
+import { mergePlans, planSystems, planTargets, selectMachines } from '../plan/plan.js';
+import type { ReconcileDeps, ReconcileRequest, Run } from './context.js';
+import { closeAll, connectHosts, observeHosts, type Sessions } from './hosts.js';
+import { applySystemActions } from './apply.js';
+import type { MachineReport, ReconcileReport } from './report.js';
+import { applyTargetActions, collectFacts, observeTargets } from './targets.js';
+
+export async function reconcileDeployment(
+  req: ReconcileRequest,
+  deps: ReconcileDeps,
+): Promise<ReconcileReport> {
+  const started = deps.clock.now();
+  const finish = (run: Run | undefined, plan: Plan, err?: unknown): ReconcileReport =>
+    summarise(req, started, deps.clock.now(), run?.reports ?? {}, plan, err);
+
+  // Only a deploy writes, so only a deploy takes the deployment's lock.
+  let handle;
+  try {
+    handle = req.op === 'deploy' ? await deps.state.acquire(req.name, `reconix ${req.op}`) : undefined;
+  } catch (err) {
+    return finish(undefined, { machines: [], actions: [] }, err);
+  }
+  const state = handle ? handle.state : await deps.state.read(req.name).catch(() => emptyState(req.name));
+  const save = handle ? () => handle.save() : async () => undefined;
+  let sessions: Sessions = new Map();
+  let plan: Plan = { machines: [], actions: [] };
+  let run: Run | undefined;
+  try {
+    // Evaluate the physical view: which machines, where, which resources. Nothing is built yet.
+    const physical = await deps.evaluator.physical(req.source);
+    run = { req, deps, state, save, physical, targets: {}, reports: {} };
+    const selected = selectMachines(Object.keys(physical.machines), req.include, req.exclude);
+    for (const name of selected) {
+      const m = physical.machines[name];
+      if (m)
+        run.reports[name] = { machine: name, env: m.targetEnv, verdict: 'unknown', outcome: 'unchanged' };
+    }
+
+    // Observe the targets and make the missing ones exist.
+    await observeTargets(run, selected);
+    const targetPlan = planTargets({
+      physical,
+      selected,
+      observed: run.targets,
+      recorded: state,
+      creates: (env) => deps.providers[env]?.creates ?? false,
+      killObsolete: req.killObsolete ?? false,
+    });
+    for (const mp of targetPlan.machines) {
+      const r = (run.reports[mp.machine] ??= {
+        machine: mp.machine,
+        env: mp.env,
+        verdict: mp.verdict,
+        outcome: 'unchanged',
+      });
+      r.verdict = mp.verdict;
+      if (mp.verdict === 'obsolete') r.outcome = 'obsolete';
+      if (mp.verdict === 'unreachable' && !r.error) {
+        r.outcome = 'unreachable';
+        r.error = { reason: Reason.HostUnreachable, message: `${mp.machine}: ${mp.note ?? 'unreachable'}` };
+      }
+    }
+    if (req.op === 'deploy') await applyTargetActions(run, targetPlan.actions);
+
+    // Evaluate the systems of the machines that are up, with every machine's address injected.
+    const live = selected.filter((n) => {
+      const t = run?.targets[n];
+      return t?.exists && t.running && !run?.reports[n]?.error;
+    });
+    const desired = live.length > 0 ? await deps.evaluator.systems(req.source, collectFacts(run), live) : {};
+    for (const [name, ref] of Object.entries(desired)) {
+      const r = run.reports[name];
+      if (r) {
+        r.system = ref.outPath;
+        const ep = run.targets[name]?.endpoint;
+        if (ep) r.address = ep.host;
+      }
+    }
+
+    // Ask each host what it runs.
+    sessions = await connectHosts(run, live);
+    const hosts = await observeHosts(run, sessions);
+    for (const [name, view] of Object.entries(hosts)) {
+      const r = run.reports[name];
+      if (r && view.ok && view.observation.currentSystem) r.current = view.observation.currentSystem;
+    }
+
+    // Plan: what to build, copy and activate, and what drifted.
+    const builtLocally = new Set<string>();
+    await Promise.all(
+      Object.values(desired).map(async (ref) => {
+        if (await deps.store.isValid(ref.outPath)) builtLocally.add(ref.outPath);
+      }),
+    );
+    const env: Record<string, string> = {};
+    for (const n of live) env[n] = physical.machines[n]?.targetEnv ?? 'none';
+    const systemPlan = planSystems({
+      env,
+      desired: Object.fromEntries(Object.entries(desired).filter(([n]) => sessions.has(n))),
+      hosts,
+      recorded: state,
+      builtLocally,
+      driftPolicy: req.driftPolicy,
+      mode: req.mode,
+      alwaysActivate: req.alwaysActivate ?? false,
+    });
+    plan = mergePlans(targetPlan, systemPlan);
+    for (const mp of systemPlan.machines) {
+      const r = run.reports[mp.machine];
+      if (!r) continue;
+      if (r.verdict !== 'create' && r.verdict !== 'start') r.verdict = mp.verdict;
+      if (mp.verdict === 'held') r.outcome = 'held';
+      if (req.op !== 'deploy' && (mp.verdict === 'update' || mp.verdict === 'drifted')) r.outcome = 'planned';
+    }
+
+    // Apply: build, copy, activate, each machine on its own.
+    if (req.op === 'deploy') {
+      await applySystemActions(run, systemPlan.actions, sessions);
+    }
+    const report = finish(run, plan);
+    if (req.op === 'deploy') {
+      state.status = {
+        at: report.startedAt,
+        ok: report.ok,
+        reason: report.reason,
+        message: report.message,
+        ...(req.revision ? { revision: req.revision } : {}),
+      };
+      await save();
+    }
+    return report;
+  } catch (err) {
+    deps.log.error('reconcile failed', {
+      deployment: req.name,
+      reason: reasonOf(err),
+      error: (err as Error).message,
+    });
+    const report = finish(run, plan, err);
+    if (req.op === 'deploy') {
+      state.status = { at: report.startedAt, ok: false, reason: report.reason, message: report.message };
+      await save().catch(() => undefined);
+    }
+    return report;
+  } finally {
+    closeAll(sessions);
+    await handle?.release();
+  }
+}
+
+function summarise(
+  req: ReconcileRequest,
+  started: Date,
+  ended: Date,
+  machines: Record<string, MachineReport>,
+  plan: Plan,
+  err?: unknown,
+): ReconcileReport {
+  const base = {
+    deployment: req.name,
+    op: req.op,
+    plan,
+    machines,
+    startedAt: started.toISOString(),
+    durationMs: ended.getTime() - started.getTime(),
+    ...(req.revision ? { revision: req.revision } : {}),
+  };
+  if (err !== undefined) {
+    const reason = err instanceof ReconixError ? err.reason : Reason.ProvisioningFailed;
+    return { ...base, ok: false, reason, message: err instanceof Error ? err.message : String(err) };
+  }
+  const failed = Object.values(machines).filter((m) => m.error);
+  if (failed.length > 0) {
+    const first = failed[0]!;
+    const reason = failed.every((f) => f.error?.reason === first.error?.reason)
+      ? (first.error?.reason ?? Reason.PartialFailure)
+      : Reason.PartialFailure;
+    const message = failed.map((f) => `${f.machine}: ${f.error?.message ?? 'failed'}`).join('; ');
+    return {
+      ...base,
+      ok: false,
+      reason,
+      message: `${failed.length} of ${Object.keys(machines).length} machines failed: ${message}`,
+    };
+  }
+  const changed = Object.values(machines).filter(
+    (m) => m.outcome === 'activated' || m.outcome === 'drift-corrected',
+  );
+  const message =
+    req.op === 'deploy'
+      ? `${Object.keys(machines).length} machines reconciled, ${changed.length} activated`
+      : `${plan.actions.length} actions planned`;
+  return { ...base, ok: true, reason: Reason.ReconciliationSucceeded, message };
+}
