@@ -1,0 +1,124 @@
+// Prometheus metrics: one registry per process, created by the caller (no global state).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ReconcileReport } from '../reconcile/report.js';
+
+export class ReconixMetrics {
+  readonly registry = new Registry();
+  readonly reconcileDuration = new Histogram({
+    name: 'reconix_reconcile_duration_seconds',
+    help: 'Duration of one reconcile of one deployment.',
+    labelNames: ['deployment', 'op', 'result'],
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+    registers: [this.registry],
+  });
+  readonly reconcileTotal = new Counter({
+    name: 'reconix_reconcile_total',
+    help: 'Reconciles by result.',
+    labelNames: ['deployment', 'result'],
+    registers: [this.registry],
+  });
+  readonly reconcileErrors = new Counter({
+    name: 'reconix_reconcile_errors_total',
+    help: 'Failed reconciles by condition reason.',
+    labelNames: ['deployment', 'reason'],
+    registers: [this.registry],
+  });
+  readonly machineDrifted = new Gauge({
+    name: 'reconix_machine_drifted',
+    help: '1 when the machine runs another system than the one Reconix activated and the drift is not corrected.',
+    labelNames: ['deployment', 'machine'],
+    registers: [this.registry],
+  });
+  readonly driftDetected = new Counter({
+    name: 'reconix_drift_detected_total',
+    help: 'Times a machine was found running another system than the one Reconix activated.',
+    labelNames: ['deployment', 'machine'],
+    registers: [this.registry],
+  });
+  readonly machineFailed = new Gauge({
+    name: 'reconix_machine_failed',
+    help: '1 when the last reconcile of the machine failed.',
+    labelNames: ['deployment', 'machine'],
+    registers: [this.registry],
+  });
+  readonly deploymentReady = new Gauge({
+    name: 'reconix_deployment_ready',
+    help: '1 when the last reconcile of the deployment succeeded.',
+    labelNames: ['deployment'],
+    registers: [this.registry],
+  });
+  readonly lastReconcile = new Gauge({
+    name: 'reconix_last_reconcile_timestamp_seconds',
+    help: 'When the deployment was last reconciled.',
+    labelNames: ['deployment'],
+    registers: [this.registry],
+  });
+  readonly activations = new Counter({
+    name: 'reconix_activations_total',
+    help: 'Systems activated on machines.',
+    labelNames: ['deployment', 'cause'],
+    registers: [this.registry],
+  });
+  readonly revisionInfo = new Gauge({
+    name: 'reconix_source_revision_info',
+    help: 'The source revision last reconciled (1 for the current one).',
+    labelNames: ['deployment', 'revision'],
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'reconix_workqueue_depth',
+    help: 'Deployments waiting to be reconciled.',
+    registers: [this.registry],
+  });
+  readonly manifestErrors = new Gauge({
+    name: 'reconix_manifest_errors',
+    help: 'Manifests that failed to load or validate.',
+    registers: [this.registry],
+  });
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'reconix_' });
+  }
+
+  /** Record one reconcile's outcome. */
+  record(report: ReconcileReport): void {
+    const d = report.deployment;
+    const result = report.ok ? 'success' : 'error';
+    this.reconcileDuration.observe({ deployment: d, op: report.op, result }, report.durationMs / 1000);
+    this.reconcileTotal.inc({ deployment: d, result });
+    if (!report.ok) this.reconcileErrors.inc({ deployment: d, reason: report.reason });
+    this.lastReconcile.set({ deployment: d }, Date.parse(report.startedAt) / 1000);
+    this.deploymentReady.set({ deployment: d }, report.ok ? 1 : 0);
+    if (report.revision) {
+      const prev = this.revisions.get(d);
+      if (prev !== undefined && prev !== report.revision)
+        this.revisionInfo.remove({ deployment: d, revision: prev });
+      this.revisions.set(d, report.revision);
+      this.revisionInfo.set({ deployment: d, revision: report.revision }, 1);
+    }
+    for (const m of Object.values(report.machines)) {
+      const drifting = m.outcome === 'drift-reported' || (report.op !== 'deploy' && m.verdict === 'drifted');
+      this.machineDrifted.set({ deployment: d, machine: m.machine }, drifting ? 1 : 0);
+      if (m.verdict === 'drifted') this.driftDetected.inc({ deployment: d, machine: m.machine });
+      if (m.outcome === 'activated' || m.outcome === 'drift-corrected') {
+        this.activations.inc({ deployment: d, cause: m.outcome === 'drift-corrected' ? 'drift' : 'change' });
+      }
+      this.machineFailed.set({ deployment: d, machine: m.machine }, m.error ? 1 : 0);
+      (this.machines.get(d) ?? this.machines.set(d, new Set()).get(d)!).add(m.machine);
+    }
+  }
+
+  private readonly machines = new Map<string, Set<string>>();
+  private readonly revisions = new Map<string, string>();
+
+  /** Forget every series of a deployment that is gone. */
+  dropDeployment(d: string): void {
+    for (const machine of this.machines.get(d) ?? []) {
+      this.machineDrifted.remove({ deployment: d, machine });
+      this.machineFailed.remove({ deployment: d, machine });
+    }
+    this.machines.delete(d);
+    this.deploymentReady.remove({ deployment: d });
+    this.lastReconcile.remove({ deployment: d });
+  }
+}
