@@ -1,11 +1,11 @@
 // The NixDeployment resource: one schema serves the CRD, validation of manifests and the TypeScript types.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 
 export const API_GROUP = 'reconix.dev';
 export const API_VERSION = 'v1alpha1';
 export const KIND = 'NixDeployment';
 
-const duration = (description: string): TSchema =>
+const duration = (description: string) =>
   Type.String({ pattern: '^([0-9]+(ms|s|m|h))+$', description });
 
 /** A map of strings. Written out so that the CRD stays structural (no patternProperties). */

@@ -37,7 +37,7 @@ export function targetContext(run: Run, name: string): TargetContext {
     deployment: run.req.name,
     clientPublicKey: run.deps.clientKey.publicKey,
     save: async (record: TargetRecord) => {
-      const env = machine(run, name).targetEnv;
+      const env = run.physical.machines[name]?.targetEnv ?? run.state.machines[name]?.targetEnv ?? 'none';
       const rec = (run.state.machines[name] ??= { targetEnv: env });
       rec.targetEnv = env;
       rec.target = record;

@@ -1,0 +1,170 @@
+// Human-readable output of plans, reports, generations and info tables.
+import type { Generation } from '../api/model.js';
+import type { Action, MachinePlan } from '../plan/actions.js';
+import type { MachineResult } from '../reconcile/operations.js';
+import type { MachineReport, ReconcileReport } from '../reconcile/report.js';
+
+const SYMBOL: Record<string, string> = {
+  create: '+',
+  start: '^',
+  update: '~',
+  drifted: '!',
+  'up-to-date': '=',
+  unreachable: 'x',
+  held: '@',
+  obsolete: '?',
+  destroy: '-',
+  unknown: '?',
+};
+
+/** "/nix/store/abc...-nixos-system-web-25.05" -> "abc1234…-nixos-system-web-25.05" */
+export function shortPath(p: string | undefined): string {
+  if (!p) return '-';
+  const m = /^\/nix\/store\/([0-9a-z]{32})-(.*)$/.exec(p);
+  return m ? `${m[1]!.slice(0, 7)}…-${m[2]}` : p;
+}
+
+function steps(actions: readonly Action[], machine: string): string {
+  const words: string[] = [];
+  for (const a of actions) {
+    if (a.machine !== machine) continue;
+    switch (a.kind) {
+      case 'create-target':
+        words.push(`create ${a.env} host`);
+        break;
+      case 'start-target':
+        words.push('start host');
+        break;
+      case 'destroy-target':
+        words.push('destroy host');
+        break;
+      case 'build':
+        words.push('build');
+        break;
+      case 'copy':
+        words.push('copy');
+        break;
+      case 'activate':
+        words.push(`activate (${a.mode}, ${a.cause})`);
+        break;
+      case 'report-drift':
+        words.push(`report drift: runs ${shortPath(a.actual)}, expected ${shortPath(a.expected)}`);
+        break;
+    }
+  }
+  return words.join(', ');
+}
+
+function describeMachine(m: MachinePlan, actions: readonly Action[]): string {
+  const todo = steps(actions, m.machine);
+  if (todo) {
+    const tail = m.verdict === 'create' ? ' (system known after the host exists)' : '';
+    return todo + (m.system && m.verdict !== 'create' ? ` -> ${shortPath(m.system)}` : tail);
+  }
+  switch (m.verdict) {
+    case 'up-to-date':
+      return `up to date (${shortPath(m.system ?? m.current)})`;
+    case 'held':
+      return `held at a rolled-back generation (${shortPath(m.system)})`;
+    case 'unreachable':
+      return `unreachable: ${m.note ?? ''}`;
+    case 'obsolete':
+      return 'no longer in the spec (use --kill-obsolete to destroy)';
+    default:
+      return m.note ?? m.verdict;
+  }
+}
+
+export function renderPlan(report: ReconcileReport): string {
+  const lines = [`Deployment ${report.deployment}:`];
+  const width = Math.max(4, ...report.plan.machines.map((m) => m.machine.length));
+  for (const m of [...report.plan.machines].sort((a, b) => a.machine.localeCompare(b.machine))) {
+    lines.push(
+      `  ${SYMBOL[m.verdict] ?? ' '} ${m.machine.padEnd(width)}  ${m.env.padEnd(5)}  ${describeMachine(m, report.plan.actions)}`,
+    );
+  }
+  const count = (v: string) => report.plan.machines.filter((m) => m.verdict === v).length;
+  lines.push(
+    `Plan: ${count('create')} to create, ${count('update')} to update, ${count('drifted')} drifted, ` +
+      `${count('up-to-date') + count('held')} unchanged, ${count('unreachable')} unreachable.`,
+  );
+  if (!report.ok) lines.push(`Error (${report.reason}): ${report.message}`);
+  return lines.join('\n');
+}
+
+function outcomeText(m: MachineReport): string {
+  switch (m.outcome) {
+    case 'activated':
+      return `activated ${shortPath(m.current)}${m.generation ? ` (generation ${m.generation})` : ''}${m.copied ? `, copied ${m.copied.paths} paths (${formatBytes(m.copied.bytes)})` : ''}`;
+    case 'drift-corrected':
+      return `drift corrected: re-activated ${shortPath(m.current)}`;
+    case 'drift-reported':
+      return `DRIFTED: runs ${shortPath(m.current)}, expected ${shortPath(m.system)} (not corrected: driftPolicy Report)`;
+    case 'failed':
+    case 'unreachable':
+      return `FAILED (${m.error?.reason ?? 'error'}): ${m.error?.message ?? ''}`;
+    case 'unchanged':
+      return `unchanged (${shortPath(m.system)})`;
+    default:
+      return m.outcome;
+  }
+}
+
+export function renderDeploy(report: ReconcileReport): string {
+  const lines = [`Deployment ${report.deployment}:`];
+  const width = Math.max(4, ...Object.keys(report.machines).map((n) => n.length));
+  for (const m of Object.values(report.machines).sort((a, b) => a.machine.localeCompare(b.machine))) {
+    lines.push(`  ${m.machine.padEnd(width)}  ${m.created ? 'created, ' : ''}${outcomeText(m)}`);
+  }
+  lines.push(
+    report.ok
+      ? `Done in ${(report.durationMs / 1000).toFixed(1)}s: ${report.message}.`
+      : `Failed (${report.reason}) after ${(report.durationMs / 1000).toFixed(1)}s: ${report.message}`,
+  );
+  return lines.join('\n');
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** A plain text table: columns padded to their widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [fmt(header), ...rows.map(fmt)].join('\n');
+}
+
+export function renderGenerations(results: MachineResult<Generation[]>[]): string {
+  const out: string[] = [];
+  for (const r of results) {
+    out.push(`${r.machine}:`);
+    if (!r.ok) {
+      out.push(`  error (${r.error?.reason}): ${r.error?.message}`);
+      continue;
+    }
+    for (const g of r.value ?? []) {
+      const when = new Date(g.createdAt * 1000).toISOString().replace('T', ' ').slice(0, 19);
+      out.push(
+        `  ${String(g.number).padStart(4)}   ${when}   ${shortPath(g.path)}${g.current ? '   (current)' : ''}`,
+      );
+    }
+  }
+  return out.join('\n');
+}
+
+export function renderResults<T>(verb: string, results: MachineResult<T>[], show: (v: T) => string): string {
+  return results
+    .map((r) =>
+      r.ok
+        ? `${r.machine}: ${verb} ${show(r.value as T)}`
+        : `${r.machine}: FAILED (${r.error?.reason}): ${r.error?.message}`,
+    )
+    .join('\n');
+}

@@ -1,0 +1,64 @@
+// A deployment as a source delivers it: the manifest, its resolved network and a hash of everything it reads.
+import type { ActivationMode, NixDeploymentSpec } from '../api/deployment.js';
+import type { ReconcileRequest } from '../reconcile/context.js';
+import type { NetworkSource } from '../reconcile/ports.js';
+
+export interface LoadedDeployment {
+  name: string;
+  manifestPath: string;
+  spec: NixDeploymentSpec;
+  source: NetworkSource;
+  /** Changes whenever the manifest or any Nix file next to it changes. */
+  inputHash: string;
+}
+
+export interface LoadError {
+  path: string;
+  /** The deployment's name when the manifest got that far. */
+  name?: string;
+  message: string;
+}
+
+export interface LoadResult {
+  deployments: LoadedDeployment[];
+  errors: LoadError[];
+}
+
+export type Loader = (root: string) => Promise<LoadResult>;
+
+export const DEFAULT_INTERVAL_MS = 5 * 60_000;
+export const DEFAULT_RETRY_MS = 10_000;
+export const DEFAULT_MAX_PARALLEL = 10;
+
+export interface RequestOverrides {
+  include?: readonly string[];
+  exclude?: readonly string[];
+  maxParallel?: number;
+  mode?: ActivationMode;
+  killObsolete?: boolean;
+  alwaysActivate?: boolean;
+  revision?: string;
+}
+
+/** The reconcile request a manifest asks for, with command-line overrides on top. */
+export function requestFor(
+  name: string,
+  spec: NixDeploymentSpec,
+  source: NetworkSource,
+  op: ReconcileRequest['op'],
+  o: RequestOverrides = {},
+): ReconcileRequest {
+  return {
+    name,
+    source,
+    op,
+    driftPolicy: spec.driftPolicy ?? 'Correct',
+    mode: o.mode ?? spec.rollout?.activation ?? 'switch',
+    maxParallel: o.maxParallel ?? spec.rollout?.maxParallel ?? DEFAULT_MAX_PARALLEL,
+    ...(o.include ? { include: o.include } : {}),
+    ...(o.exclude ? { exclude: o.exclude } : {}),
+    ...(o.killObsolete ? { killObsolete: true } : {}),
+    ...(o.alwaysActivate ? { alwaysActivate: true } : {}),
+    ...(o.revision ? { revision: o.revision } : {}),
+  };
+}
