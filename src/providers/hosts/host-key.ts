@@ -1,0 +1,53 @@
+// SSH public keys as OpenSSH writes them ("ssh-ed25519 AAAA... comment") and their SHA256 fingerprints.
+import { createHash } from 'node:crypto';
+
+export interface PublicKey {
+  /** Key type, e.g. "ssh-ed25519". */
+  type: string;
+  /** The key blob in SSH wire format (what the base64 part of a key line decodes to). */
+  blob: Buffer;
+}
+
+/** Parse a key line ("type base64 [comment]"); throws on anything that is not a well-formed key. */
+export function parsePublicKey(line: string): PublicKey {
+  const [type, data] = line.trim().split(/\s+/);
+  if (!type || !data || !/^[A-Za-z0-9+/]+={0,2}$/.test(data)) {
+    throw new Error(`not an SSH public key: ${JSON.stringify(line.slice(0, 80))}`);
+  }
+  const blob = Buffer.from(data, 'base64');
+  const inner = blobType(blob);
+  if (inner !== type) throw new Error(`SSH public key says ${type} but its data holds ${inner ?? 'no type'}`);
+  return { type, blob };
+}
+
+/** The type name an SSH key blob starts with (a uint32 length, then the name). */
+export function blobType(blob: Buffer): string | undefined {
+  if (blob.length < 4) return undefined;
+  const len = blob.readUInt32BE(0);
+  if (len === 0 || len > 64 || blob.length < 4 + len) return undefined;
+  return blob.subarray(4, 4 + len).toString('latin1');
+}
+
+/** "type base64", the form Reconix pins and compares. */
+export function formatPublicKey(blob: Buffer): string {
+  return `${blobType(blob) ?? 'unknown'} ${blob.toString('base64')}`;
+}
+
+/** OpenSSH's fingerprint: "SHA256:" and the base64 of the blob's SHA-256, without padding. */
+export function fingerprint(key: Buffer | string): string {
+  const blob = typeof key === 'string' ? parsePublicKey(key).blob : key;
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+const KEY_ALGORITHMS: Record<string, string[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+
+/** Host key algorithms that make a server present a key of this type (undefined: leave the defaults). */
+export function hostKeyAlgorithms(type: string): string[] | undefined {
+  return Object.hasOwn(KEY_ALGORITHMS, type) ? KEY_ALGORITHMS[type] : undefined;
+}

@@ -1,0 +1,198 @@
+// A host over one SSH connection: observe it, copy store paths into it, switch its system profile.
+import { Transform } from 'node:stream';
+import type { Client } from 'ssh2';
+import type { ActivationMode } from '../../api/deployment.js';
+import { Reason, ReconixError } from '../../api/conditions.js';
+import type { Generation, HostObservation, SshEndpoint } from '../../api/model.js';
+import type { CopyStats, HostSession, LocalStore } from '../../reconcile/ports.js';
+import { ExecError, type ExecResult } from '../../util/exec.js';
+import { assertStorePath, shellJoin } from '../../util/shell.js';
+import { generationOfLink, OBSERVE_SCRIPT, parseObservation, SYSTEM_PROFILE } from './observation.js';
+import { sshExec, type SshExecOptions } from './ssh-exec.js';
+
+const MODES: readonly ActivationMode[] = ['switch', 'boot', 'test', 'dry-activate'];
+
+export function endpointName(e: SshEndpoint): string {
+  return `${e.user}@${e.host}:${e.port}`;
+}
+
+/** The last lines of a command's output, for error messages. */
+export function outputTail(text: string, lines = 20): string {
+  const all = text.trimEnd().split('\n');
+  return all.slice(-lines).join('\n');
+}
+
+export class SshHostSession implements HostSession {
+  readonly hostKey: string;
+  private readonly client: Client;
+  private readonly endpoint: SshEndpoint;
+  private lost: Error | undefined;
+
+  constructor(client: Client, endpoint: SshEndpoint, hostKey: string) {
+    this.client = client;
+    this.endpoint = endpoint;
+    this.hostKey = hostKey;
+    client.on('error', (err) => (this.lost ??= err));
+    client.on('close', () => (this.lost ??= new Error('connection closed')));
+  }
+
+  async observe(): Promise<HostObservation> {
+    const r = await this.check(OBSERVE_SCRIPT, 'observing the host', Reason.HostUnreachable);
+    return parseObservation(r.stdout);
+  }
+
+  async listGenerations(): Promise<Generation[]> {
+    return (await this.observe()).generations;
+  }
+
+  async missingPaths(paths: string[]): Promise<string[]> {
+    if (paths.length === 0) return [];
+    paths.forEach(assertStorePath);
+    // --print-invalid makes --check-validity exit 0 and name the paths the store lacks.
+    const cmd = shellJoin(['xargs', '-r', 'nix-store', '--check-validity', '--print-invalid']);
+    const input = paths.join('\n') + '\n';
+    const r = await this.check(cmd, 'checking store paths', Reason.CopyFailed, { input });
+    const invalid = new Set(r.stdout.split('\n').filter(Boolean));
+    return paths.filter((p) => invalid.has(p));
+  }
+
+  async importPaths(paths: string[], source: LocalStore): Promise<CopyStats> {
+    if (paths.length === 0) return { paths: 0, bytes: 0 };
+    paths.forEach(assertStorePath);
+    let bytes = 0;
+    // Count in a Transform: a 'data' listener on the export stream next to pipe() would lose data.
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        bytes += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    const exported = source.exportPaths(paths);
+    exported.once('error', (err) => counter.destroy(err));
+    exported.pipe(counter);
+    let r: ExecResult;
+    try {
+      r = await this.exec(shellJoin(['nix-store', '--import']), { input: counter });
+    } catch (err) {
+      if (!(err instanceof ExecError)) throw err;
+      const why = err.cause instanceof Error ? err.cause.message : String(err.cause);
+      throw this.fail(Reason.CopyFailed, `exporting ${paths.length} paths failed: ${why}`, err, err.stderr);
+    } finally {
+      exported.unpipe(counter);
+      if (!exported.readableEnded) exported.destroy();
+    }
+    if (r.exitCode !== 0) {
+      throw this.fail(Reason.CopyFailed, `nix-store --import ${this.why(r)}`, new ExecError(r), r.stderr);
+    }
+    return { paths: paths.length, bytes };
+  }
+
+  async setProfile(system: string): Promise<number> {
+    assertStorePath(system);
+    const cmd = `${shellJoin(['nix-env', '-p', SYSTEM_PROFILE, '--set', system])} && ${shellJoin(['readlink', SYSTEM_PROFILE])}`;
+    const r = await this.exec(cmd);
+    if (r.exitCode !== 0) {
+      throw this.fail(
+        Reason.ActivationFailed,
+        `setting the system profile ${this.why(r)}`,
+        new ExecError(r),
+        r.stderr,
+      );
+    }
+    const n = generationOfLink(r.stdout.trim());
+    if (n === undefined) {
+      throw this.fail(
+        Reason.ActivationFailed,
+        `the system profile points to ${JSON.stringify(r.stdout.trim())}`,
+      );
+    }
+    return n;
+  }
+
+  async switchTo(system: string, mode: ActivationMode): Promise<void> {
+    assertStorePath(system);
+    if (!MODES.includes(mode)) throw new Error(`unknown activation mode ${JSON.stringify(mode)}`);
+    const r = await this.exec(`${shellJoin([`${system}/bin/switch-to-configuration`, mode])} 2>&1`);
+    if (r.exitCode !== 0) {
+      const msg = `switch-to-configuration ${mode} of ${system} ${this.why(r)}`;
+      throw this.fail(Reason.ActivationFailed, msg, new ExecError(r), r.stdout);
+    }
+  }
+
+  async switchGeneration(n: number): Promise<string> {
+    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`not a generation number: ${n}`);
+    const switchCmd = shellJoin(['nix-env', '-p', SYSTEM_PROFILE, '--switch-generation', String(n)]);
+    const r = await this.exec(`${switchCmd} && ${shellJoin(['readlink', '-e', SYSTEM_PROFILE])}`);
+    if (r.exitCode !== 0) {
+      const msg = `switching to generation ${n} ${this.why(r)}`;
+      throw this.fail(Reason.ActivationFailed, msg, new ExecError(r), r.stderr);
+    }
+    return r.stdout.trim();
+  }
+
+  async deleteGenerations(numbers: number[]): Promise<void> {
+    if (numbers.length === 0) return;
+    for (const n of numbers) {
+      if (!Number.isSafeInteger(n) || n < 1) throw new Error(`not a generation number: ${n}`);
+    }
+    const args = ['nix-env', '-p', SYSTEM_PROFILE, '--delete-generations', ...numbers.map(String)];
+    const r = await this.exec(shellJoin(args));
+    if (r.exitCode !== 0) {
+      const msg = `deleting generations ${numbers.join(' ')} ${this.why(r)}`;
+      throw this.fail(Reason.ActivationFailed, msg, new ExecError(r), r.stderr);
+    }
+  }
+
+  close(): void {
+    this.lost ??= new Error('session closed');
+    this.client.end();
+  }
+
+  /** Run a command; a connection that is gone (or goes while it runs) is HostUnreachable. */
+  private async exec(command: string, options: SshExecOptions = {}): Promise<ExecResult> {
+    if (this.lost) throw this.unreachable(this.lost);
+    let r: ExecResult;
+    try {
+      r = await sshExec(this.client, command, options);
+    } catch (err) {
+      if (err instanceof ExecError) throw err;
+      throw this.unreachable(err);
+    }
+    if (r.exitCode === null && r.signal === null && !r.timedOut) {
+      throw this.unreachable(
+        this.lost ?? new Error(`connection lost while running ${command.split(' ')[0]}`),
+      );
+    }
+    return r;
+  }
+
+  /** Run a command that is expected to succeed, failing with `reason` otherwise. */
+  private async check(
+    command: string,
+    what: string,
+    reason: Reason,
+    options: SshExecOptions = {},
+  ): Promise<ExecResult> {
+    const r = await this.exec(command, options);
+    if (r.exitCode !== 0) {
+      throw this.fail(reason, `${what} ${this.why(r)}`, new ExecError(r), r.stderr);
+    }
+    return r;
+  }
+
+  private why(r: ExecResult): string {
+    if (r.timedOut) return 'timed out';
+    return r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
+  }
+
+  private fail(reason: Reason, msg: string, cause?: unknown, output?: string): ReconixError {
+    const tail = output ? outputTail(output) : '';
+    const text = `${endpointName(this.endpoint)}: ${msg}${tail ? `:\n${tail}` : ''}`;
+    return new ReconixError(reason, text, cause === undefined ? {} : { cause });
+  }
+
+  private unreachable(cause: unknown): ReconixError {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    return this.fail(Reason.HostUnreachable, `connection lost (${why})`, cause);
+  }
+}

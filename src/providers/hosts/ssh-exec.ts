@@ -1,0 +1,88 @@
+// One remote command on an open ssh2 connection, collected into the same shape as a local process result.
+import type { Readable } from 'node:stream';
+import type { Client, ClientChannel } from 'ssh2';
+import { ExecError, type ExecResult } from '../../util/exec.js';
+
+export interface SshExecOptions {
+  /** What the command reads on stdin: a buffer, or a stream piped into the channel. */
+  input?: string | Buffer | Readable;
+  timeoutMs?: number;
+}
+
+/**
+ * Run `command` (already quoted for the remote shell) on its own channel. Resolves with the result whatever the
+ * exit code; rejects when the channel cannot be opened (an `Error` from ssh2) or when the input stream fails (an
+ * `ExecError` whose `cause` is the stream's error and whose stderr is what the command said until then).
+ */
+export function sshExec(client: Client, command: string, options: SshExecOptions = {}): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const onChannel = (err: Error | undefined, channel: ClientChannel): void => {
+      if (err) {
+        reject(err);
+        return;
+      }
+      collect(channel, command, options).then(resolve, reject);
+    };
+    try {
+      client.exec(command, onChannel);
+    } catch (err) {
+      reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  });
+}
+
+function collect(channel: ClientChannel, command: string, options: SshExecOptions): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let exitCode: number | null = null;
+    let signal: NodeJS.Signals | null = null;
+    let timedOut = false;
+    let inputError: Error | undefined;
+    let pending = 2; // the channel's close and the end of its stderr
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            channel.close();
+          }, options.timeoutMs);
+
+    const done = (): void => {
+      if (--pending > 0) return;
+      if (timer) clearTimeout(timer);
+      const result: ExecResult = {
+        command,
+        exitCode,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        timedOut,
+      };
+      if (inputError) reject(new ExecError(result, inputError));
+      else resolve(result);
+    };
+
+    channel.on('data', (b: Buffer) => out.push(b));
+    channel.stderr.on('data', (b: Buffer) => err.push(b));
+    channel.stderr.once('end', done);
+    channel.on('exit', (code: number | null, sig?: string) => {
+      exitCode = code;
+      signal = (sig as NodeJS.Signals | undefined) ?? null;
+    });
+    channel.once('close', done);
+    channel.on('error', (e: Error) => (inputError ??= e));
+
+    const input = options.input;
+    if (input === undefined || typeof input === 'string' || Buffer.isBuffer(input)) {
+      channel.end(input ?? '');
+      return;
+    }
+    input.once('error', (e: Error) => {
+      inputError ??= e;
+      input.unpipe(channel);
+      channel.close();
+    });
+    input.pipe(channel);
+  });
+}
