@@ -1,0 +1,214 @@
+// The `local` target: hosts Reconix creates on this machine, each a mount namespace running sshd on a loopback address.
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Reason, ReconixError } from '../../api/conditions.js';
+import type { MachinePhysical, MachineRecord, TargetObservation, TargetRecord } from '../../api/model.js';
+import { systemClock, type Clock, type TargetContext, type TargetProvider } from '../../reconcile/ports.js';
+import { runProcess, type Runner } from '../../util/exec.js';
+import { MarkerFileAllocator, type AddressAllocator } from './addresses.js';
+import {
+  isRunning,
+  parseHostRecord,
+  prepareHost,
+  readHostFile,
+  removeHost,
+  startHost,
+  stopHostRecord,
+  writeHostFile,
+  type HostMachinery,
+  type LocalHostRecord,
+} from './host.js';
+import { checkBaseDir, hostDirName, hostLayout, SSH_PORT } from './layout.js';
+import { DEFAULT_BINARIES, type HostBinaries } from './sshd.js';
+
+export interface LocalTargetOptions {
+  /** Where hosts live, one directory each (absolute, plain characters). */
+  baseDir: string;
+  runner?: Runner;
+  clock?: Clock;
+  /** Two octets, "127.77" by default: hosts get 127.77.x.y. Ignored when `addresses` is given. */
+  addressPrefix?: string;
+  addresses?: AddressAllocator;
+  binaries?: Partial<HostBinaries>;
+  /** How long sshd may take to listen. Default 10 s. */
+  startTimeoutMs?: number;
+  /** Whether this process may create hosts; default: running as root. */
+  isRoot?: () => boolean;
+}
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+export class LocalTargetProvider implements TargetProvider {
+  readonly env = 'local';
+  readonly creates = true;
+  private readonly baseDir: string;
+  private readonly addresses: AddressAllocator;
+  private readonly machinery: HostMachinery;
+  private readonly isRoot: () => boolean;
+
+  constructor(options: LocalTargetOptions) {
+    this.baseDir = checkBaseDir(options.baseDir);
+    this.addresses =
+      options.addresses ?? new MarkerFileAllocator(join(this.baseDir, 'addresses'), options.addressPrefix);
+    this.machinery = {
+      runner: options.runner ?? runProcess,
+      clock: options.clock ?? systemClock,
+      binaries: { ...DEFAULT_BINARIES, ...options.binaries },
+      startTimeoutMs: options.startTimeoutMs ?? 10_000,
+    };
+    this.isRoot = options.isRoot ?? (() => process.getuid?.() === 0);
+  }
+
+  /** The directory of a machine's host. */
+  hostDir(deployment: string, machine: string): string {
+    return join(this.baseDir, hostDirName(deployment, machine));
+  }
+
+  async observe(
+    deployment: string,
+    machines: MachinePhysical[],
+    records: Record<string, MachineRecord | undefined>,
+  ): Promise<Record<string, TargetObservation>> {
+    const entries = await Promise.all(
+      machines.map(
+        async (m) => [m.name, await this.observeOne(deployment, m, records[m.name]?.target)] as const,
+      ),
+    );
+    return Object.fromEntries(entries);
+  }
+
+  private async observeOne(
+    deployment: string,
+    machine: MachinePhysical,
+    target: TargetRecord | undefined,
+  ): Promise<TargetObservation> {
+    const dir = parseHostRecord(target)?.dir ?? this.hostDir(deployment, machine.name);
+    const present = await stat(dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    if (!present) return { exists: false, running: false, facts: {}, detail: 'no host directory' };
+    const record = await this.current(dir, target);
+    if (!record)
+      return { exists: true, running: false, facts: {}, detail: 'host directory without a record' };
+    const running = await isRunning(record);
+    const obs = this.describe(machine, toTarget(record));
+    return { ...obs, running, detail: running ? `sshd PID ${record.pid}` : 'sshd is not running' };
+  }
+
+  async create(machine: MachinePhysical, ctx: TargetContext, previous?: TargetRecord): Promise<TargetRecord> {
+    if (!this.isRoot()) {
+      throw new ReconixError(
+        Reason.RootRequired,
+        `local hosts need root: machine ${JSON.stringify(machine.name)} is a mount namespace with its own /nix, ` +
+          'and only root can make one. Run Reconix as root, or deploy to a `none` target.',
+        { reaction: 'stall' },
+      );
+    }
+    const dir = this.hostDir(ctx.deployment, machine.name);
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const known = await this.current(dir, previous);
+      // A host that runs keeps its address; otherwise keep the address only while we still hold it.
+      const keep = known && ((await isRunning(known)) || (await this.addresses.holds(known.address, dir)));
+      const address = keep ? known.address : await this.addresses.claim(dir);
+      // Record the address before anything else, so that a crash from here on leaks nothing.
+      let record: LocalHostRecord = { dir, address, port: SSH_PORT };
+      await writeHostFile(hostLayout(dir), record);
+      const hostPublicKey = await prepareHost(
+        hostLayout(dir),
+        { address, port: SSH_PORT, clientPublicKey: ctx.clientPublicKey },
+        this.machinery.runner,
+      );
+      record = { ...record, hostPublicKey, ...(known?.pid === undefined ? {} : { pid: known.pid }) };
+      await writeHostFile(hostLayout(dir), record);
+      await ctx.save(toTarget(record));
+      return toTarget(await this.startRecord(record, ctx));
+    } catch (err) {
+      if (err instanceof ReconixError) throw err;
+      throw new ReconixError(Reason.ProvisioningFailed, `creating local host ${dir}: ${errorText(err)}`, {
+        cause: err,
+      });
+    }
+  }
+
+  async start(machine: string, target: TargetRecord, ctx: TargetContext): Promise<TargetRecord> {
+    const record = await this.require(machine, target);
+    try {
+      return toTarget(await this.startRecord(record, ctx));
+    } catch (err) {
+      throw new ReconixError(
+        Reason.ProvisioningFailed,
+        `starting local host ${record.dir}: ${errorText(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  async stop(machine: string, target: TargetRecord, _ctx?: TargetContext): Promise<void> {
+    const record = await this.require(machine, target);
+    await stopHostRecord(record, this.machinery);
+  }
+
+  async destroy(_machine: string, target: TargetRecord, _ctx?: TargetContext): Promise<void> {
+    const record = parseHostRecord(target);
+    if (!record) return;
+    try {
+      await removeHost((await this.current(record.dir, target)) ?? record, this.machinery);
+      await this.addresses.release(record.address, record.dir);
+    } catch (err) {
+      throw new ReconixError(Reason.DestroyFailed, `destroying local host ${record.dir}: ${errorText(err)}`, {
+        cause: err,
+      });
+    }
+  }
+
+  describe(_machine: MachinePhysical, target: TargetRecord | undefined): TargetObservation {
+    const record = parseHostRecord(target);
+    if (!record) return { exists: false, running: false, facts: {} };
+    return {
+      exists: true,
+      running: record.pid !== undefined,
+      endpoint: { host: record.address, port: record.port, user: 'root' },
+      facts: {
+        privateIPv4: record.address,
+        ...(record.hostPublicKey === undefined ? {} : { hostPublicKey: record.hostPublicKey }),
+      },
+    };
+  }
+
+  private async startRecord(record: LocalHostRecord, ctx: TargetContext): Promise<LocalHostRecord> {
+    const pid = await startHost(record, this.machinery);
+    if (pid === record.pid) return record;
+    const started = { ...record, pid };
+    await ctx.save(toTarget(started));
+    return started;
+  }
+
+  /**
+   * The freshest record of a host: the host's own file (written on every start) over the recorded one, which may
+   * miss a PID when the process stopped between starting sshd and saving the state.
+   */
+  private async current(dir: string, target: TargetRecord | undefined): Promise<LocalHostRecord | undefined> {
+    const recorded = parseHostRecord(target);
+    if (recorded && recorded.dir !== dir) return recorded;
+    return (await readHostFile(hostLayout(dir))) ?? recorded;
+  }
+
+  private async require(machine: string, target: TargetRecord): Promise<LocalHostRecord> {
+    const record = parseHostRecord(target);
+    if (!record) {
+      throw new ReconixError(
+        Reason.ProvisioningFailed,
+        `no local host is recorded for ${JSON.stringify(machine)}`,
+      );
+    }
+    return (await this.current(record.dir, target)) ?? record;
+  }
+}
+
+function toTarget(record: LocalHostRecord): TargetRecord {
+  return { ...record };
+}
