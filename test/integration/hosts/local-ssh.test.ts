@@ -1,0 +1,240 @@
+// Two real local hosts, driven over SSH: observe, copy, activate, roll back, reboot, destroy.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Reason, ReconixError } from '../../../src/api/conditions.js';
+import type { MachinePhysical, TargetRecord } from '../../../src/api/model.js';
+import { SshHostConnector } from '../../../src/providers/hosts/connector.js';
+import { fingerprint } from '../../../src/providers/hosts/host-key.js';
+import { LocalTargetProvider } from '../../../src/providers/local/provider.js';
+import type { HostSession, TargetContext } from '../../../src/reconcile/ports.js';
+import { cliStore, makeClientKey, type ClientKey } from '../../support/hosts.js';
+import { TestSystems } from './systems.js';
+
+const machine = (name: string): MachinePhysical => ({
+  name,
+  targetEnv: 'local',
+  targetPort: 22,
+  targetUser: 'root',
+  options: {},
+  keys: [],
+});
+
+async function rejectsWith(p: Promise<unknown>, reason: Reason): Promise<ReconixError> {
+  const err = await p.then(
+    () => assert.fail(`expected a ${reason} failure`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ReconixError, `expected a ReconixError, got ${String(err)}`);
+  assert.equal(err.reason, reason, err.message);
+  return err;
+}
+
+describe('local hosts over SSH', function () {
+  this.timeout(120_000);
+  const deployment = `ssh-test-${process.pid}`;
+  const connector = new SshHostConnector();
+  const store = cliStore();
+  const saved: Record<string, TargetRecord[]> = {};
+  const records: Record<string, TargetRecord> = {};
+  const sessions: HostSession[] = [];
+  let baseDir: string;
+  let key: ClientKey;
+  let provider: LocalTargetProvider;
+  let systems: TestSystems;
+  let system1: string;
+  let system2: string;
+
+  const ctx = (name: string): TargetContext => ({
+    deployment,
+    clientPublicKey: key.publicKey,
+    save: async (r) => void (saved[name] ??= []).push(r),
+  });
+  const endpointOf = (name: string) => provider.describe(machine(name), records[name]).endpoint!;
+  const pinOf = (name: string) => provider.describe(machine(name), records[name]).facts.hostPublicKey!;
+  const connect = async (name: string, pinned = pinOf(name)): Promise<HostSession> => {
+    const s = await connector.connect(endpointOf(name), { privateKey: key.privateKey }, { pinned });
+    sessions.push(s);
+    return s;
+  };
+
+  before(async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    key = await makeClientKey();
+    baseDir = await mkdtemp(join(tmpdir(), 'reconix-local-hosts-'));
+    provider = new LocalTargetProvider({ baseDir });
+    systems = await TestSystems.create();
+    system1 = await systems.build({ tag: `one-${process.pid}` });
+    system2 = await systems.build({ tag: `two-${process.pid}` });
+    for (const name of ['web', 'db']) records[name] = await provider.create(machine(name), ctx(name));
+  });
+
+  after(async function () {
+    for (const s of sessions) s.close();
+    for (const [name, r] of Object.entries(records)) await provider.destroy(name, r, ctx(name));
+    await systems?.cleanup();
+    if (baseDir) await rm(baseDir, { recursive: true, force: true });
+    await key?.cleanup();
+  });
+
+  it('records the host before starting it, then its PID, and reports it running', async function () {
+    const [first, last] = [saved.web?.[0], saved.web?.at(-1)];
+    assert.ok(first && last);
+    assert.equal(first.pid, undefined);
+    assert.equal(typeof last.pid, 'number');
+    const obs = await provider.observe(deployment, [machine('web'), machine('db')], {
+      web: { targetEnv: 'local', target: records.web! },
+      db: { targetEnv: 'local', target: records.db! },
+    });
+    assert.equal(obs.web?.running, true);
+    assert.equal(obs.db?.running, true);
+    assert.notEqual(obs.web?.endpoint?.host, obs.db?.endpoint?.host);
+    assert.match(obs.web?.facts.privateIPv4 ?? '', /^127\.77\.\d+\.\d+$/);
+  });
+
+  it('observes a fresh host with no system and no generations', async function () {
+    const obs = await (await connect('web')).observe();
+    assert.deepEqual(obs.generations, []);
+    assert.equal(obs.currentSystem, undefined);
+    assert.equal(obs.profileSystem, undefined);
+    assert.match(obs.bootId ?? '', /^[0-9a-f-]{36}$/);
+  });
+
+  it('pins the key the host was created with, so the first connection already checks it', async function () {
+    const s = await connect('web');
+    assert.equal(s.hostKey, pinOf('web'));
+  });
+
+  it('copies only missing paths, into one host and not the other', async function () {
+    const web = await connect('web');
+    const db = await connect('db');
+    const closure = await store.closure([system1]);
+    assert.deepEqual(await web.missingPaths(closure), closure);
+    const stats = await web.importPaths(closure, store);
+    assert.equal(stats.paths, closure.length);
+    assert.ok(stats.bytes > 0);
+    assert.deepEqual(await web.missingPaths(closure), []);
+    assert.deepEqual(await db.missingPaths(closure), closure);
+  });
+
+  it('activates a system as generation 1 and shows it as current', async function () {
+    const web = await connect('web');
+    assert.equal(await web.setProfile(system1), 1);
+    await web.switchTo(system1, 'switch');
+    const obs = await web.observe();
+    assert.equal(obs.currentSystem, system1);
+    assert.equal(obs.profileSystem, system1);
+    assert.deepEqual(
+      obs.generations.map((g) => [g.number, g.path, g.current]),
+      [[1, system1, true]],
+    );
+    assert.ok(Math.abs(obs.generations[0]!.createdAt - Date.now() / 1000) < 600);
+  });
+
+  it('makes a second system generation 2 and switches back to generation 1', async function () {
+    const web = await connect('web');
+    await web.importPaths(await web.missingPaths(await store.closure([system2])), store);
+    assert.equal(await web.setProfile(system2), 2);
+    await web.switchTo(system2, 'switch');
+    assert.equal((await web.observe()).currentSystem, system2);
+
+    assert.equal(await web.switchGeneration(1), system1);
+    const gens = await web.listGenerations();
+    assert.deepEqual(
+      gens.map((g) => [g.number, g.current]),
+      [
+        [1, true],
+        [2, false],
+      ],
+    );
+  });
+
+  it('deletes generations that are not current', async function () {
+    const web = await connect('web');
+    await web.deleteGenerations([2]);
+    assert.deepEqual(
+      (await web.listGenerations()).map((g) => g.number),
+      [1],
+    );
+  });
+
+  it('reports a failing activation with its output', async function () {
+    const broken = await systems.build({ tag: `broken-${process.pid}`, fail: true });
+    const web = await connect('web');
+    await web.importPaths(await web.missingPaths(await store.closure([broken])), store);
+    const err = await rejectsWith(web.switchTo(broken, 'test'), Reason.ActivationFailed);
+    assert.match(err.message, /exited with code 3/);
+    assert.match(err.message, /activation of broken-\d+ failed/);
+  });
+
+  it('refuses a host whose key changed, naming both fingerprints', async function () {
+    const other = pinOf('db');
+    const err = await rejectsWith(connect('web', other), Reason.HostKeyMismatch);
+    assert.equal(err.reaction, 'stall');
+    assert.ok(err.message.includes(fingerprint(other)), err.message);
+    assert.ok(err.message.includes(fingerprint(pinOf('web'))), err.message);
+    assert.ok(err.message.includes(endpointOf('web').host), err.message);
+  });
+
+  it('treats a killed host as unreachable and brings it back with /run empty and generations kept', async function () {
+    const before = await (await connect('web')).observe();
+    await provider.stop('web', records.web!, ctx('web'));
+    const down = await provider.observe(deployment, [machine('web')], {
+      web: { targetEnv: 'local', target: records.web! },
+    });
+    assert.equal(down.web?.exists, true);
+    assert.equal(down.web?.running, false);
+    await rejectsWith(connect('web'), Reason.HostUnreachable);
+
+    records.web = await provider.start('web', records.web!, ctx('web'));
+    const after = await (await connect('web')).observe();
+    assert.equal(after.currentSystem, undefined);
+    assert.deepEqual(after.generations, before.generations);
+    assert.equal(after.profileSystem, system1);
+    assert.notEqual(records.web.pid, undefined);
+  });
+
+  it('fails a session whose host went away with HostUnreachable', async function () {
+    const s = await connect('db');
+    await provider.stop('db', records.db!, ctx('db'));
+    await rejectsWith(s.observe(), Reason.HostUnreachable);
+    records.db = await provider.start('db', records.db!, ctx('db'));
+  });
+
+  it('creates a host for a machine name full of shell syntax without running any of it', async function () {
+    const marker = `/tmp/pwned-${process.pid}`;
+    const name = `a;touch ${marker}`;
+    const record = await provider.create(machine(name), ctx(name));
+    try {
+      const s = await connector.connect(
+        provider.describe(machine(name), record).endpoint!,
+        { privateKey: key.privateKey },
+        { pinned: provider.describe(machine(name), record).facts.hostPublicKey! },
+      );
+      s.close();
+    } finally {
+      await provider.destroy(name, record, ctx(name));
+    }
+    await assert.rejects(stat(marker), /ENOENT/);
+  });
+
+  it('destroys a host: its process and its directory are gone', async function () {
+    const name = 'short-lived';
+    const record = await provider.create(machine(name), ctx(name));
+    const pid = record.pid as number;
+    const dir = record.dir as string;
+    await provider.destroy(name, record, ctx(name));
+    await assert.rejects(stat(dir), /ENOENT/);
+    await assert.rejects(stat(`/proc/${pid}/cmdline`), /ENOENT/);
+    const obs = await provider.observe(deployment, [machine(name)], {
+      [name]: { targetEnv: 'local', target: record },
+    });
+    assert.equal(obs[name]?.exists, false);
+  });
+
+  it('refuses to create hosts without root', async function () {
+    const unprivileged = new LocalTargetProvider({ baseDir, isRoot: () => false });
+    await rejectsWith(unprivileged.create(machine('x'), ctx('x')), Reason.RootRequired);
+  });
+});

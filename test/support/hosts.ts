@@ -1,0 +1,175 @@
+// Test hosts: namespaced sshd hosts made by the same code as the `local` target, for tests of SSH and the `none`
+// target. Every process is stopped by its PID and every directory removed by destroy().
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import type { LocalStore } from '../../src/reconcile/ports.js';
+import { systemClock } from '../../src/reconcile/ports.js';
+import { run, runProcess, type ExecResult } from '../../src/util/exec.js';
+import { MarkerFileAllocator } from '../../src/providers/local/addresses.js';
+import {
+  prepareHost,
+  removeHost,
+  startHost,
+  stopHostRecord,
+  type HostMachinery,
+  type LocalHostRecord,
+} from '../../src/providers/local/host.js';
+import { hostLayout } from '../../src/providers/local/layout.js';
+import { DEFAULT_BINARIES } from '../../src/providers/local/sshd.js';
+
+export interface ClientKey {
+  /** Private key file (OpenSSH format). */
+  file: string;
+  privateKey: Buffer;
+  /** "ssh-ed25519 AAAA... comment" */
+  publicKey: string;
+  cleanup(): Promise<void>;
+}
+
+/** A fresh ed25519 client key pair in a temporary directory. */
+export async function makeClientKey(): Promise<ClientKey> {
+  const dir = await mkdtemp(join(tmpdir(), 'reconix-client-key-'));
+  const file = join(dir, 'id_ed25519');
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'reconix-test', '-f', file]);
+  return {
+    file,
+    privateKey: await readFile(file),
+    publicKey: (await readFile(`${file}.pub`, 'utf8')).trim(),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface TestHostOptions {
+  clientPublicKey: string;
+  /** Two octets; test hosts use 127.78.x.y by default, apart from the `local` target's 127.77. */
+  addressPrefix?: string;
+}
+
+export interface TestHost {
+  readonly dir: string;
+  readonly address: string;
+  readonly port: number;
+  /** "ssh-ed25519 AAAA..." */
+  readonly hostKey: string;
+  /** sshd's PID, or undefined after kill(). */
+  readonly pid: number | undefined;
+  /** Kill sshd and everything in the host's namespace by PID: a power cut (/run is lost, /nix stays). */
+  kill(): Promise<void>;
+  /** Start sshd again (a boot). */
+  restart(): Promise<void>;
+  /** Run a command inside the host's mount namespace. */
+  exec(argv: string[]): Promise<ExecResult>;
+  /** Lines of /nix/var/reconix/activations.log, written by the test systems' switch-to-configuration. */
+  readActivations(): Promise<string[]>;
+  /** Target of the host's /run/current-system, if any. */
+  currentSystem(): Promise<string | undefined>;
+  /** Stop the host and remove its directory and address. */
+  destroy(): Promise<void>;
+}
+
+const machinery: HostMachinery = {
+  runner: runProcess,
+  clock: systemClock,
+  binaries: DEFAULT_BINARIES,
+  startTimeoutMs: 10_000,
+};
+
+const addressMarkers = join(tmpdir(), 'reconix-test-addresses');
+
+export async function createTestHost(opts: TestHostOptions): Promise<TestHost> {
+  const dir = await mkdtemp(join(tmpdir(), 'reconix-test-host-'));
+  const addresses = new MarkerFileAllocator(addressMarkers, opts.addressPrefix ?? '127.78');
+  const address = await addresses.claim(dir);
+  let record: LocalHostRecord = { dir, address, port: 22 };
+  try {
+    const hostKey = await prepareHost(
+      hostLayout(dir),
+      { address, port: 22, clientPublicKey: opts.clientPublicKey },
+      runProcess,
+    );
+    record = { ...record, hostPublicKey: hostKey, pid: await startHost(record, machinery) };
+  } catch (err) {
+    await removeHost(record, machinery);
+    await addresses.release(address, dir);
+    throw err;
+  }
+  const inHost = (path: string): string => {
+    if (record.pid === undefined) throw new Error('the test host is not running');
+    return `/proc/${record.pid}/root${path}`;
+  };
+  return {
+    dir,
+    address,
+    port: 22,
+    hostKey: record.hostPublicKey!,
+    get pid() {
+      return record.pid;
+    },
+    async kill() {
+      await stopHostRecord(record, machinery);
+      const { pid: _gone, ...rest } = record;
+      record = rest;
+    },
+    async restart() {
+      record = { ...record, pid: await startHost(record, machinery) };
+    },
+    async exec(argv) {
+      if (record.pid === undefined) throw new Error('the test host is not running');
+      return runProcess('nsenter', ['--mount', '--target', String(record.pid), '--', ...argv]);
+    },
+    async readActivations() {
+      const text = await readFile(join(dir, 'nix/var/reconix/activations.log'), 'utf8').catch(() => '');
+      return text.split('\n').filter(Boolean);
+    },
+    async currentSystem() {
+      return readlink(inHost('/run/current-system')).catch(() => undefined);
+    },
+    async destroy() {
+      await removeHost(record, machinery);
+      await addresses.release(address, dir);
+    },
+  };
+}
+
+/** A LocalStore over the nix-store command line of this machine, enough to export what tests build. */
+export function cliStore(): LocalStore {
+  return {
+    async realise(drvs) {
+      if (drvs.length > 0) await run('nix-store', ['--realise', ...drvs]);
+    },
+    async isValid(path) {
+      return (await runProcess('nix-store', ['--check-validity', path])).exitCode === 0;
+    },
+    async closure(paths) {
+      const r = await run('nix-store', ['--query', '--requisites', ...paths]);
+      return r.stdout.split('\n').filter(Boolean);
+    },
+    exportPaths(paths) {
+      return exportStream(paths);
+    },
+  };
+}
+
+/** `nix-store --export` as a stream that fails when the command does. */
+function exportStream(paths: string[]): Readable {
+  const out = new PassThrough();
+  const child = spawn('nix-store', ['--export', ...paths], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const err: Buffer[] = [];
+  child.stderr.on('data', (b: Buffer) => err.push(b));
+  child.stdout.pipe(out, { end: false });
+  child.once('error', (e) => out.destroy(e));
+  child.once('close', (code) => {
+    if (code === 0) out.end();
+    else
+      out.destroy(
+        new Error(`nix-store --export exited with ${code}: ${Buffer.concat(err).toString().trim()}`),
+      );
+  });
+  out.once('close', () => {
+    if (child.exitCode === null) child.kill();
+  });
+  return out;
+}
