@@ -1,0 +1,31 @@
+# Builder of the mini NixOS toplevel (run by /bin/sh with PATH=/usr/bin:/bin). Every value from the
+# configuration arrives as a file or a variable; nothing is evaluated as shell code.
+set -eu
+
+mkdir -p "$out/bin" "$out/etc" "$out/activate.d"
+cp "$configJsonPath" "$out/config.json"
+printf '%s\n' "$nixosVersion" >"$out/nixos-version"
+sed "s|@out@|$out|g" "$switchScript" >"$out/bin/switch-to-configuration"
+chmod 0555 "$out/bin/switch-to-configuration"
+
+i=0
+while IFS= read -r target; do
+  eval "textFile=\$etcText${i}Path source=\$etcSource${i}"
+  dest="$out/etc/$target"
+  mkdir -p -- "$(dirname -- "$dest")"
+  if [ -n "$source" ]; then
+    cp -r -- "$source" "$dest"
+  else
+    cp -- "$textFile" "$dest"
+  fi
+  i=$((i + 1))
+done <"$etcTargetsPath"
+[ "$i" -eq "$etcCount" ]
+
+i=0
+while [ "$i" -lt "$activationCount" ]; do
+  eval "textFile=\$activationText${i}Path"
+  cp -- "$textFile" "$out/activate.d/$i"
+  i=$((i + 1))
+done
+cp "$activationNamesPath" "$out/activate.d/names"
