@@ -1,0 +1,291 @@
+# Evaluates a Reconix network (NixOps-style network files merged in order) to JSON-serialisable views.
+#
+# Every argument is a file path or an enum: the network files, arguments and facts are read from JSON files, so
+# nothing from a spec is spliced into Nix source or a shell.
+#   networkFiles  JSON list of absolute paths of network files, in merge order
+#   argsFile      JSON object of strings passed to network files that are functions (like NixOps' --argstr)
+#   factsFile     JSON InfraFacts ({ machines.<n> = { privateIPv4, publicIPv4, hostPublicKey }, resources })
+#   onlyFile      JSON list of machine names: `systems` and `keys` cover only these
+#   builder       "nixos" (<nixpkgs/nixos>), "mini" (./mini-nixos) or "auto" (nixos when nixpkgs is found);
+#                 the only place where the two paths differ
+# Outputs: physical (phase 1, builds nothing), systems.<n> = { drvPath, out } (phase 2, with --read-write-mode
+# so that the derivations are written to the store), keys.<n>.<key> (secrets, for the deployer only).
+{
+  networkFiles,
+  argsFile ? null,
+  factsFile ? null,
+  onlyFile ? null,
+  builder ? "auto",
+}:
+let
+  inherit (builtins)
+    attrNames
+    concatMap
+    concatStringsSep
+    filter
+    foldl'
+    functionArgs
+    intersectAttrs
+    isAttrs
+    isFunction
+    listToAttrs
+    mapAttrs
+    match
+    removeAttrs
+    unsafeDiscardStringContext
+    zipAttrsWith
+    ;
+  readJSON = file: builtins.fromJSON (builtins.readFile file);
+
+  files = readJSON networkFiles;
+  args = if argsFile == null then { } else readJSON argsFile;
+  facts = {
+    machines = { };
+    resources = { };
+  } // (if factsFile == null then { } else readJSON factsFile);
+  only = if onlyFile == null then null else readJSON onlyFile;
+
+  # The seam between real NixOS and the mini builder.
+  nixpkgs = builtins.tryEval <nixpkgs>;
+  nixpkgsFound = nixpkgs.success && builtins.pathExists (toString nixpkgs.value + "/nixos/lib/eval-config.nix");
+  useNixos =
+    if builder == "nixos" then
+      true
+    else if builder == "mini" then
+      false
+    else if builder == "auto" then
+      nixpkgsFound
+    else
+      throw "builder must be auto, nixos or mini, not ${builtins.toJSON builder}";
+  system =
+    if useNixos then
+      {
+        evalConfig = import <nixpkgs/nixos/lib/eval-config.nix>;
+        lib = import <nixpkgs/lib>;
+      }
+    else
+      {
+        evalConfig = import ./mini-nixos/eval-config.nix;
+        lib = import ./mini-nixos/lib.nix;
+      };
+  inherit (system) lib;
+
+  # A function gets the arguments it names (all of them if it names none, as `args: ...` or `{ ... }:`).
+  callWith =
+    available: f:
+    let
+      wanted = functionArgs f;
+    in
+    f (if wanted == { } then available else intersectAttrs wanted available);
+
+  networks = map (
+    path:
+    let
+      e = import path;
+      value = if isFunction e then callWith args e else e;
+    in
+    if isAttrs value then
+      { inherit path value; }
+    else
+      throw "The network file `${path}' does not evaluate to an attribute set."
+  ) files;
+
+  reserved = [
+    "network"
+    "defaults"
+    "resources"
+    "require"
+  ];
+  machineNames = attrNames (zipAttrsWith (_: _: null) (map (n: removeAttrs n.value reserved) networks));
+  fromFiles =
+    attr: concatMap (n: if n.value ? ${attr} then [ { _file = n.path; imports = [ n.value.${attr} ]; } ] else [ ]) networks;
+  networkInfo = foldl' (acc: n: acc // (n.value.network or { })) { } networks;
+
+  # Resources: the definitions of resources.<type>.<name> in all files, merged in order. Machines and other
+  # resources see references ({ _ref, name } plus the facts known about the resource).
+  resourceDefs = zipAttrsWith (_: perFile: zipAttrsWith (_: defs: defs) perFile) (
+    map (n: n.value.resources or { }) networks
+  );
+  resources = mapAttrs (
+    type: byName:
+    mapAttrs (name: _: { inherit name; } // (facts.resources.${type}.${name} or { }) // { _ref = "${type}.${name}"; }) byName
+  ) resourceDefs;
+  resourceValues = mapAttrs (
+    _type: byName:
+    mapAttrs (
+      name: defs:
+      foldl' (
+        acc: d:
+        acc
+        // (
+          if isFunction d then
+            callWith {
+              inherit name resources lib;
+              uuid = "reconix";
+            } d
+          else
+            d
+        )
+      ) { } defs
+    ) byName
+  ) resourceDefs;
+
+  # NixOS host names are letters, digits, "-" and "_"; other machine names get a host name derived from them.
+  validHostName = s: match "[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?" s != null;
+  hostNameOf =
+    name:
+    let
+      cleaned = lib.concatMapStrings (c: if match "[[:alnum:]_-]" c != null then c else "-") (
+        builtins.genList (i: builtins.substring i 1 name) (builtins.stringLength name)
+      );
+    in
+    if validHostName name then
+      name
+    else if validHostName cleaned then
+      cleaned
+    else
+      "machine-" + builtins.substring 0 12 (builtins.hashString "sha256" name);
+
+  # What provisioning learnt, injected into every machine: its own addresses, an /etc/hosts line and a known
+  # host key for every machine whose address or key is known.
+  addressOf =
+    n:
+    let
+      net = nodes.${n}.config.networking;
+    in
+    if net.privateIPv4 != null then net.privateIPv4 else net.publicIPv4;
+  hostKeyOf = n: facts.machines.${n}.hostPublicKey or nodes.${n}.config.deployment.hostPublicKey;
+  factsModule =
+    name:
+    let
+      own = facts.machines.${name} or { };
+      hostsLines = concatMap (
+        n:
+        let
+          a = addressOf n;
+        in
+        if a != null && validHostName n then [ "${a} ${n}" ] else [ ]
+      ) machineNames;
+      keyed = filter (n: hostKeyOf n != null) machineNames;
+    in
+    {
+      _file = toString ./eval-network.nix;
+      config = lib.mkMerge [
+        (lib.mkIf (own ? privateIPv4) { networking.privateIPv4 = lib.mkOverride 900 own.privateIPv4; })
+        (lib.mkIf (own ? publicIPv4) { networking.publicIPv4 = lib.mkOverride 900 own.publicIPv4; })
+        { networking.extraHosts = lib.mkIf (hostsLines != [ ]) (concatStringsSep "\n" hostsLines); }
+        {
+          programs.ssh.knownHosts = listToAttrs (
+            map (n: {
+              name = n;
+              value = {
+                hostNames = [ n ] ++ lib.optional (addressOf n != null) (addressOf n);
+                publicKey = hostKeyOf n;
+              };
+            }) keyed
+          );
+        }
+      ];
+    };
+  baseModule = name: {
+    _file = toString ./eval-network.nix;
+    config.networking.hostName = lib.mkDefault (hostNameOf name);
+  };
+
+  nodes = listToAttrs (
+    map (name: {
+      inherit name;
+      value = system.evalConfig {
+        modules = [
+          ./options.nix
+          (baseModule name)
+          (factsModule name)
+        ] ++ fromFiles "defaults" ++ fromFiles name;
+        specialArgs = { inherit name nodes resources; };
+      };
+    }) machineNames
+  );
+
+  # JSON data: references become { _ref }, paths stay paths (never copied into the store).
+  toPlain =
+    v:
+    if isAttrs v then
+      (
+        if v ? _ref then
+          { inherit (v) _ref; }
+        else if (v.type or null) == "derivation" then
+          "<derivation ${v.name or ""}>"
+        else
+          mapAttrs (_: toPlain) v
+      )
+    else if builtins.isList v then
+      map toPlain v
+    else if isFunction v then
+      "<function>"
+    else if builtins.isPath v then
+      toString v
+    else
+      v;
+  optionalAttr = name: v: if v == null then { } else { ${name} = toString v; };
+
+  physicalOf =
+    name: d:
+    {
+      inherit name;
+      inherit (d)
+        targetEnv
+        targetHost
+        targetPort
+        targetUser
+        ;
+      options = toPlain { inherit (d) ec2 local; };
+      keys = attrNames d.keys;
+    }
+    // optionalAttr "sshKeyFile" d.sshKeyFile
+    // optionalAttr "hostPublicKey" d.hostPublicKey;
+
+  selected =
+    if only == null then
+      machineNames
+    else
+      map (n: if nodes ? ${n} then n else throw "The machine `${n}' is not defined in the network.") only;
+  forSelected = f: listToAttrs (map (n: { name = n; value = f n nodes.${n}.config; }) selected);
+in
+{
+  physical = {
+    description = networkInfo.description or "Unnamed network";
+    machines = mapAttrs (name: node: physicalOf name node.config.deployment) nodes;
+    resources = mapAttrs (_: mapAttrs (_: toPlain)) resourceValues;
+  };
+
+  systems = forSelected (
+    _: config:
+    let
+      top = config.system.build.toplevel;
+    in
+    {
+      drvPath = unsafeDiscardStringContext top.drvPath;
+      # Not `outPath`: Nix prints a set with an outPath attribute as that string alone.
+      out = unsafeDiscardStringContext top.outPath;
+    }
+  );
+
+  # Secrets: only for the deployer that sends them to the hosts; never part of physical or systems.
+  keys = forSelected (
+    _: config:
+    mapAttrs (
+      _: k:
+      {
+        destDir = k.destDir or "/run/keys";
+        user = k.user or "root";
+        group = k.group or "root";
+        permissions = k.permissions or "0600";
+      }
+      // (if k ? text then { inherit (k) text; } else { })
+      // (if k ? keyFile then { keyFile = toString k.keyFile; } else { })
+    ) config.deployment.keys
+  );
+
+  # For tools and tests: whether <nixpkgs/nixos> is in use.
+  builder = if useNixos then "nixos" else "mini";
+}

@@ -1,0 +1,72 @@
+# Reconix's deployment options, with NixOps' names and meanings. Written against lib.mkOption and lib.types
+# only, so it is the same module under <nixpkgs/nixos> and under the mini builder.
+{ lib, name, ... }:
+let
+  inherit (lib) mkOption types;
+  freeform = types.attrsOf types.anything;
+in
+{
+  options = {
+    deployment = {
+      targetEnv = mkOption {
+        type = types.str;
+        default = "none";
+        description = "Where the machine runs: none (an existing host), local (a local test host), ec2.";
+      };
+      targetHost = mkOption {
+        type = types.str;
+        default = name;
+        description = "Host name or address that SSH connects to.";
+      };
+      targetPort = mkOption {
+        type = types.int;
+        default = 22;
+      };
+      targetUser = mkOption {
+        type = types.str;
+        default = "root";
+      };
+      sshKeyFile = mkOption {
+        type = types.nullOr (types.either types.str types.path);
+        default = null;
+        description = "Private key on the controller used to reach the machine. Never copied into the store.";
+      };
+      hostPublicKey = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        description = "The machine's SSH host key (\"ssh-ed25519 AAAA...\"), pinned without trust on first use.";
+      };
+      ec2 = mkOption {
+        type = freeform;
+        default = { };
+        description = "EC2 settings: region, zone, instanceType, ami, keyPair, securityGroups, securityGroupIds, subnetId, associatePublicIpAddress, usePrivateIpAddress, elasticIPv4, blockDeviceMapping, tags.";
+      };
+      local = mkOption {
+        type = freeform;
+        default = { };
+        description = "Settings of local (namespaced) test hosts.";
+      };
+      keys = mkOption {
+        type = types.attrsOf freeform;
+        default = { };
+        description = "Secrets sent to the machine over SSH (text or keyFile, destDir, user, group, permissions); never stored in the Nix store.";
+      };
+      tags = mkOption {
+        type = types.attrsOf types.str;
+        default = { };
+        description = "Tags of the cloud objects made for this machine.";
+      };
+    };
+
+    networking.privateIPv4 = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      description = "The machine's private IPv4 address (set by Reconix once the machine exists).";
+    };
+    networking.publicIPv4 = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      description = "The machine's public IPv4 address (set by Reconix once the machine exists).";
+    };
+  };
+}
