@@ -1,0 +1,140 @@
+// Evaluating Nix network files with nix-instantiate. All inputs go through JSON files whose paths are the only
+// arguments, so nothing from a spec reaches Nix source or a shell.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Reason, ReconixError } from '../api/conditions.js';
+import type { InfraFacts, PhysicalView, SystemRef } from '../api/model.js';
+import type { Evaluator, NetworkSource } from '../reconcile/ports.js';
+import { runProcess, type Runner } from '../util/exec.js';
+import { stripAnsi } from './text.js';
+import { checkKeys, checkPhysical, checkSystems, type KeySpec } from './shapes.js';
+
+/** The repository's nix/ directory (this module runs from dist/src/spec/). */
+export const NIX_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../nix');
+
+export interface NixEvaluatorOptions {
+  /** Where the JSON argument files are written (a fresh subdirectory per call, removed afterwards). */
+  scratchDir: string;
+  runner?: Runner;
+  nixDir?: string;
+  /** Path of nix-instantiate; default from PATH. */
+  nixInstantiate?: string;
+  timeoutMs?: number;
+  /** Pass --show-trace (longer messages, for debugging a network). */
+  showTrace?: boolean;
+}
+
+const MAX_MESSAGE_LINES = 40;
+
+/** Nix's error text, without colours and trimmed to what a status condition can hold. */
+export function cleanNixError(stderr: string): string {
+  const lines = stripAnsi(stderr).split('\n');
+  const start = lines.findIndex((l) => l.startsWith('error:'));
+  const kept = (start >= 0 ? lines.slice(start) : lines)
+    .map((l) => l.trimEnd())
+    .filter((l) => !l.startsWith("(use '--show-trace'"));
+  while (kept.length > 0 && kept[kept.length - 1] === '') kept.pop();
+  if (kept.length > MAX_MESSAGE_LINES) {
+    return [
+      ...kept.slice(0, MAX_MESSAGE_LINES - 1),
+      `... (${kept.length - MAX_MESSAGE_LINES + 1} more lines)`,
+    ].join('\n');
+  }
+  return kept.join('\n') || 'nix-instantiate failed without a message';
+}
+
+export class NixEvaluator implements Evaluator {
+  private readonly runner: Runner;
+  private readonly nixDir: string;
+  private readonly nixInstantiate: string;
+
+  constructor(private readonly options: NixEvaluatorOptions) {
+    this.runner = options.runner ?? runProcess;
+    this.nixDir = options.nixDir ?? NIX_DIR;
+    this.nixInstantiate = options.nixInstantiate ?? 'nix-instantiate';
+  }
+
+  async physical(src: NetworkSource): Promise<PhysicalView> {
+    return checkPhysical(await this.evaluate(src, 'physical', {}));
+  }
+
+  async systems(
+    src: NetworkSource,
+    facts: InfraFacts,
+    machines: string[],
+  ): Promise<Record<string, SystemRef>> {
+    if (machines.length === 0) return {};
+    const raw = await this.evaluate(src, 'systems', { facts, only: machines, writeDerivations: true });
+    return checkSystems(raw, machines);
+  }
+
+  /** deployment.keys of the given machines, contents included: for the key deployer only, never to be logged. */
+  async keys(src: NetworkSource, machines: string[]): Promise<Record<string, Record<string, KeySpec>>> {
+    if (machines.length === 0) return {};
+    return checkKeys(await this.evaluate(src, 'keys', { only: machines }), machines);
+  }
+
+  private async evaluate(
+    src: NetworkSource,
+    attr: string,
+    extra: { facts?: InfraFacts; only?: string[]; writeDerivations?: boolean },
+  ): Promise<unknown> {
+    await mkdir(this.options.scratchDir, { recursive: true });
+    const dir = await mkdtemp(join(this.options.scratchDir, 'eval-'));
+    try {
+      const write = async (name: string, value: unknown) => {
+        const file = join(dir, name);
+        await writeFile(file, JSON.stringify(value));
+        return file;
+      };
+      const args = [
+        '--eval',
+        '--strict',
+        '--json',
+        ...(extra.writeDerivations ? ['--read-write-mode'] : []),
+        ...(this.options.showTrace ? ['--show-trace'] : []),
+        join(this.nixDir, 'eval-network.nix'),
+        '--argstr',
+        'networkFiles',
+        await write('network-files.json', src.files),
+        '--argstr',
+        'argsFile',
+        await write('args.json', src.args),
+        '--argstr',
+        'builder',
+        src.builder,
+        '-A',
+        attr,
+      ];
+      if (extra.facts) args.push('--argstr', 'factsFile', await write('facts.json', extra.facts));
+      if (extra.only) args.push('--argstr', 'onlyFile', await write('only.json', extra.only));
+      const result = await this.runner(this.nixInstantiate, args, {
+        ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
+      }).catch((cause: unknown) => {
+        throw new ReconixError(
+          Reason.EvaluationFailed,
+          `cannot run ${this.nixInstantiate}: ${String(cause)}`,
+          {
+            cause,
+          },
+        );
+      });
+      if (result.exitCode !== 0) {
+        const why = result.timedOut ? 'timed out' : cleanNixError(result.stderr);
+        throw new ReconixError(Reason.EvaluationFailed, `evaluating ${src.deployment} failed: ${why}`, {
+          reaction: result.timedOut ? 'retry' : 'stall',
+        });
+      }
+      try {
+        return JSON.parse(result.stdout) as unknown;
+      } catch (cause) {
+        throw new ReconixError(Reason.EvaluationFailed, `evaluating ${src.deployment}: output is not JSON`, {
+          cause,
+        });
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,154 @@
+// Loading NixDeployment manifests from YAML files: every document is checked against the API schema, and a
+// bad manifest is reported on its own without stopping the others.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Type, type TSchema } from '@sinclair/typebox';
+import { Value, type ValueError } from '@sinclair/typebox/value';
+import { parseAllDocuments } from 'yaml';
+import { Reason, ReconixError } from '../api/conditions.js';
+import {
+  API_GROUP,
+  API_VERSION,
+  KIND,
+  NixDeploymentSpec,
+  type NixDeploymentManifest,
+} from '../api/deployment.js';
+
+export { parseDuration } from './duration.js';
+export { resolveNetworkSource } from './source.js';
+
+/** One NixDeployment document of a file: valid, or the reason it is not. */
+export type ManifestResult =
+  | { ok: true; manifest: NixDeploymentManifest; path: string; document: number }
+  | { ok: false; error: ReconixError; path: string; document: number };
+
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const DURATION_PATTERN = '^([0-9]+(ms|s|m|h))+$';
+
+const Envelope = Type.Object(
+  {
+    apiVersion: Type.Literal(`${API_GROUP}/${API_VERSION}`),
+    kind: Type.Literal(KIND),
+    metadata: Type.Object(
+      {
+        name: Type.String({ minLength: 1, maxLength: 63, pattern: DNS_LABEL }),
+        namespace: Type.Optional(Type.String({ minLength: 1 })),
+        generation: Type.Optional(Type.Integer()),
+        labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+        annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+      },
+      { additionalProperties: true },
+    ),
+    spec: NixDeploymentSpec,
+    status: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+/** "/spec/network/files/0" -> "spec.network.files[0]" */
+function dottedPath(pointer: string): string {
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return parts.reduce((acc, p) => (/^[0-9]+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
+}
+
+function describe(error: ValueError): string {
+  const schema = error.schema as TSchema & { anyOf?: { const?: unknown }[]; pattern?: string };
+  if (schema.anyOf?.every((s) => s.const !== undefined)) {
+    return `Expected one of ${schema.anyOf.map((s) => JSON.stringify(s.const)).join(', ')}`;
+  }
+  if (schema.pattern === DURATION_PATTERN) return 'Expected a duration such as 5m, 1h30m, 10s or 500ms';
+  return error.message;
+}
+
+/** Check one parsed document; `where` names it in messages ("webapp.yaml (document 1)"). */
+export function validateManifest(doc: unknown, where: string): NixDeploymentManifest {
+  const seen = new Set<string>();
+  const problems: string[] = [];
+  for (const error of Value.Errors(Envelope, doc)) {
+    const path = dottedPath(error.path) || '(document)';
+    if (seen.has(path)) continue;
+    seen.add(path);
+    problems.push(`${path}: ${describe(error)}`);
+  }
+  const spec = (doc as { spec?: NixDeploymentSpec } | undefined)?.spec;
+  if (
+    problems.length === 0 &&
+    spec &&
+    !spec.network.files?.length &&
+    !Object.keys(spec.network.inline ?? {}).length
+  ) {
+    problems.push('spec.network: Expected files or inline network files');
+  }
+  if (problems.length > 0) {
+    throw new ReconixError(Reason.InvalidManifest, `${where}: ${problems.join('; ')}`, { reaction: 'stall' });
+  }
+  return doc as NixDeploymentManifest;
+}
+
+function isNixDeployment(doc: unknown): boolean {
+  return typeof doc === 'object' && doc !== null && (doc as { kind?: unknown }).kind === KIND;
+}
+
+function label(path: string, index: number, doc: unknown): string {
+  const name = (doc as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+  const named = typeof name === 'string' ? `, ${KIND}/${name}` : '';
+  return `${path} (document ${index + 1}${named})`;
+}
+
+/** The NixDeployment documents of one YAML text; other kinds are ignored. */
+export function parseManifests(text: string, path: string): ManifestResult[] {
+  const results: ManifestResult[] = [];
+  parseAllDocuments(text).forEach((document, index) => {
+    if (document.errors.length > 0) {
+      const first = document.errors[0]?.message.split('\n')[0] ?? 'invalid YAML';
+      const error = new ReconixError(Reason.InvalidManifest, `${path} (document ${index + 1}): ${first}`, {
+        reaction: 'stall',
+        cause: document.errors[0],
+      });
+      results.push({ ok: false, error, path, document: index });
+      return;
+    }
+    const doc: unknown = document.toJS();
+    if (!isNixDeployment(doc)) return;
+    try {
+      results.push({
+        ok: true,
+        manifest: validateManifest(doc, label(path, index, doc)),
+        path,
+        document: index,
+      });
+    } catch (err) {
+      results.push({ ok: false, error: err as ReconixError, path, document: index });
+    }
+  });
+  return results;
+}
+
+async function loadFile(path: string): Promise<ManifestResult[]> {
+  try {
+    return parseManifests(await readFile(path, 'utf8'), path);
+  } catch (cause) {
+    const error = new ReconixError(
+      Reason.InvalidManifest,
+      `${path}: cannot read: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
+    return [{ ok: false, error, path, document: 0 }];
+  }
+}
+
+/** Manifests of a file, or of every *.yaml / *.yml file directly in a directory (in name order). */
+export async function loadManifests(fileOrDir: string): Promise<ManifestResult[]> {
+  if (!(await stat(fileOrDir)).isDirectory()) return loadFile(fileOrDir);
+  const names = (await readdir(fileOrDir, { withFileTypes: true }))
+    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
+    .map((e) => e.name)
+    .sort();
+  const perFile = await Promise.all(names.map((name) => loadFile(join(fileOrDir, name))));
+  return perFile.flat();
+}

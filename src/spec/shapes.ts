@@ -1,0 +1,77 @@
+// The JSON that eval-network.nix prints, checked before anything else relies on it.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { Reason, ReconixError } from '../api/conditions.js';
+import type { PhysicalView, SystemRef } from '../api/model.js';
+import { isStorePath } from '../util/shell.js';
+
+const Attrs = Type.Record(Type.String(), Type.Unknown());
+
+const MachinePhysical = Type.Object({
+  name: Type.String(),
+  targetEnv: Type.String(),
+  targetHost: Type.Optional(Type.String()),
+  targetPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+  targetUser: Type.String(),
+  sshKeyFile: Type.Optional(Type.String()),
+  hostPublicKey: Type.Optional(Type.String()),
+  options: Attrs,
+  keys: Type.Array(Type.String()),
+});
+
+const Physical = Type.Object({
+  description: Type.String(),
+  machines: Type.Record(Type.String(), MachinePhysical),
+  resources: Type.Record(Type.String(), Type.Record(Type.String(), Attrs)),
+});
+
+const Systems = Type.Record(Type.String(), Type.Object({ drvPath: Type.String(), out: Type.String() }));
+
+const KeySpec = Type.Object({
+  text: Type.Optional(Type.String()),
+  keyFile: Type.Optional(Type.String()),
+  destDir: Type.String(),
+  user: Type.String(),
+  group: Type.String(),
+  permissions: Type.String(),
+});
+/** One deployment.keys entry, with NixOps' defaults filled in (destDir /run/keys, root:root, 0600). */
+export type KeySpec = Static<typeof KeySpec>;
+const Keys = Type.Record(Type.String(), Type.Record(Type.String(), KeySpec));
+
+function check<T extends TSchema>(schema: T, value: unknown, what: string): Static<T> {
+  const first = Value.Errors(schema, value).First();
+  if (first) {
+    // Only the path: the value may be part of a secret.
+    throw new ReconixError(
+      Reason.EvaluationFailed,
+      `unexpected ${what} from the evaluator at ${first.path}: ${first.message}`,
+    );
+  }
+  return value as Static<T>;
+}
+
+export function checkPhysical(value: unknown): PhysicalView {
+  return check(Physical, value, 'physical view');
+}
+
+export function checkSystems(value: unknown, machines: string[]): Record<string, SystemRef> {
+  const raw = check(Systems, value, 'systems');
+  const systems: Record<string, SystemRef> = {};
+  for (const name of machines) {
+    const s = raw[name];
+    if (!s || !isStorePath(s.out) || !isStorePath(s.drvPath) || !s.drvPath.endsWith('.drv')) {
+      throw new ReconixError(
+        Reason.EvaluationFailed,
+        `the evaluator returned no valid system for ${JSON.stringify(name)}`,
+      );
+    }
+    systems[name] = { drvPath: s.drvPath, outPath: s.out };
+  }
+  return systems;
+}
+
+export function checkKeys(value: unknown, machines: string[]): Record<string, Record<string, KeySpec>> {
+  const raw = check(Keys, value, 'keys');
+  return Object.fromEntries(machines.map((m) => [m, raw[m] ?? {}]));
+}
