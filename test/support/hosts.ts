@@ -155,7 +155,7 @@ export function cliStore(): LocalStore {
 
 /** `nix-store --export` as a stream that fails when the command does. */
 function exportStream(paths: string[]): Readable {
-  const out = new PassThrough();
+  const out = new PassThrough({ highWaterMark: 8 * 1024 * 1024 });
   const child = spawn('nix-store', ['--export', ...paths], { stdio: ['ignore', 'pipe', 'pipe'] });
   const err: Buffer[] = [];
   child.stderr.on('data', (b: Buffer) => err.push(b));

@@ -12,6 +12,9 @@ import { sshExec, type SshExecOptions } from './ssh-exec.js';
 
 const MODES: readonly ActivationMode[] = ['switch', 'boot', 'test', 'dry-activate'];
 
+/** Bytes of an export buffered ahead of the SSH channel, so that the exporter rarely waits for the network. */
+const COPY_BUFFER = 8 * 1024 * 1024;
+
 export function endpointName(e: SshEndpoint): string {
   return `${e.user}@${e.host}:${e.port}`;
 }
@@ -62,6 +65,7 @@ export class SshHostSession implements HostSession {
     let bytes = 0;
     // Count in a Transform: a 'data' listener on the export stream next to pipe() would lose data.
     const counter = new Transform({
+      highWaterMark: COPY_BUFFER,
       transform(chunk: Buffer, _enc, cb) {
         bytes += chunk.length;
         cb(null, chunk);
