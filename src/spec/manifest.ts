@@ -2,17 +2,12 @@
 // bad manifest is reported on its own without stopping the others.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Type, type TSchema } from '@sinclair/typebox';
+import type { TSchema } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { parseAllDocuments } from 'yaml';
 import { Reason, ReconixError } from '../api/conditions.js';
-import {
-  API_GROUP,
-  API_VERSION,
-  KIND,
-  NixDeploymentSpec,
-  type NixDeploymentManifest,
-} from '../api/deployment.js';
+import { KIND, type NixDeploymentManifest, type NixDeploymentSpec } from '../api/deployment.js';
+import { DURATION_PATTERN, ManifestSchema } from './schema.js';
 
 export { parseDuration } from './duration.js';
 export { resolveNetworkSource } from './source.js';
@@ -21,29 +16,6 @@ export { resolveNetworkSource } from './source.js';
 export type ManifestResult =
   | { ok: true; manifest: NixDeploymentManifest; path: string; document: number }
   | { ok: false; error: ReconixError; path: string; document: number };
-
-const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-const DURATION_PATTERN = '^([0-9]+(ms|s|m|h))+$';
-
-const Envelope = Type.Object(
-  {
-    apiVersion: Type.Literal(`${API_GROUP}/${API_VERSION}`),
-    kind: Type.Literal(KIND),
-    metadata: Type.Object(
-      {
-        name: Type.String({ minLength: 1, maxLength: 63, pattern: DNS_LABEL }),
-        namespace: Type.Optional(Type.String({ minLength: 1 })),
-        generation: Type.Optional(Type.Integer()),
-        labels: Type.Optional(Type.Record(Type.String(), Type.String())),
-        annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
-      },
-      { additionalProperties: true },
-    ),
-    spec: NixDeploymentSpec,
-    status: Type.Optional(Type.Unknown()),
-  },
-  { additionalProperties: false },
-);
 
 /** "/spec/network/files/0" -> "spec.network.files[0]" */
 function dottedPath(pointer: string): string {
@@ -67,7 +39,7 @@ function describe(error: ValueError): string {
 export function validateManifest(doc: unknown, where: string): NixDeploymentManifest {
   const seen = new Set<string>();
   const problems: string[] = [];
-  for (const error of Value.Errors(Envelope, doc)) {
+  for (const error of Value.Errors(ManifestSchema, doc)) {
     const path = dottedPath(error.path) || '(document)';
     if (seen.has(path)) continue;
     seen.add(path);
@@ -121,7 +93,13 @@ export function parseManifests(text: string, path: string): ManifestResult[] {
         document: index,
       });
     } catch (err) {
-      results.push({ ok: false, error: err as ReconixError, path, document: index });
+      const error =
+        err instanceof ReconixError
+          ? err
+          : new ReconixError(Reason.InvalidManifest, `${label(path, index, doc)}: ${String(err)}`, {
+              cause: err,
+            });
+      results.push({ ok: false, error, path, document: index });
     }
   });
   return results;
