@@ -13,8 +13,19 @@ kube_version="$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$here/go.mod
 major="${BASH_REMATCH[1]}"
 minor="${BASH_REMATCH[2]}"
 
-bin="${RECONIX_PEER_CACHE:-$HOME/.cache/reconix/peers}/kube-$kube_version/bin"
-if [[ -x "$bin/kube-apiserver" && -x "$bin/kubectl" && -x "$bin/etcd" ]]; then
+cache="${RECONIX_PEER_CACHE:-$HOME/.cache/reconix/peers}"
+bin="$cache/kube-$kube_version/bin"
+built() { [[ -x "$bin/kube-apiserver" && -x "$bin/kubectl" && -x "$bin/etcd" ]]; }
+if built; then
+  echo "$bin"
+  exit 0
+fi
+
+# Test files started in parallel on a cold cache wait for one build.
+mkdir -p "$cache"
+exec 9>"$cache/kube-$kube_version.lock"
+flock 9
+if built; then
   echo "$bin"
   exit 0
 fi
@@ -23,8 +34,8 @@ fi
 # binaries are static so they run on any Linux host.
 export GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN=local CGO_ENABLED=0
 
-# Without a real version the binaries report v0.0.0, and kubectl and the
-# apiserver's compatibility-version checks treat that as skew.
+# Without these the binaries report v0.0.0-master, so `kubectl version` and the
+# server's /version would not show the release that was built.
 ldflags="-s -w"
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags+=" -X $pkg.gitVersion=$kube_version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
@@ -36,6 +47,7 @@ done
 mkdir -p "$(dirname "$bin")"
 tmp="$(mktemp -d "$(dirname "$bin")/bin.tmp.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
+chmod 755 "$tmp"
 
 start=$SECONDS
 cd "$here"
