@@ -1,11 +1,8 @@
 // Test hosts: namespaced sshd hosts made by the same code as the `local` target, for tests of SSH and the `none`
 // target. Every process is stopped by its PID and every directory removed by destroy().
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
-import type { LocalStore } from '../../src/reconcile/ports.js';
 import { systemClock } from '../../src/reconcile/ports.js';
 import { run, runProcess, type ExecResult } from '../../src/util/exec.js';
 import { MarkerFileAllocator } from '../../src/providers/local/addresses.js';
@@ -132,44 +129,4 @@ export async function createTestHost(opts: TestHostOptions): Promise<TestHost> {
       await addresses.release(address, dir);
     },
   };
-}
-
-/** A LocalStore over the nix-store command line of this machine, enough to export what tests build. */
-export function cliStore(): LocalStore {
-  return {
-    async realise(drvs) {
-      if (drvs.length > 0) await run('nix-store', ['--realise', ...drvs]);
-    },
-    async isValid(path) {
-      return (await runProcess('nix-store', ['--check-validity', path])).exitCode === 0;
-    },
-    async closure(paths) {
-      const r = await run('nix-store', ['--query', '--requisites', ...paths]);
-      return r.stdout.split('\n').filter(Boolean);
-    },
-    exportPaths(paths) {
-      return exportStream(paths);
-    },
-  };
-}
-
-/** `nix-store --export` as a stream that fails when the command does. */
-function exportStream(paths: string[]): Readable {
-  const out = new PassThrough({ highWaterMark: 8 * 1024 * 1024 });
-  const child = spawn('nix-store', ['--export', ...paths], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const err: Buffer[] = [];
-  child.stderr.on('data', (b: Buffer) => err.push(b));
-  child.stdout.pipe(out, { end: false });
-  child.once('error', (e) => out.destroy(e));
-  child.once('close', (code) => {
-    if (code === 0) out.end();
-    else
-      out.destroy(
-        new Error(`nix-store --export exited with ${code}: ${Buffer.concat(err).toString().trim()}`),
-      );
-  });
-  out.once('close', () => {
-    if (child.exitCode === null) child.kill();
-  });
-  return out;
 }

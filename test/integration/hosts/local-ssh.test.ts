@@ -9,7 +9,8 @@ import { SshHostConnector } from '../../../src/providers/hosts/connector.js';
 import { fingerprint } from '../../../src/providers/hosts/host-key.js';
 import { LocalTargetProvider } from '../../../src/providers/local/provider.js';
 import type { HostSession, TargetContext } from '../../../src/reconcile/ports.js';
-import { cliStore, makeClientKey, type ClientKey } from '../../support/hosts.js';
+import { NixLocalStore } from '../../../src/spec/store.js';
+import { makeClientKey, type ClientKey } from '../../support/hosts.js';
 import { TestSystems } from './systems.js';
 
 const machine = (name: string): MachinePhysical => ({
@@ -35,7 +36,7 @@ describe('local hosts over SSH', function () {
   this.timeout(120_000);
   const deployment = `ssh-test-${process.pid}`;
   const connector = new SshHostConnector();
-  const store = cliStore();
+  const store = new NixLocalStore();
   const saved: Record<string, TargetRecord[]> = {};
   const records: Record<string, TargetRecord> = {};
   const sessions: HostSession[] = [];
