@@ -40,6 +40,8 @@ export interface MachinePlan {
 export interface Plan {
   machines: MachinePlan[];
   actions: Action[];
+  /** Cloud resource changes (create, update in place, replace, destroy), when there are resources. */
+  resources?: import('../reconcile/ports.js').ResourceChange[];
 }
 
 export function hasChanges(plan: Plan): boolean {

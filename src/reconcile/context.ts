@@ -9,6 +9,8 @@ import type {
   LocalStore,
   Logger,
   NetworkSource,
+  ResourceChange,
+  ResourceManager,
   TargetProvider,
 } from './ports.js';
 import type { MachineReport } from './report.js';
@@ -31,6 +33,8 @@ export interface ReconcileDeps {
   gcRootDir: string;
   log: Logger;
   clock: Clock;
+  /** Cloud resources; absent when no cloud provider is configured. */
+  resources?: ResourceManager;
 }
 
 export interface ReconcileRequest {
@@ -55,6 +59,7 @@ export interface Run {
   physical: PhysicalView;
   targets: Record<string, TargetObservation | undefined>;
   reports: Record<string, MachineReport>;
+  resourceChanges: ResourceChange[];
 }
 
 export function provider(run: Run, env: string): TargetProvider {

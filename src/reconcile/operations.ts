@@ -37,6 +37,7 @@ async function openRun(
       physical,
       targets: {},
       reports: {},
+      resourceChanges: [],
     };
     const names = evaluate ? Object.keys(physical.machines) : Object.keys(state.machines);
     const selected = selectMachines(names, req.include, req.exclude);

@@ -123,3 +123,32 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
 }
+
+/** A change to one cloud resource, shown the way terraform shows it. */
+export interface ResourceChange {
+  /** "<type>.<name>", e.g. "ec2KeyPairs.kp". */
+  resource: string;
+  action: 'create' | 'update' | 'replace' | 'destroy' | 'adopt' | 'unchanged';
+  /** Changed attributes: name -> [before, after]. Never secret values. */
+  attributes?: Record<string, [unknown, unknown]>;
+  note?: string;
+}
+
+/**
+ * Cloud resources of a deployment (key pairs, security groups, volumes, addresses, buckets). The reconciler calls
+ * it before targets, so machines can refer to what it made; it records ids and tokens in the state it is given.
+ */
+export interface ResourceManager {
+  /** Observe and plan; when `apply` is true also create, update or replace, recording each step. */
+  reconcile(ctx: ResourceContext, apply: boolean): Promise<ResourceChange[]>;
+  /** Destroy every resource of the deployment in reverse dependency order, honouring retain policies. */
+  destroy(ctx: ResourceContext, opts: { deleteNonEmptyBuckets?: boolean }): Promise<ResourceChange[]>;
+}
+
+export interface ResourceContext {
+  deployment: string;
+  physical: PhysicalView;
+  state: import('../api/model.js').DeploymentState;
+  save(): Promise<void>;
+  log: Logger;
+}

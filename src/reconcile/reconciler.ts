@@ -32,12 +32,21 @@ export async function reconcileDeployment(
   try {
     // Evaluate the physical view: which machines, where, which resources. Nothing is built yet.
     const physical = await deps.evaluator.physical(req.source);
-    run = { req, deps, state, save, physical, targets: {}, reports: {} };
+    run = { req, deps, state, save, physical, targets: {}, reports: {}, resourceChanges: [] };
     const selected = selectMachines(Object.keys(physical.machines), req.include, req.exclude);
     for (const name of selected) {
       const m = physical.machines[name];
       if (m)
         run.reports[name] = { machine: name, env: m.targetEnv, verdict: 'unknown', outcome: 'unchanged' };
+    }
+
+    // Provision the cloud resources machines refer to (key pairs, security groups, volumes, buckets).
+    if (deps.resources && Object.keys(physical.resources).length + Object.keys(state.resources).length > 0) {
+      const resources = deps.resources;
+      run.resourceChanges = await resources.reconcile(
+        { deployment: req.name, physical, state, save, log: deps.log },
+        req.op === 'deploy',
+      );
     }
 
     // Observe the targets and make the missing ones exist.
@@ -109,6 +118,7 @@ export async function reconcileDeployment(
       alwaysActivate: req.alwaysActivate ?? false,
     });
     plan = mergePlans(targetPlan, systemPlan);
+    if (run.resourceChanges.length > 0) plan.resources = run.resourceChanges;
     for (const mp of systemPlan.machines) {
       const r = run.reports[mp.machine];
       if (!r) continue;
