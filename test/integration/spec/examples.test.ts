@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { NixEvaluator } from '../../../src/spec/evaluator.js';
+import { loadManifests } from '../../../src/spec/manifest.js';
+import { resolveNetworkSource } from '../../../src/spec/source.js';
+import { EXAMPLES_DIR, scratch, type Scratch } from './helpers.js';
+
+describe('the examples (real Nix)', function () {
+  this.timeout(60_000);
+  let tmp: Scratch;
+  beforeEach(async () => {
+    tmp = await scratch('examples');
+  });
+  afterEach(async () => {
+    await tmp.remove();
+  });
+
+  for (const example of readdirSync(EXAMPLES_DIR)) {
+    it(`${example}: every manifest is valid and its network evaluates with the mini builder`, async () => {
+      const dir = join(EXAMPLES_DIR, example);
+      const results = await loadManifests(dir);
+      assert.deepEqual(results.map((r) => (r.ok ? r.manifest.metadata.name : r.error.message)).sort(), [
+        `${example}-local`,
+        `${example}-none`,
+      ]);
+      const evaluator = new NixEvaluator({ scratchDir: join(tmp.dir, 'eval') });
+      for (const r of results) {
+        assert.ok(r.ok);
+        const src = { ...resolveNetworkSource(r.manifest, dir, tmp.dir), builder: 'mini' as const };
+        const view = await evaluator.physical(src);
+        const env = r.manifest.metadata.name.endsWith('-local') ? 'local' : 'none';
+        for (const m of Object.values(view.machines)) assert.equal(m.targetEnv, env);
+        const machines = Object.keys(view.machines);
+        const systems = await evaluator.systems(src, { machines: {}, resources: {} }, machines);
+        assert.deepEqual(Object.keys(systems).sort(), machines.sort());
+      }
+    });
+  }
+});
