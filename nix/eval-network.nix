@@ -196,6 +196,8 @@ let
     map (name: {
       inherit name;
       value = system.evalConfig {
+        # Recent nixpkgs no longer defaults this; nixpkgs.hostPlatform in a module still wins.
+        system = builtins.currentSystem;
         modules = [
           ./options.nix
           (baseModule name)
