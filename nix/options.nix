@@ -19,7 +19,7 @@ in
         description = "Host name or address that SSH connects to.";
       };
       targetPort = mkOption {
-        type = types.int;
+        type = types.port;
         default = 22;
       };
       targetUser = mkOption {

@@ -11,7 +11,7 @@ const MachinePhysical = Type.Object({
   name: Type.String(),
   targetEnv: Type.String(),
   targetHost: Type.Optional(Type.String()),
-  targetPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+  targetPort: Type.Integer(),
   targetUser: Type.String(),
   sshKeyFile: Type.Optional(Type.String()),
   hostPublicKey: Type.Optional(Type.String()),

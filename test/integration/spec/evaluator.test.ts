@@ -231,7 +231,7 @@ describe('NixEvaluator with the mini builder (real Nix)', function () {
         evaluator.physical(tmp.source([net])),
         evaluationFailed(
           new RegExp(
-            `A definition for option \`deployment\\.targetPort' is not of type \`signed integer'[\\s\\S]*In \`${net}': "22"`,
+            `A definition for option \`deployment\\.targetPort' is not of type \`integer between 0 and 65535[\\s\\S]*In \`${net}': "22"`,
           ),
         ),
       );
