@@ -198,6 +198,28 @@ describe('NixEvaluator with the mini builder (real Nix)', function () {
     });
   });
 
+  describe('keys', () => {
+    it("gives the deployer each machine's keys with NixOps' defaults", async () => {
+      const net = await tmp.file(
+        'network.nix',
+        `{ web = { deployment.keys.token = { text = "t0ken"; }; deployment.keys.cert = { keyFile = ./cert.pem; user = "nginx"; permissions = "0640"; }; }; }`,
+      );
+      const keys = await evaluator.keys(tmp.source([net]), ['web']);
+      assert.deepEqual(keys, {
+        web: {
+          token: { text: 't0ken', destDir: '/run/keys', user: 'root', group: 'root', permissions: '0600' },
+          cert: {
+            keyFile: join(tmp.dir, 'cert.pem'),
+            destDir: '/run/keys',
+            user: 'nginx',
+            group: 'root',
+            permissions: '0640',
+          },
+        },
+      });
+    });
+  });
+
   describe('errors in network files', () => {
     it('reports a syntax error as EvaluationFailed with the file and line', async () => {
       const net = await tmp.file(
