@@ -6,6 +6,7 @@ import { Reason, ReconixError } from '../../../src/api/conditions.js';
 import type { InfraFacts } from '../../../src/api/model.js';
 import { NixEvaluator } from '../../../src/spec/evaluator.js';
 import { NixLocalStore } from '../../../src/spec/store.js';
+import { runProcess } from '../../../src/util/exec.js';
 import { isStorePath } from '../../../src/util/shell.js';
 import { exampleSource, scratch, type Scratch } from './helpers.js';
 
@@ -195,6 +196,26 @@ describe('NixEvaluator with the mini builder (real Nix)', function () {
     it('refuses a machine that the network does not define', async () => {
       const systems = evaluator.systems(exampleSource('trivial', 'physical-local.nix'), NO_FACTS, ['nope']);
       await assert.rejects(systems, evaluationFailed(/The machine `nope' is not defined in the network/));
+    });
+  });
+
+  describe('the builder seam', () => {
+    const withBuilder = (builder: 'auto' | 'nixos' | 'mini') => ({
+      ...exampleSource('trivial', 'physical-local.nix'),
+      builder,
+    });
+
+    it('auto falls back to the mini builder where nixpkgs is not on the Nix path', async function () {
+      const probe = await runProcess('nix-instantiate', ['--eval', '-E', '<nixpkgs>']);
+      if (probe.exitCode === 0) this.skip();
+      const systems = await evaluator.systems(withBuilder('auto'), NO_FACTS, ['machine']);
+      assert.match(systems.machine?.outPath ?? '', /-nixos-system-machine-mini-1$/);
+    });
+
+    it('nixos without nixpkgs fails with a message naming nixpkgs', async function () {
+      const probe = await runProcess('nix-instantiate', ['--eval', '-E', '<nixpkgs>']);
+      if (probe.exitCode === 0) this.skip();
+      await assert.rejects(evaluator.physical(withBuilder('nixos')), evaluationFailed(/nixpkgs/));
     });
   });
 
