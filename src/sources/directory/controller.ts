@@ -8,7 +8,7 @@ import type { ReconcileRequest } from '../../reconcile/context.js';
 import type { Logger } from '../../reconcile/ports.js';
 import { WorkQueue, withJitter } from '../../reconcile/queue.js';
 import type { ReconcileReport } from '../../reconcile/report.js';
-import { parseDurationMs } from '../duration.js';
+import { parseDuration as parseDurationMs } from '../../spec/index.js';
 import {
   DEFAULT_INTERVAL_MS,
   DEFAULT_RETRY_MS,

@@ -1,0 +1,72 @@
+// The one place real clients are constructed: Nix, SSH, local hosts, the state store.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SshHostConnector } from '../providers/hosts/index.js';
+import { LocalTargetProvider } from '../providers/local/index.js';
+import { NoneTargetProvider } from '../providers/none.js';
+import type { ClientKey, ReconcileDeps } from '../reconcile/context.js';
+import { systemClock, type Logger, type TargetProvider } from '../reconcile/ports.js';
+import { NixEvaluator, NixLocalStore } from '../spec/index.js';
+import { FileStateStore } from '../state/file-store.js';
+import { run } from '../util/exec.js';
+
+export function defaultStateDir(): string {
+  if (process.env.RECONIX_STATE_DIR) return path.resolve(process.env.RECONIX_STATE_DIR);
+  if (process.getuid?.() === 0) return '/var/lib/reconix';
+  const base = process.env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state');
+  return path.join(base, 'reconix');
+}
+
+/** The SSH key Reconix uses to reach the hosts it creates; made once per state directory. */
+export async function clientKey(stateDir: string): Promise<ClientKey> {
+  const dir = path.join(stateDir, 'keys');
+  const file = path.join(dir, 'client_ed25519');
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  try {
+    await fs.access(file);
+  } catch {
+    const tmp = `${file}.tmp-${process.pid}`;
+    await fs.rm(tmp, { force: true });
+    await fs.rm(`${tmp}.pub`, { force: true });
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'reconix', '-f', tmp]);
+    await fs.rename(`${tmp}.pub`, `${file}.pub`);
+    await fs.rename(tmp, file);
+  }
+  return {
+    privateKey: await fs.readFile(file, 'utf8'),
+    publicKey: (await fs.readFile(`${file}.pub`, 'utf8')).trim(),
+  };
+}
+
+export interface DepsOptions {
+  stateDir: string;
+  log: Logger;
+  extraProviders?: TargetProvider[];
+}
+
+export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
+  await fs.mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
+  const scratch = path.join(opts.stateDir, 'scratch');
+  await fs.mkdir(scratch, { recursive: true });
+  const providers: Record<string, TargetProvider> = {};
+  for (const p of [
+    new NoneTargetProvider(),
+    new LocalTargetProvider({ baseDir: path.join(opts.stateDir, 'hosts') }),
+    ...(opts.extraProviders ?? []),
+  ]) {
+    providers[p.env] = p;
+  }
+  return {
+    evaluator: new NixEvaluator({ scratchDir: scratch }),
+    store: new NixLocalStore(),
+    providers,
+    connector: new SshHostConnector(),
+    state: new FileStateStore(opts.stateDir),
+    clientKey: await clientKey(opts.stateDir),
+    readKeyFile: (p) => fs.readFile(p, 'utf8'),
+    gcRootDir: path.join(opts.stateDir, 'gcroots'),
+    log: opts.log,
+    clock: systemClock,
+  };
+}

@@ -1,0 +1,268 @@
+#!/usr/bin/env node
+// The reconix command: the reconciler run once (deploy, plan, check...) or continuously (controller).
+import { Command, InvalidArgumentError, Option } from 'commander';
+import path from 'node:path';
+import { ReconixMetrics } from '../metrics/metrics.js';
+import { serveMetrics } from '../metrics/server.js';
+import type { ReconcileDeps } from '../reconcile/context.js';
+import { deleteGeneration, destroy, listGenerations, rollback } from '../reconcile/operations.js';
+import { reconcileDeployment } from '../reconcile/reconciler.js';
+import { requestFor, type LoadedDeployment, type RequestOverrides } from '../sources/deployments.js';
+import { DirectoryController } from '../sources/directory/controller.js';
+import { gitRevision, loadDeployments } from '../sources/load.js';
+import { jsonLogger, silentLogger } from '../util/log.js';
+import { checkResults, renderCheck } from './check.js';
+import { buildDeps, defaultStateDir } from './deps.js';
+import { renderInfo } from './info.js';
+import { renderDeploy, renderGenerations, renderPlan, renderResults, shortPath } from './render.js';
+
+interface Globals {
+  file: string;
+  deployment?: string;
+  stateDir: string;
+  verbose?: boolean;
+}
+
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+};
+const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)];
+
+const program = new Command('reconix')
+  .description('Deploy NixOS machines from Nix network files, and keep them as the spec says.')
+  .option('-f, --file <path>', 'NixDeployment manifest file, or a directory of them', 'reconix.yaml')
+  .option('-d, --deployment <name>', 'only this deployment of the manifests')
+  .option('--state-dir <dir>', 'where Reconix records what it created and activated', defaultStateDir())
+  .option('-v, --verbose', 'structured logs on stderr')
+  .showHelpAfterError();
+
+function globals(): Globals {
+  return program.opts<Globals>();
+}
+
+async function setup(): Promise<{ deps: ReconcileDeps; deployments: LoadedDeployment[]; g: Globals }> {
+  const g = globals();
+  const log = g.verbose ? jsonLogger('info') : silentLogger;
+  const result = await loadDeployments(path.resolve(g.file), path.join(g.stateDir, 'scratch'));
+  for (const e of result.errors) process.stderr.write(`error: ${e.path}: ${e.message}\n`);
+  let deployments = result.deployments;
+  if (g.deployment) deployments = deployments.filter((d) => d.name === g.deployment);
+  if (deployments.length === 0) {
+    process.stderr.write(
+      result.errors.length > 0
+        ? 'error: no valid NixDeployment to work on\n'
+        : `error: no NixDeployment${g.deployment ? ` named ${g.deployment}` : ''} in ${g.file}\n`,
+    );
+    process.exit(2);
+  }
+  const deps = await buildDeps({ stateDir: g.stateDir, log });
+  return { deps, deployments, g };
+}
+
+function overrides(o: Record<string, unknown>): RequestOverrides {
+  return {
+    ...(o.include ? { include: o.include as string[] } : {}),
+    ...(o.exclude ? { exclude: o.exclude as string[] } : {}),
+    ...(o.maxParallel ? { maxParallel: o.maxParallel as number } : {}),
+    ...(o.mode ? { mode: o.mode as RequestOverrides['mode'] & string } : {}),
+    ...(o.killObsolete ? { killObsolete: true } : {}),
+    ...(o.alwaysActivate ? { alwaysActivate: true } : {}),
+  };
+}
+
+const selection = (c: Command) =>
+  c
+    .option('--include <machines>', 'only these machines (comma-separated, globs allowed)', list)
+    .option('--exclude <machines>', 'not these machines (comma-separated, globs allowed)', list);
+
+const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+
+selection(program.command('plan'))
+  .description('show what deploy would do; exit 0: no changes, 1: changes, 2: error')
+  .option('--json', 'print the plan as JSON')
+  .action(async (o: Record<string, unknown>) => {
+    const { deps, deployments } = await setup();
+    let code = 0;
+    const out = [];
+    for (const d of deployments) {
+      const report = await reconcileDeployment(
+        requestFor(d.name, d.spec, d.source, 'plan', overrides(o)),
+        deps,
+      );
+      if (!report.ok) code = 2;
+      else if (report.plan.actions.length > 0 && code === 0) code = 1;
+      if (o.json)
+        out.push({
+          deployment: d.name,
+          ok: report.ok,
+          reason: report.reason,
+          message: report.message,
+          ...report.plan,
+        });
+      else print(renderPlan(report));
+    }
+    if (o.json) print(JSON.stringify(out.length === 1 ? out[0] : out, null, 2));
+    process.exitCode = code;
+  });
+
+selection(program.command('deploy'))
+  .description('create missing hosts, build, copy and activate what changed')
+  .option('--max-parallel <n>', 'machines copied and activated at once', int)
+  .addOption(
+    new Option('--mode <mode>', 'how to activate').choices(['switch', 'boot', 'test', 'dry-activate']),
+  )
+  .option('--kill-obsolete', 'destroy hosts of machines that left the spec')
+  .option('--always-activate', 'activate even machines that already run their system')
+  .option('--json', 'print the report as JSON')
+  .action(async (o: Record<string, unknown>) => {
+    const { deps, deployments } = await setup();
+    let code = 0;
+    for (const d of deployments) {
+      const report = await reconcileDeployment(
+        requestFor(d.name, d.spec, d.source, 'deploy', overrides(o)),
+        deps,
+      );
+      print(o.json ? JSON.stringify(report, null, 2) : renderDeploy(report));
+      const machineFailures = Object.values(report.machines).some((m) => m.error);
+      if (!report.ok) code = Math.max(code, machineFailures ? 1 : 2);
+    }
+    process.exitCode = code;
+  });
+
+selection(program.command('check'))
+  .description('report per machine: exists, up, reachable, drifted; exit code is a bitmask (see README)')
+  .option('--json', 'print the results as JSON')
+  .action(async (o: Record<string, unknown>) => {
+    const { deps, deployments } = await setup();
+    let code = 0;
+    for (const d of deployments) {
+      const report = await reconcileDeployment(
+        requestFor(d.name, d.spec, d.source, 'check', overrides(o)),
+        deps,
+      );
+      const res = checkResults(report);
+      code |= res.exitCode;
+      print(
+        o.json
+          ? JSON.stringify({ deployment: d.name, ...res }, null, 2)
+          : `Deployment ${d.name}:\n${renderCheck(report)}`,
+      );
+    }
+    process.exitCode = code;
+  });
+
+selection(program.command('info'))
+  .description('a table per machine: target, address, activated system, drift, last deploy')
+  .option('--json', 'print as JSON')
+  .action(async (o: Record<string, unknown>) => {
+    const { deps, deployments } = await setup();
+    for (const d of deployments) {
+      const report = await reconcileDeployment(
+        requestFor(d.name, d.spec, d.source, 'check', overrides(o)),
+        deps,
+      );
+      const state = await deps.state.read(d.name);
+      print(renderInfo(d.name, report, state, Boolean(o.json)));
+    }
+  });
+
+selection(program.command('list-generations'))
+  .description("list the system profile's generations of each machine")
+  .action(async (o: Record<string, unknown>) => {
+    const { deps, deployments } = await setup();
+    for (const d of deployments) {
+      const results = await listGenerations(requestFor(d.name, d.spec, d.source, 'plan', overrides(o)), deps);
+      print(renderGenerations(results));
+      if (results.some((r) => !r.ok)) process.exitCode = 1;
+    }
+  });
+
+selection(program.command('rollback <generation>'))
+  .description(
+    'switch machines to an earlier (or later) generation and hold them there until the spec changes',
+  )
+  .action(async (gen: string, o: Record<string, unknown>) => {
+    const { deps, deployments } = await setup();
+    for (const d of deployments) {
+      const results = await rollback(
+        requestFor(d.name, d.spec, d.source, 'deploy', overrides(o)),
+        deps,
+        int(gen),
+      );
+      print(
+        renderResults(
+          'switched to',
+          results,
+          (v) => `${shortPath(v.system)}${v.copied ? ` (re-copied ${v.copied} paths)` : ''}`,
+        ),
+      );
+      if (results.some((r) => !r.ok)) process.exitCode = 1;
+    }
+  });
+
+selection(program.command('delete-generation <generation>'))
+  .description('delete a generation of the system profile on machines')
+  .action(async (gen: string, o: Record<string, unknown>) => {
+    const { deps, deployments } = await setup();
+    for (const d of deployments) {
+      const results = await deleteGeneration(
+        requestFor(d.name, d.spec, d.source, 'deploy', overrides(o)),
+        deps,
+        int(gen),
+      );
+      print(renderResults('deleted generation', results, String));
+      if (results.some((r) => !r.ok)) process.exitCode = 1;
+    }
+  });
+
+selection(program.command('destroy'))
+  .description('destroy the hosts Reconix created for the deployment and forget the rest')
+  .action(async (o: Record<string, unknown>) => {
+    const { deps, deployments } = await setup();
+    for (const d of deployments) {
+      const results = await destroy(requestFor(d.name, d.spec, d.source, 'deploy', overrides(o)), deps);
+      print(renderResults('destroyed', results, (env) => `(${env})`));
+      if (results.some((r) => !r.ok)) process.exitCode = 1;
+    }
+  });
+
+program
+  .command('controller')
+  .description('reconcile continuously: every manifest in a directory (or a git-sync link to one)')
+  .requiredOption('--dir <dir>', 'directory of NixDeployment manifests; may be a symlink swapped by git-sync')
+  .option('--listen <addr>', 'address for /metrics and /healthz', '127.0.0.1:9402')
+  .option('--concurrency <n>', 'deployments reconciled at once', int, 4)
+  .action(async (o: { dir: string; listen: string; concurrency: number }) => {
+    const g = globals();
+    const log = jsonLogger('info');
+    const deps = await buildDeps({ stateDir: g.stateDir, log });
+    const metrics = new ReconixMetrics();
+    const scratch = path.join(g.stateDir, 'scratch');
+    const controller = new DirectoryController({
+      dir: o.dir,
+      load: (root) => loadDeployments(root, scratch),
+      reconcile: (req) => reconcileDeployment(req, deps),
+      revisionOf: gitRevision,
+      log,
+      metrics,
+      concurrency: o.concurrency,
+    });
+    const server = await serveMetrics(o.listen, metrics.registry, { live: () => true, ready: () => true });
+    log.info('controller started', { dir: o.dir, listen: `${server.address}:${server.port}` });
+    await controller.start();
+    const stop = async () => {
+      log.info('controller stopping');
+      await controller.stop();
+      await server.close();
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void stop());
+    process.on('SIGINT', () => void stop());
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+});
