@@ -29,6 +29,7 @@ export const Reason = {
   RootRequired: 'RootRequired',
   CloudError: 'CloudError',
   DestroyFailed: 'DestroyFailed',
+  SecretNotFound: 'SecretNotFound',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
