@@ -80,7 +80,8 @@ export class SshHostSession implements HostSession {
     } catch (err) {
       if (!(err instanceof ExecError)) throw err;
       const why = err.cause instanceof Error ? err.cause.message : String(err.cause);
-      throw this.fail(Reason.CopyFailed, `exporting ${paths.length} paths failed: ${why}`, err, err.stderr);
+      const what = paths.length === 1 ? '1 store path' : `${paths.length} store paths`;
+      throw this.fail(Reason.CopyFailed, `exporting ${what} failed: ${why}`, err, err.stderr);
     } finally {
       exported.unpipe(counter);
       if (!exported.readableEnded) exported.destroy();

@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { Reason, ReconixError } from '../../../src/api/conditions.js';
 import type { MachinePhysical, TargetRecord } from '../../../src/api/model.js';
 import { SshHostConnector } from '../../../src/providers/hosts/connector.js';
 import { fingerprint } from '../../../src/providers/hosts/host-key.js';
 import { LocalTargetProvider } from '../../../src/providers/local/provider.js';
-import type { HostSession, TargetContext } from '../../../src/reconcile/ports.js';
+import type { HostSession, LocalStore, TargetContext } from '../../../src/reconcile/ports.js';
 import { NixLocalStore } from '../../../src/spec/store.js';
 import { makeClientKey, type ClientKey } from '../../support/hosts.js';
 import { TestSystems } from './systems.js';
@@ -167,6 +168,27 @@ describe('local hosts over SSH', function () {
     const err = await rejectsWith(web.switchTo(broken, 'test'), Reason.ActivationFailed);
     assert.match(err.message, /exited with code 3/);
     assert.match(err.message, /activation of broken-\d+ failed/);
+  });
+
+  it('fails a copy that the host cannot import, with what nix-store said', async function () {
+    const web = await connect('web');
+    const garbage: LocalStore = {
+      realise: (drvs, rootDir) => store.realise(drvs, rootDir),
+      isValid: (path) => store.isValid(path),
+      closure: (paths) => store.closure(paths),
+      exportPaths: () => Readable.from([Buffer.from('not an export at all, just text')]),
+    };
+    const err = await rejectsWith(web.importPaths([system1], garbage), Reason.CopyFailed);
+    assert.match(err.message, /nix-store --import exited with code 1/);
+    assert.match(err.message, /error:/);
+  });
+
+  it('fails a copy whose export fails, and the session stays usable', async function () {
+    const web = await connect('web');
+    const absent = '/nix/store/00000000000000000000000000000000-not-there';
+    const err = await rejectsWith(web.importPaths([absent], store), Reason.CopyFailed);
+    assert.match(err.message, /export/);
+    assert.deepEqual(await web.missingPaths([absent]), [absent]);
   });
 
   it('refuses a host whose key changed, naming both fingerprints', async function () {
