@@ -19,6 +19,8 @@ export interface SshHostConnectorOptions {
   keepaliveIntervalMs?: number;
   /** Appended to a host key mismatch: how an operator accepts a key that changed on purpose. */
   acceptKeyHint?: string;
+  /** Limit for a session's short commands (observe, path checks, profile changes). Default 120 s. */
+  commandTimeoutMs?: number;
 }
 
 const DEFAULT_ACCEPT_HINT =
@@ -33,6 +35,7 @@ export class SshHostConnector implements HostConnector {
       readyTimeoutMs: options.readyTimeoutMs ?? 10_000,
       keepaliveIntervalMs: options.keepaliveIntervalMs ?? 15_000,
       acceptKeyHint: options.acceptKeyHint ?? DEFAULT_ACCEPT_HINT,
+      commandTimeoutMs: options.commandTimeoutMs ?? 120_000,
     };
   }
 
@@ -51,7 +54,10 @@ export class SshHostConnector implements HostConnector {
           .removeListener('error', onError)
           .removeListener('close', onClose);
         if (!err) {
-          resolve(new SshHostSession(client, endpoint, formatPublicKey(presented ?? Buffer.alloc(0))));
+          const key = formatPublicKey(presented ?? Buffer.alloc(0));
+          resolve(
+            new SshHostSession(client, endpoint, key, { commandTimeoutMs: this.options.commandTimeoutMs }),
+          );
           return;
         }
         client.on('error', () => undefined); // late errors of a connection given up on

@@ -25,16 +25,23 @@ export function outputTail(text: string, lines = 20): string {
   return all.slice(-lines).join('\n');
 }
 
+export interface SshHostSessionOptions {
+  /** Limit for the short commands (observe, path checks, profile changes); copies and activations have none. */
+  commandTimeoutMs?: number;
+}
+
 export class SshHostSession implements HostSession {
   readonly hostKey: string;
   private readonly client: Client;
   private readonly endpoint: SshEndpoint;
+  private readonly commandTimeoutMs: number;
   private lost: Error | undefined;
 
-  constructor(client: Client, endpoint: SshEndpoint, hostKey: string) {
+  constructor(client: Client, endpoint: SshEndpoint, hostKey: string, options: SshHostSessionOptions = {}) {
     this.client = client;
     this.endpoint = endpoint;
     this.hostKey = hostKey;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? 120_000;
     client.on('error', (err) => (this.lost ??= err));
     client.on('close', () => (this.lost ??= new Error('connection closed')));
   }
@@ -76,7 +83,7 @@ export class SshHostSession implements HostSession {
     exported.pipe(counter);
     let r: ExecResult;
     try {
-      r = await this.exec(shellJoin(['nix-store', '--import']), { input: counter });
+      r = await this.exec(shellJoin(['nix-store', '--import']), { input: counter }, null);
     } catch (err) {
       if (!(err instanceof ExecError)) throw err;
       const why = err.cause instanceof Error ? err.cause.message : String(err.cause);
@@ -117,7 +124,7 @@ export class SshHostSession implements HostSession {
   async switchTo(system: string, mode: ActivationMode): Promise<void> {
     assertStorePath(system);
     if (!MODES.includes(mode)) throw new Error(`unknown activation mode ${JSON.stringify(mode)}`);
-    const r = await this.exec(`${shellJoin([`${system}/bin/switch-to-configuration`, mode])} 2>&1`);
+    const r = await this.exec(`${shellJoin([`${system}/bin/switch-to-configuration`, mode])} 2>&1`, {}, null);
     if (r.exitCode !== 0) {
       const msg = `switch-to-configuration ${mode} of ${system} ${this.why(r)}`;
       throw this.fail(Reason.ActivationFailed, msg, new ExecError(r), r.stdout);
@@ -153,12 +160,19 @@ export class SshHostSession implements HostSession {
     this.client.end();
   }
 
-  /** Run a command; a connection that is gone (or goes while it runs) is HostUnreachable. */
-  private async exec(command: string, options: SshExecOptions = {}): Promise<ExecResult> {
+  /**
+   * Run a command, within `timeoutMs` unless that is null; a connection that is gone (or goes while the command
+   * runs) is HostUnreachable.
+   */
+  private async exec(
+    command: string,
+    options: SshExecOptions = {},
+    timeoutMs: number | null = this.commandTimeoutMs,
+  ): Promise<ExecResult> {
     if (this.lost) throw this.unreachable(this.lost);
     let r: ExecResult;
     try {
-      r = await sshExec(this.client, command, options);
+      r = await sshExec(this.client, command, timeoutMs === null ? options : { ...options, timeoutMs });
     } catch (err) {
       if (err instanceof ExecError) throw err;
       throw this.unreachable(err);

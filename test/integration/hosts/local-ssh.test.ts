@@ -191,6 +191,18 @@ describe('local hosts over SSH', function () {
     assert.deepEqual(await web.missingPaths([absent]), [absent]);
   });
 
+  it('gives up on a short command that takes longer than the session allows', async function () {
+    const impatient = new SshHostConnector({ commandTimeoutMs: 1 });
+    const s = await impatient.connect(
+      endpointOf('web'),
+      { privateKey: key.privateKey },
+      { pinned: pinOf('web') },
+    );
+    sessions.push(s);
+    const err = await rejectsWith(s.observe(), Reason.HostUnreachable);
+    assert.match(err.message, /timed out/);
+  });
+
   it('refuses a host whose key changed, naming both fingerprints', async function () {
     const other = pinOf('db');
     const err = await rejectsWith(connect('web', other), Reason.HostKeyMismatch);
