@@ -75,11 +75,15 @@ export async function reconcileDeployment(
     }
     if (req.op === 'deploy') await applyTargetActions(run, targetPlan.actions);
 
-    // Evaluate the systems of the machines that are up, with every machine's address injected.
+    // Connect to the machines that are up; a host seen for the first time has its key pinned here, before
+    // the keys are injected into every machine's configuration.
     const live = selected.filter((n) => {
       const t = run?.targets[n];
       return t?.exists && t.running && !run?.reports[n]?.error;
     });
+    sessions = await connectHosts(run, live);
+
+    // Evaluate the systems of the machines that are up, with every machine's address and key injected.
     const desired = live.length > 0 ? await deps.evaluator.systems(req.source, collectFacts(run), live) : {};
     for (const [name, ref] of Object.entries(desired)) {
       const r = run.reports[name];
@@ -91,7 +95,6 @@ export async function reconcileDeployment(
     }
 
     // Ask each host what it runs.
-    sessions = await connectHosts(run, live);
     const hosts = await observeHosts(run, sessions);
     for (const [name, view] of Object.entries(hosts)) {
       const r = run.reports[name];

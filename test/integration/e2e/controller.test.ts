@@ -1,0 +1,149 @@
+// The directory controller on real hosts: edits, out-of-band drift, a git-sync style link swap, metrics.
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkResults } from '../../../src/cli/check.js';
+import { ReconixMetrics } from '../../../src/metrics/metrics.js';
+import { serveMetrics, type MetricsServer } from '../../../src/metrics/server.js';
+import { reconcileDeployment } from '../../../src/reconcile/reconciler.js';
+import type { ReconcileReport } from '../../../src/reconcile/report.js';
+import { DirectoryController } from '../../../src/sources/directory/controller.js';
+import { gitRevision, loadDeployments } from '../../../src/sources/load.js';
+import { run } from '../../../src/util/exec.js';
+import { silentLogger } from '../../../src/util/log.js';
+import { eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
+
+const git = (dir: string, ...args: string[]) =>
+  run('git', ['-C', dir, '-c', 'user.email=test@reconix.dev', '-c', 'user.name=test', ...args]);
+
+/** A tree committed in its own repository, as a git-sync worktree is. */
+async function commitTree(from: string, to: string, message: string): Promise<string> {
+  await cp(from, to, { recursive: true, filter: (src) => !src.includes('/.state') });
+  await git(to, 'init', '-q');
+  await git(to, 'add', '-A');
+  await git(to, 'commit', '-qm', message);
+  return (await git(to, 'rev-parse', 'HEAD')).stdout.trim();
+}
+
+/** Run a command inside a local host's mount namespace (what someone with a root shell there would do). */
+async function onHost(ws: Workspace, machine: string, script: string): Promise<void> {
+  const pid = (await ws.state()).machines[machine]?.target?.pid;
+  assert.equal(typeof pid, 'number');
+  await run('nsenter', ['--mount', '--target', String(pid), '--', 'sh', '-c', script]);
+}
+
+describe('the directory controller on real hosts', function () {
+  this.timeout(180_000);
+  let ws: Workspace;
+  let sync: string;
+  let controller: DirectoryController;
+  let metrics: ReconixMetrics;
+  let server: MetricsServer;
+  const reports: ReconcileReport[] = [];
+  const nextReport = (after = reports.length) =>
+    eventually('a reconcile', async () => reports.length > after && reports.at(-1));
+
+  before(async () => {
+    ws = await makeWorkspace('apache');
+    await ws.write('local.yaml', (await ws.read('local.yaml')).replace('interval: 5m', 'interval: 4s'));
+    sync = await mkdtemp(join(tmpdir(), 'reconix-sync-'));
+    await commitTree(ws.dir, join(sync, 'rev1'), 'first');
+    await symlink('rev1', join(sync, 'current'));
+    metrics = new ReconixMetrics({ processMetrics: false });
+    controller = new DirectoryController({
+      dir: join(sync, 'current'),
+      load: (root) => loadDeployments(root, join(ws.stateDir, 'scratch')),
+      reconcile: (req) => reconcileDeployment(req, ws.deps),
+      revisionOf: gitRevision,
+      log: silentLogger,
+      metrics,
+      debounceMs: 100,
+      linkPollMs: 500,
+      onReport: (r) => reports.push(r),
+    });
+    server = await serveMetrics('127.0.0.1:0', metrics.registry, { live: () => true, ready: () => true });
+    await controller.start();
+  });
+  after(async () => {
+    await controller?.stop();
+    await server?.close();
+    await ws?.dispose();
+    await rm(sync, { recursive: true, force: true });
+  });
+
+  it('deploys every machine of the manifests it finds', async () => {
+    const r = await eventually('first successful reconcile', async () => reports.find((x) => x.ok));
+    assert.equal(r.revision, await gitRevision(join(sync, 'rev1')));
+    for (const m of ['proxy', 'backend1', 'backend2']) assert.equal((await ws.activations(m)).length, 1);
+  });
+
+  it('picks up an edited manifest without a restart', async () => {
+    const file = join(sync, 'rev1', 'local.yaml');
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace('domain: example.org', 'domain: example.net'),
+    );
+    await eventually('activation of the edited spec', async () => {
+      const logs = await Promise.all(['proxy', 'backend1', 'backend2'].map((m) => ws.activations(m)));
+      return logs.every((l) => l.length === 2);
+    });
+  });
+
+  it('reports an out-of-band switch with check, and corrects it at the next resync', async () => {
+    // Right after a resync, so the check runs before the next one.
+    await nextReport();
+    await onHost(
+      ws,
+      'backend1',
+      'nix-env -p /nix/var/nix/profiles/system --switch-generation 1 >/dev/null 2>&1 && /nix/var/nix/profiles/system/bin/switch-to-configuration switch',
+    );
+    const d = (await loadDeployments(join(sync, 'current'), join(ws.stateDir, 'scratch'))).deployments[0]!;
+    const { requestFor } = await import('../../../src/sources/deployments.js');
+    const check = await reconcileDeployment(requestFor(d.name, d.spec, d.source, 'check'), ws.deps);
+    const res = checkResults(check);
+    assert.equal(res.machines.find((m) => m.machine === 'backend1')?.drifted, true);
+    assert.equal(res.exitCode & 8, 8);
+
+    const fixed = await eventually('drift corrected', async () =>
+      reports.find((r) => r.machines.backend1?.outcome === 'drift-corrected'),
+    );
+    assert.equal(fixed.ok, true);
+    const log = await ws.activations('backend1');
+    assert.match(log.at(-1)!, new RegExp(`switch ${fixed.machines.backend1!.system}$`));
+  });
+
+  it('follows a git-sync style symlink swap to a new commit', async () => {
+    const rev2 = await commitTree(join(sync, 'rev1'), join(sync, 'rev2'), 'second');
+    const net = join(sync, 'rev2', 'network.nix');
+    await writeFile(
+      net,
+      (await readFile(net, 'utf8')).replace(
+        'backend2 = backend "backend2";',
+        'backend2 = { imports = [ (backend "backend2") ]; environment.etc.motd.text = "rev2"; };',
+      ),
+    );
+    await git(join(sync, 'rev2'), 'commit', '-qam', 'backend2 motd');
+    const head = (await git(join(sync, 'rev2'), 'rev-parse', 'HEAD')).stdout.trim();
+    assert.notEqual(head, rev2);
+    const before = (await ws.activations('backend2')).length;
+    await symlink('rev2', join(sync, 'tmp-link'));
+    await rename(join(sync, 'tmp-link'), join(sync, 'current'));
+    const r = await eventually('reconcile of the new commit', async () =>
+      reports.find((x) => x.revision === head && x.machines.backend2?.outcome === 'activated'),
+    );
+    assert.equal(r.machines.proxy?.outcome, 'unchanged');
+    assert.equal((await ws.activations('backend2')).length, before + 1);
+    assert.equal(controller.currentRevision, head);
+  });
+
+  it('serves metrics and health', async () => {
+    const base = `http://127.0.0.1:${server.port}`;
+    const text = await (await fetch(`${base}/metrics`)).text();
+    assert.match(text, /reconix_reconcile_duration_seconds_bucket\{.*deployment="apache-local"/);
+    assert.match(text, /reconix_machine_drifted\{deployment="apache-local",machine="backend1"\} 0/);
+    assert.match(text, /reconix_drift_detected_total\{deployment="apache-local",machine="backend1"\} [1-9]/);
+    assert.match(text, /reconix_source_revision_info\{deployment="apache-local",revision="[0-9a-f]{40}"\} 1/);
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  });
+});

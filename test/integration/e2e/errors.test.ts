@@ -1,0 +1,146 @@
+// Bad input fails cleanly and changes nothing; nothing from a spec reaches a shell; first-use key pinning.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { Reason } from '../../../src/api/conditions.js';
+import { run } from '../../../src/util/exec.js';
+import { createTestHost, type TestHost } from '../../support/hosts.js';
+import { makeWorkspace, type Workspace } from '../../support/workspace.js';
+
+describe('bad network files', function () {
+  this.timeout(120_000);
+  let ws: Workspace;
+  let good: string;
+
+  before(async () => {
+    ws = await makeWorkspace('apache');
+    good = await ws.read('network.nix');
+    const first = await ws.run('deploy');
+    assert.equal(first.ok, true, first.message);
+  });
+  after(async () => {
+    await ws?.dispose();
+  });
+
+  async function expectCleanFailure(text: string, pattern: RegExp): Promise<void> {
+    const stateBefore = JSON.stringify((await ws.state()).machines);
+    const logsBefore = await Promise.all(['proxy', 'backend1', 'backend2'].map((m) => ws.activations(m)));
+    await ws.write('network.nix', text);
+    try {
+      for (const op of ['plan', 'deploy'] as const) {
+        const report = await ws.run(op);
+        assert.equal(report.ok, false);
+        assert.equal(report.reason, Reason.EvaluationFailed);
+        assert.match(report.message, pattern);
+        assert.doesNotMatch(report.message, /\u001b\[/); // no terminal colour codes
+      }
+      assert.equal(JSON.stringify((await ws.state()).machines), stateBefore);
+      assert.deepEqual(
+        await Promise.all(['proxy', 'backend1', 'backend2'].map((m) => ws.activations(m))),
+        logsBefore,
+      );
+      const state = await ws.state();
+      assert.equal(state.status?.reason, Reason.EvaluationFailed);
+    } finally {
+      await ws.write('network.nix', good);
+    }
+  }
+
+  it('reports a Nix syntax error with its file and line, and changes nothing', async () => {
+    await expectCleanFailure(
+      good.replace('backend2 = backend "backend2";', 'backend2 = backend "backend2"'),
+      /network\.nix:\d+/,
+    );
+  });
+
+  it('reports an unknown option by name and file, and changes nothing', async () => {
+    await expectCleanFailure(
+      good.replace(
+        'backend1 = backend "backend1";',
+        'backend1 = { imports = [ (backend "backend1") ]; services.nosuch.enable = true; networking.nosuch = 1; };',
+      ),
+      /networking\.nosuch.*does not exist/s,
+    );
+  });
+});
+
+describe('shell metacharacters in machine names and args', function () {
+  this.timeout(120_000);
+  let ws: Workspace;
+  const marker = `/tmp/reconix-pwned-${process.pid}`;
+
+  after(async () => {
+    await ws?.dispose();
+    await run('rm', ['-f', `${marker}-name`, `${marker}-arg`]);
+  });
+
+  it('deploys them verbatim and never runs them', async () => {
+    ws = await makeWorkspace('trivial');
+    const evil = `web;touch ${marker}-name`;
+    await ws.write(
+      'network.nix',
+      `{ domain ? "x", ... }: {
+  network.description = "metacharacters";
+  "${evil}" = { environment.etc.domain.text = domain; };
+}
+`,
+    );
+    await ws.write('physical-local.nix', `{ "${evil}" = { deployment.targetEnv = "local"; }; }\n`);
+    const arg = `$(touch ${marker}-arg)'"; \`touch ${marker}-arg\``;
+    await ws.write(
+      'local.yaml',
+      `apiVersion: reconix.dev/v1alpha1
+kind: NixDeployment
+metadata: { name: metachars }
+spec:
+  network:
+    files: [network.nix, physical-local.nix]
+    args: { domain: ${JSON.stringify(arg)} }
+`,
+    );
+    const report = await ws.run('deploy');
+    assert.equal(report.ok, true, report.message);
+    const m = report.machines[evil];
+    assert.equal(m?.outcome, 'activated');
+    const { readFile } = await import('node:fs/promises');
+    const domain = await readFile(`${m!.system}/etc/domain`, 'utf8');
+    assert.equal(domain, arg);
+    assert.equal(existsSync(`${marker}-name`), false);
+    assert.equal(existsSync(`${marker}-arg`), false);
+  });
+});
+
+describe('first-use pinning of an existing host', function () {
+  this.timeout(120_000);
+  let ws: Workspace;
+  let host: TestHost;
+
+  before(async () => {
+    ws = await makeWorkspace('trivial');
+    host = await createTestHost({ clientPublicKey: ws.deps.clientKey.publicKey });
+  });
+  after(async () => {
+    await ws?.dispose();
+    await host?.destroy();
+  });
+
+  it('pins the key seen first and refuses a changed one', async () => {
+    const phys = await ws.read('physical-none.nix');
+    await ws.write(
+      'physical-none.nix',
+      phys.replace(/targetHost = "[^"]*"/, `targetHost = "${host.address}"`),
+    );
+    const first = await ws.run('deploy', { manifest: 'none.yaml' });
+    assert.equal(first.ok, true, first.message);
+    const name = Object.keys(first.machines)[0]!;
+    assert.equal((await ws.state((await ws.load('none.yaml')).name)).machines[name]!.hostKey, host.hostKey);
+    // WHEN the host comes back with another key
+    const keyFile = `${host.dir}/sshd/host_key`;
+    await host.kill();
+    await run('rm', ['-f', keyFile, `${keyFile}.pub`]);
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile]);
+    await host.restart();
+    const second = await ws.run('deploy', { manifest: 'none.yaml' });
+    assert.equal(second.machines[name]!.error?.reason, Reason.HostKeyMismatch);
+    assert.equal((await host.readActivations()).length, 1);
+  });
+});

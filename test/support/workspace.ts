@@ -1,0 +1,102 @@
+// An end-to-end workspace: a copy of an example network in a temp dir, its own state dir and real deps
+// (Nix, ssh2, local hosts). dispose() destroys every host the workspace created and removes its files.
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DeploymentState } from '../../src/api/model.js';
+import { buildDeps } from '../../src/cli/deps.js';
+import type { ReconcileDeps } from '../../src/reconcile/context.js';
+import { destroy } from '../../src/reconcile/operations.js';
+import { reconcileDeployment } from '../../src/reconcile/reconciler.js';
+import type { ReconcileReport } from '../../src/reconcile/report.js';
+import { requestFor, type LoadedDeployment, type RequestOverrides } from '../../src/sources/deployments.js';
+import { loadDeployments } from '../../src/sources/load.js';
+import { silentLogger } from '../../src/util/log.js';
+
+export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
+
+export interface Workspace {
+  dir: string;
+  stateDir: string;
+  deps: ReconcileDeps;
+  /** Load the deployment named in `manifest` (relative to dir). */
+  load(manifest?: string): Promise<LoadedDeployment>;
+  run(
+    op: 'deploy' | 'plan' | 'check',
+    o?: RequestOverrides & { manifest?: string },
+  ): Promise<ReconcileReport>;
+  state(name?: string): Promise<DeploymentState>;
+  /** The activation records of a local host, read from its own store directory. */
+  activations(machine: string, name?: string): Promise<string[]>;
+  write(file: string, text: string): Promise<void>;
+  read(file: string): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+export async function makeWorkspace(example: string, manifest = 'local.yaml'): Promise<Workspace> {
+  const dir = await mkdtemp(join(tmpdir(), 'reconix-ws-'));
+  const stateDir = join(dir, '.state');
+  await cp(join(REPO_ROOT, 'examples', example), join(dir, 'net'), { recursive: true });
+  const deps = await buildDeps({ stateDir, log: silentLogger });
+  const netDir = join(dir, 'net');
+  const loaded: string[] = [];
+  const ws: Workspace = {
+    dir: netDir,
+    stateDir,
+    deps,
+    async load(m = manifest) {
+      const result = await loadDeployments(join(netDir, m), join(stateDir, 'scratch'));
+      const d = result.deployments[0];
+      if (!d) throw new Error(`no deployment in ${m}: ${result.errors.map((e) => e.message).join('; ')}`);
+      if (!loaded.includes(d.name)) loaded.push(d.name);
+      return d;
+    },
+    async run(op, o = {}) {
+      const d = await ws.load(o.manifest);
+      return reconcileDeployment(requestFor(d.name, d.spec, d.source, op, o), deps);
+    },
+    async state(name) {
+      return deps.state.read(name ?? (await ws.load()).name);
+    },
+    async activations(machine, name) {
+      const st = await ws.state(name);
+      const hostDir = st.machines[machine]?.target?.dir;
+      if (typeof hostDir !== 'string') return [];
+      const text = await readFile(join(hostDir, 'nix/var/reconix/activations.log'), 'utf8').catch(() => '');
+      return text.split('\n').filter(Boolean);
+    },
+    write: (file, text) => writeFile(join(netDir, file), text),
+    read: (file) => readFile(join(netDir, file), 'utf8'),
+    async dispose() {
+      for (const name of loaded) {
+        const d = await ws.load(loaded.length === 1 ? manifest : undefined).catch(() => undefined);
+        const req = d ? requestFor(name, d.spec, d.source, 'deploy') : undefined;
+        if (req) await destroy({ ...req, name }, deps).catch(() => undefined);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return ws;
+}
+
+/** Poll `probe` until it returns a truthy value, or fail after `ms`. */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  ms = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
