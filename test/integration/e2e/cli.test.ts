@@ -1,0 +1,96 @@
+// The reconix command itself: exit codes, JSON output and readable errors.
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runProcess, type ExecResult } from '../../../src/util/exec.js';
+import { REPO_ROOT } from '../../support/workspace.js';
+
+describe('the reconix command', function () {
+  this.timeout(120_000);
+  let dir: string;
+  const cli = (...args: string[]): Promise<ExecResult> =>
+    runProcess(
+      process.execPath,
+      [join(REPO_ROOT, 'dist/src/cli/main.js'), '-f', join(dir, 'local.yaml'), ...args],
+      {
+        env: { ...process.env, RECONIX_STATE_DIR: join(dir, '.state') },
+      },
+    );
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'reconix-cli-'));
+    await cp(join(REPO_ROOT, 'examples/trivial'), dir, { recursive: true });
+  });
+  after(async () => {
+    await cli('destroy');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('plan exits 1 when there are changes and prints what they are', async () => {
+    const r = await cli('plan');
+    assert.equal(r.exitCode, 1, r.stderr);
+    assert.match(r.stdout, /\+ machine\s+local\s+create local host/);
+    assert.match(r.stdout, /Plan: 1 to create/);
+  });
+
+  it('deploy exits 0 and says what it did', async () => {
+    const r = await cli('deploy');
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /machine\s+created, activated .*nixos-system-machine/);
+  });
+
+  it('plan exits 0 when nothing changes, and prints data with --json', async () => {
+    const r = await cli('plan', '--json');
+    assert.equal(r.exitCode, 0, r.stderr);
+    const plan = JSON.parse(r.stdout) as {
+      actions: unknown[];
+      machines: { machine: string; verdict: string }[];
+    };
+    assert.deepEqual(plan.actions, []);
+    assert.deepEqual(
+      plan.machines.map((m) => [m.machine, m.verdict]),
+      [['machine', 'up-to-date']],
+    );
+  });
+
+  it('check exits 0 for a healthy machine and info prints a table', async () => {
+    const check = await cli('check');
+    assert.equal(check.exitCode, 0, check.stdout);
+    const info = await cli('info');
+    assert.match(info.stdout, /MACHINE\s+TARGET\s+ADDRESS\s+ACTIVATED SYSTEM/);
+    assert.match(
+      info.stdout,
+      /machine\s+local\s+127\.77\.\d+\.\d+\s+\S+-nixos-system-machine\S*\s+1\s+in sync/,
+    );
+  });
+
+  it('exits 2 with the Nix message, file and line, on a broken network file', async () => {
+    const file = join(dir, 'network.nix');
+    const good = await readFile(file, 'utf8');
+    await writeFile(file, good.replace('machine =', 'machine = = '));
+    try {
+      const r = await cli('deploy');
+      assert.equal(r.exitCode, 2);
+      assert.match(r.stdout, /EvaluationFailed/);
+      assert.match(r.stdout, /network\.nix:\d+/);
+      const plan = await cli('plan');
+      assert.equal(plan.exitCode, 2);
+    } finally {
+      await writeFile(file, good);
+    }
+  });
+
+  it('names the file and field of an invalid manifest', async () => {
+    const file = join(dir, 'local.yaml');
+    const good = await readFile(file, 'utf8');
+    await writeFile(file, good.replace('interval: 1m', 'interval: soon'));
+    try {
+      const r = await cli('plan');
+      assert.equal(r.exitCode, 2);
+      assert.match(r.stderr, /local\.yaml.*spec\.interval/);
+    } finally {
+      await writeFile(file, good);
+    }
+  });
+});
