@@ -5,8 +5,7 @@ export const API_GROUP = 'reconix.dev';
 export const API_VERSION = 'v1alpha1';
 export const KIND = 'NixDeployment';
 
-const duration = (description: string) =>
-  Type.String({ pattern: '^([0-9]+(ms|s|m|h))+$', description });
+const duration = (description: string) => Type.String({ pattern: '^([0-9]+(ms|s|m|h))+$', description });
 
 /** A map of strings. Written out so that the CRD stays structural (no patternProperties). */
 const stringMap = (description: string) =>
