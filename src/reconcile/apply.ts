@@ -21,7 +21,8 @@ export async function applySystemActions(
     try {
       await run.deps.store.realise(
         builds.map((b) => b.drvPath),
-        run.deps.gcRootDir,
+        // One root per machine system and deployment: a newer build replaces the older root.
+        `${run.deps.gcRootDir}/${run.req.name}`,
       );
     } catch (err) {
       // Find out which machines' systems did not get built; the others go on.
