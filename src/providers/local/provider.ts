@@ -26,9 +26,9 @@ export interface LocalTargetOptions {
   baseDir: string;
   runner?: Runner;
   clock?: Clock;
-  /** Two octets, "127.77" by default: hosts get 127.77.x.y. Ignored when `addresses` is given. */
+  /** Two octets, "127.77" by default: hosts get 127.77.x.y. Ignored when `addressAllocator` is given. */
   addressPrefix?: string;
-  addresses?: AddressAllocator;
+  addressAllocator?: AddressAllocator;
   binaries?: Partial<HostBinaries>;
   /** How long sshd may take to listen. Default 10 s. */
   startTimeoutMs?: number;
@@ -42,14 +42,23 @@ export class LocalTargetProvider implements TargetProvider {
   readonly env = 'local';
   readonly creates = true;
   private readonly baseDir: string;
+  private readonly baseDirProblem: Error | undefined;
   private readonly addresses: AddressAllocator;
   private readonly machinery: HostMachinery;
   private readonly isRoot: () => boolean;
 
   constructor(options: LocalTargetOptions) {
-    this.baseDir = checkBaseDir(options.baseDir);
+    // An unusable base directory only matters once a local host is made: other commands must still work.
+    let baseDir = options.baseDir;
+    try {
+      baseDir = checkBaseDir(options.baseDir);
+    } catch (err) {
+      this.baseDirProblem = err as Error;
+    }
+    this.baseDir = baseDir;
     this.addresses =
-      options.addresses ?? new MarkerFileAllocator(join(this.baseDir, 'addresses'), options.addressPrefix);
+      options.addressAllocator ??
+      new MarkerFileAllocator(join(this.baseDir, 'addresses'), options.addressPrefix);
     this.machinery = {
       runner: options.runner ?? runProcess,
       clock: options.clock ?? systemClock,
@@ -104,6 +113,9 @@ export class LocalTargetProvider implements TargetProvider {
           'and only root can make one. Run Reconix as root, or deploy to a `none` target.',
         { reaction: 'stall' },
       );
+    }
+    if (this.baseDirProblem) {
+      throw new ReconixError(Reason.ProvisioningFailed, this.baseDirProblem.message, { reaction: 'stall' });
     }
     const dir = this.hostDir(ctx.deployment, machine.name);
     try {

@@ -268,6 +268,14 @@ describe('local hosts over SSH', function () {
     assert.equal(obs[name]?.exists, false);
   });
 
+  it('refuses a base directory sshd could misread only when a host is made', async function () {
+    const odd = new LocalTargetProvider({ baseDir: '/tmp/with space' });
+    const obs = await odd.observe(deployment, [machine('x')], {});
+    assert.equal(obs.x?.exists, false);
+    const err = await rejectsWith(odd.create(machine('x'), ctx('x')), Reason.ProvisioningFailed);
+    assert.match(err.message, /base directory/);
+  });
+
   it('refuses to create hosts without root', async function () {
     const unprivileged = new LocalTargetProvider({ baseDir, isRoot: () => false });
     await rejectsWith(unprivileged.create(machine('x'), ctx('x')), Reason.RootRequired);
