@@ -98,7 +98,7 @@ export async function startHost(record: LocalHostRecord, m: HostMachinery): Prom
   const pid = await spawnHost(layout, m.binaries);
   await writeHostFile(layout, { ...record, pid });
   try {
-    await waitForListening(record.address, record.port, pid, m.clock, m.startTimeoutMs);
+    await waitForListening(record.address, record.port, pid, layout, m.clock, m.startTimeoutMs);
   } catch (err) {
     await stopHost(pid, layout, m.clock);
     const why = err instanceof Error ? err.message : String(err);

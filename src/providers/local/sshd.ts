@@ -92,17 +92,21 @@ export async function isHostProcess(pid: number | undefined, layout: HostLayout)
   return f >= 0 && words[f + 1] === innerPaths(layout).config && (await isAlive(pid));
 }
 
-/** Wait until the host accepts TCP connections; fail early when its sshd has gone. */
+/**
+ * Wait until the host accepts TCP connections while its sshd runs (so that a stray listener on the same address is
+ * not taken for it); fail early when its sshd has gone.
+ */
 export async function waitForListening(
   address: string,
   port: number,
   pid: number,
+  layout: HostLayout,
   clock: Clock,
   timeoutMs = 10_000,
 ): Promise<void> {
   const deadline = clock.now().getTime() + timeoutMs;
   for (;;) {
-    if (await canConnect(address, port)) return;
+    if ((await canConnect(address, port)) && (await isHostProcess(pid, layout))) return;
     if (!(await isAlive(pid)))
       throw new Error(`sshd (PID ${pid}) exited before listening on ${address}:${port}`);
     if (clock.now().getTime() > deadline)
