@@ -13,6 +13,7 @@ import { gitRevision, loadDeployments } from '../sources/load.js';
 import { jsonLogger, silentLogger } from '../util/log.js';
 import { checkResults, renderCheck } from './check.js';
 import { buildDeps, defaultStateDir } from './deps.js';
+import { kubeControllerCommand, type KubeCommandOptions } from './kube.js';
 import { renderInfo } from './info.js';
 import { renderDeploy, renderGenerations, renderPlan, renderResults, shortPath } from './render.js';
 
@@ -228,14 +229,33 @@ selection(program.command('destroy'))
     }
   });
 
+type ControllerOptions = { dir?: string; kube?: boolean } & Omit<KubeCommandOptions, 'stateDir'>;
+
 program
   .command('controller')
-  .description('reconcile continuously: every manifest in a directory (or a git-sync link to one)')
-  .requiredOption('--dir <dir>', 'directory of NixDeployment manifests; may be a symlink swapped by git-sync')
+  .description(
+    'reconcile continuously: manifests in a directory (a git-sync link), or NixDeployments (--kube)',
+  )
+  .option('--dir <dir>', 'directory of NixDeployment manifests; may be a symlink swapped by git-sync')
   .option('--listen <addr>', 'address for /metrics and /healthz', '127.0.0.1:9402')
   .option('--concurrency <n>', 'deployments reconciled at once', int, 4)
-  .action(async (o: { dir: string; listen: string; concurrency: number }) => {
+  .option(
+    '--kube',
+    'Kubernetes mode: watch NixDeployment objects; state, status and events in the API server',
+  )
+  .option('--kubeconfig <file>', '(--kube) kubeconfig; default $KUBECONFIG, ~/.kube/config or in-cluster')
+  .option('--namespace <ns>', '(--kube) watch only this namespace')
+  .option('--source-root <dir>', '(--kube) what spec.network.files are relative to (a git-sync link)')
+  .option('--no-leader-elect', '(--kube) act without a leader Lease (one replica only)')
+  .option('--leader-election-namespace <ns>', '(--kube) namespace of the Lease; default $POD_NAMESPACE')
+  .option('--leader-election-id <name>', '(--kube) name of the Lease', 'reconix-controller')
+  .option('--lease-duration <s>', '(--kube) seconds a leader holds the Lease unrenewed', int, 15)
+  .option('--renew-deadline <s>', '(--kube) seconds a leader keeps trying to renew', int, 10)
+  .option('--retry-period <s>', '(--kube) seconds between tries', int, 2)
+  .action(async (o: ControllerOptions) => {
     const g = globals();
+    if (o.kube) return kubeControllerCommand({ ...o, stateDir: g.stateDir });
+    if (!o.dir) return program.error('error: controller needs --dir, or --kube');
     const log = jsonLogger('info');
     const deps = await buildDeps({ stateDir: g.stateDir, log });
     const metrics = new ReconixMetrics();

@@ -1,0 +1,74 @@
+// `reconix controller --kube`: real clients for Kubernetes mode, and the process's life around the controller.
+import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ReconixMetrics } from '../metrics/metrics.js';
+import { gitRevision } from '../sources/load.js';
+import { runKubeController } from '../sources/kube/run.js';
+import { jsonLogger } from '../util/log.js';
+import { buildDeps } from './deps.js';
+
+export interface KubeCommandOptions {
+  stateDir: string;
+  listen: string;
+  concurrency: number;
+  kubeconfig?: string;
+  namespace?: string;
+  sourceRoot?: string;
+  leaderElect: boolean;
+  leaderElectionNamespace?: string;
+  leaderElectionId: string;
+  /** Lease timings, in seconds (controller-runtime's 15/10/2 by default). */
+  leaseDuration: number;
+  renewDeadline: number;
+  retryPeriod: number;
+}
+
+/** In a pod, the namespace it runs in; the Lease lives there. */
+function podNamespace(): string {
+  return process.env.POD_NAMESPACE ?? 'reconix-system';
+}
+
+export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void> {
+  const log = jsonLogger('info');
+  const kubeConfig = new KubeConfig();
+  if (o.kubeconfig) kubeConfig.loadFromFile(o.kubeconfig);
+  else kubeConfig.loadFromDefault(); // $KUBECONFIG, ~/.kube/config, or the pod's service account
+  const baseDeps = await buildDeps({ stateDir: o.stateDir, log });
+  const running = await runKubeController({
+    kubeConfig,
+    baseDeps,
+    log,
+    metrics: new ReconixMetrics(),
+    scratchDir: path.join(o.stateDir, 'scratch'),
+    revisionOf: gitRevision,
+    listen: o.listen,
+    concurrency: o.concurrency,
+    ...(o.sourceRoot ? { sourceRoot: path.resolve(o.sourceRoot) } : {}),
+    ...(o.namespace ? { namespace: o.namespace } : {}),
+    ...(process.env.POD_NAME ? { identity: `${process.env.POD_NAME}_${process.pid}` } : {}),
+    ...(o.leaderElect
+      ? {
+          leaderElection: {
+            namespace: o.leaderElectionNamespace ?? podNamespace(),
+            name: o.leaderElectionId,
+            leaseDurationMs: o.leaseDuration * 1000,
+            renewDeadlineMs: o.renewDeadline * 1000,
+            retryPeriodMs: o.retryPeriod * 1000,
+          },
+        }
+      : {}),
+  });
+  const stop = async () => {
+    log.info('controller stopping');
+    await running.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+  // A replica that lost its lease may be acting on stale views: exit and let the pod restart, as
+  // controller-runtime does.
+  if ((await running.done) === 'lost') {
+    await running.server.close();
+    process.exit(1);
+  }
+}

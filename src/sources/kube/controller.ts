@@ -1,0 +1,150 @@
+// Kubernetes mode: NixDeployments watched by an informer feed the same work queue and reconciler core as the
+// directory controller. A watch event becomes a reconcile only when it matters (new generation, requestedAt,
+// deletion), so the controller's own status writes never trigger one; every deployment is also reconciled
+// every spec.interval, with jitter, since missing an event must never matter.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { ReconixMetrics } from '../../metrics/metrics.js';
+import type { Logger } from '../../reconcile/ports.js';
+import { WorkQueue, withJitter } from '../../reconcile/queue.js';
+import { parseDeploymentId } from '../../state/kube-store.js';
+import type { NixDeploymentClient } from './api.js';
+import { kubeMessage } from './errors.js';
+import type { EventRecorder } from './events.js';
+import { ResilientInformer } from './informer.js';
+import { keyOf, triggerOf, type NixDeploymentObject } from './object.js';
+import type { Next, ObjectReconciler } from './reconcile-object.js';
+import type { SourceResolver } from './source.js';
+
+export interface KubeControllerOptions {
+  kubeConfig: KubeConfig;
+  client: NixDeploymentClient;
+  reconciler: ObjectReconciler;
+  events: EventRecorder;
+  sources?: SourceResolver;
+  log: Logger;
+  metrics?: ReconixMetrics;
+  /** Deployments reconciled at once. */
+  concurrency?: number;
+  /** First retry delay after a failure that is not the spec's own (a status write that failed). */
+  baseRetryMs?: number;
+  maxRetryMs?: number;
+  /** Backoff of watch restarts. */
+  watchBaseDelayMs?: number;
+  watchMaxDelayMs?: number;
+}
+
+/** A resync faster than this would be a loop, whatever the spec says. */
+const MIN_INTERVAL_MS = 1000;
+
+export class KubeController {
+  private readonly queue: WorkQueue;
+  private readonly informer: ResilientInformer;
+  private readonly triggers = new Map<string, string>();
+  private stopSourceWatch: (() => void) | undefined;
+  private started = false;
+  /** Reconciles started, per key (tests count them to show there is no storm). */
+  readonly reconciles = new Map<string, number>();
+  watchRestarts = 0;
+
+  constructor(private readonly opts: KubeControllerOptions) {
+    this.queue = new WorkQueue((key) => this.handle(key), {
+      concurrency: opts.concurrency ?? 4,
+      baseDelayMs: opts.baseRetryMs ?? 1000,
+      maxDelayMs: opts.maxRetryMs ?? 300_000,
+      onDepth: (d) => opts.metrics?.queueDepth.set(d),
+    });
+    this.informer = new ResilientInformer({
+      kubeConfig: opts.kubeConfig,
+      client: opts.client,
+      log: opts.log,
+      handlers: { upsert: (o) => this.upsert(o), remove: (o) => this.remove(o) },
+      ...(opts.watchBaseDelayMs === undefined ? {} : { baseDelayMs: opts.watchBaseDelayMs }),
+      ...(opts.watchMaxDelayMs === undefined ? {} : { maxDelayMs: opts.watchMaxDelayMs }),
+      onRestart: () => void (this.watchRestarts += 1),
+    });
+  }
+
+  async start(): Promise<void> {
+    this.started = true;
+    await this.informer.start();
+    this.stopSourceWatch = this.opts.sources?.watch(() => this.sourceChanged(), this.opts.log);
+    this.opts.log.info('watching NixDeployments', { path: this.opts.client.path });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    this.stopSourceWatch?.();
+    await this.informer.stop();
+    this.queue.shutdown();
+    await this.queue.idle();
+  }
+
+  /** Ready once the first list is in the cache. */
+  get synced(): boolean {
+    return this.informer.synced;
+  }
+
+  /** The cached object. */
+  get(namespace: string, name: string): NixDeploymentObject | undefined {
+    return this.informer.get(namespace, name);
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private upsert(obj: NixDeploymentObject): void {
+    const key = keyOf(obj);
+    const trigger = triggerOf(obj);
+    const previous = this.triggers.get(key);
+    if (previous === trigger) return;
+    this.triggers.set(key, trigger);
+    // A new spec starts afresh rather than waiting out the backoff of the old one.
+    if (previous?.split('|')[0] !== trigger.split('|')[0]) this.queue.forget(key);
+    this.queue.add(key);
+  }
+
+  private remove(obj: NixDeploymentObject): void {
+    const key = keyOf(obj);
+    this.triggers.delete(key);
+    this.queue.remove(key);
+    this.opts.events.forget(obj);
+    this.opts.metrics?.dropDeployment(key);
+  }
+
+  private sourceChanged(): void {
+    for (const obj of this.informer.list()) {
+      if (this.opts.sources?.readsSourceRoot(obj)) this.queue.add(keyOf(obj));
+    }
+  }
+
+  private async handle(key: string): Promise<void> {
+    const { namespace, name } = parseDeploymentId(key);
+    const obj = this.informer.get(namespace, name);
+    if (!obj) return; // deleted meanwhile
+    this.reconciles.set(key, (this.reconciles.get(key) ?? 0) + 1);
+    let next: Next;
+    try {
+      next = await this.opts.reconciler.reconcile(obj);
+    } catch (err) {
+      // The API server refused or was away (a status write, a finalizer patch): back off and try again.
+      this.opts.log.warn('reconcile interrupted', { deployment: key, error: kubeMessage(err) });
+      next = { kind: 'retry', baseMs: this.opts.baseRetryMs ?? 1000, maxMs: this.opts.maxRetryMs ?? 300_000 };
+    }
+    switch (next.kind) {
+      case 'requeue':
+        this.queue.forget(key);
+        this.queue.addAfter(key, withJitter(Math.max(next.afterMs, MIN_INTERVAL_MS)));
+        return;
+      case 'retry': {
+        const delay = this.queue.addRateLimited(key, next.baseMs, Math.max(next.maxMs, next.baseMs));
+        this.opts.log.warn('reconcile failed; retrying', { deployment: key, retryInMs: delay });
+        return;
+      }
+      case 'forget':
+        this.queue.remove(key);
+        return;
+    }
+  }
+}

@@ -1,0 +1,231 @@
+// One reconcile of one NixDeployment object, read top to bottom: handle deletion, hold the finalizer, say we are
+// at it, read the Secrets and the network source, run the reconciler core, write the status, emit events.
+// What the controller should do next is returned, not decided here.
+import { ConditionType, Reason, ReconixError, reasonOf } from '../../api/conditions.js';
+import type { NixDeploymentStatus } from '../../api/deployment.js';
+import type { ReconixMetrics } from '../../metrics/metrics.js';
+import type { ReconcileDeps, ReconcileRequest } from '../../reconcile/context.js';
+import { destroy, type MachineResult } from '../../reconcile/operations.js';
+import type { Logger } from '../../reconcile/ports.js';
+import { reconcileDeployment } from '../../reconcile/reconciler.js';
+import type { ReconcileReport } from '../../reconcile/report.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_RETRY_MS, requestFor } from '../deployments.js';
+import { parseDuration as parseDurationMs } from '../../spec/index.js';
+import type { NixDeploymentClient, SecretApi } from './api.js';
+import { retryTransient } from './errors.js';
+import { eventsFor, type EventRecorder } from './events.js';
+import {
+  FINALIZER,
+  hasFinalizer,
+  isDeleting,
+  keyOf,
+  requestedAt,
+  type NixDeploymentObject,
+} from './object.js';
+import { readDeploymentSecrets, type DeploymentSecrets } from './secrets.js';
+import type { SourceResolver } from './source.js';
+import { conditionOf, progressingStatus, resultStatus } from './status.js';
+
+/** What the controller does with the key afterwards. */
+export type Next =
+  | { kind: 'requeue'; afterMs: number }
+  | { kind: 'retry'; baseMs: number; maxMs: number }
+  | { kind: 'forget' };
+
+export interface ObjectReconcilerOptions {
+  client: NixDeploymentClient;
+  secrets: SecretApi;
+  events: EventRecorder;
+  sources: SourceResolver;
+  /** The reconciler's dependencies for one deployment, with its credentials. */
+  depsFor: (id: string, secrets: DeploymentSecrets) => ReconcileDeps;
+  log: Logger;
+  metrics?: ReconixMetrics;
+  reconcile?: (req: ReconcileRequest, deps: ReconcileDeps) => Promise<ReconcileReport>;
+  destroy?: (req: ReconcileRequest, deps: ReconcileDeps) => Promise<MachineResult<string>[]>;
+  now?: () => Date;
+  /** Called as a reconcile of a live object starts (latency measurements, tests). */
+  onStart?: (id: string, obj: NixDeploymentObject) => void;
+}
+
+// Failures that retrying alone does not fix: a person has to change the spec, a Secret or the machine.
+const STALLING = new Set<string>([
+  Reason.InvalidManifest,
+  Reason.RootRequired,
+  Reason.HostKeyMismatch,
+  Reason.SecretNotFound,
+]);
+
+export class ObjectReconciler {
+  private readonly now: () => Date;
+
+  constructor(private readonly opts: ObjectReconcilerOptions) {
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  async reconcile(input: NixDeploymentObject): Promise<Next> {
+    let obj = input;
+    const id = keyOf(obj);
+    // Deletion: destroy what we created, then let the object go.
+    if (isDeleting(obj)) return hasFinalizer(obj) ? this.finalize(obj) : { kind: 'forget' };
+
+    // Hold the finalizer before creating anything, so nothing we make can outlive the object unnoticed.
+    if (!hasFinalizer(obj)) obj = await this.addFinalizer(obj);
+
+    const interval = durationOr(obj.spec.interval, DEFAULT_INTERVAL_MS);
+    const retry = {
+      kind: 'retry',
+      baseMs: durationOr(obj.spec.retryInterval, DEFAULT_RETRY_MS),
+      maxMs: interval,
+    } as const;
+    if (obj.spec.suspend) {
+      this.opts.log.info('deployment suspended', { deployment: id });
+      return { kind: 'requeue', afterMs: interval };
+    }
+    this.opts.onStart?.(id, obj);
+
+    // Say that a new spec or a request is being worked on (a periodic resync does not write).
+    const generation = obj.metadata.generation ?? 0;
+    const asked = requestedAt(obj);
+    let status = obj.status;
+    if (status?.observedGeneration !== generation || (asked && asked !== status.lastHandledRequestedAt)) {
+      status = await this.writeStatus(
+        obj,
+        progressingStatus(status, generation, this.stamp(), `reconciling generation ${generation}`),
+      );
+    }
+
+    // Credentials and the network, then the reconciler core.
+    let report: ReconcileReport | undefined;
+    let failure: { reason: Reason; message: string; stalled: boolean } | undefined;
+    let revision: string | undefined;
+    try {
+      const secrets = await readDeploymentSecrets(this.opts.secrets, obj);
+      const resolved = await this.opts.sources.resolve(obj);
+      revision = resolved.revision;
+      const req = requestFor(id, obj.spec, resolved.source, 'deploy', { revision });
+      report = await (this.opts.reconcile ?? reconcileDeployment)(req, this.opts.depsFor(id, secrets));
+    } catch (err) {
+      const stalled = err instanceof ReconixError && err.reaction === 'stall';
+      failure = { reason: reasonOf(err), message: (err as Error).message, stalled };
+      this.opts.log.error('reconcile failed', {
+        deployment: id,
+        reason: failure.reason,
+        error: failure.message,
+      });
+    }
+    const ok = !failure && (report?.ok ?? false);
+    const reason = failure?.reason ?? report?.reason ?? Reason.ProvisioningFailed;
+
+    // Status, events and metrics say what happened.
+    await this.writeStatus(
+      obj,
+      resultStatus(status, {
+        generation,
+        now: this.stamp(),
+        ...(report ? { report } : {}),
+        ...(failure ? { failure: { reason: failure.reason, message: failure.message } } : {}),
+        stalled: failure?.stalled ?? STALLING.has(reason),
+        ...(revision ? { revision } : {}),
+        ...(asked ? { requestedAt: asked } : {}),
+      }),
+    );
+    const notes = report
+      ? eventsFor(report)
+      : [{ type: 'Warning' as const, reason, message: failure?.message ?? '' }];
+    for (const n of notes) await this.opts.events.record(obj, n.type, n.reason, n.message);
+    if (report) this.opts.metrics?.record(report);
+    else {
+      this.opts.metrics?.reconcileErrors.inc({ deployment: id, reason });
+      this.opts.metrics?.deploymentReady.set({ deployment: id }, 0);
+    }
+    return ok ? { kind: 'requeue', afterMs: interval } : retry;
+  }
+
+  /** Destroy what the deployment created; drop the finalizer only when that is done. */
+  private async finalize(obj: NixDeploymentObject): Promise<Next> {
+    const id = keyOf(obj);
+    const generation = obj.metadata.generation ?? 0;
+    this.opts.log.info('deployment deleted: destroying what it created', { deployment: id });
+    let status = obj.status;
+    if (conditionOf(status, ConditionType.Reconciling)?.status !== 'True') {
+      status = await this.writeStatus(
+        obj,
+        progressingStatus(status, generation, this.stamp(), 'destroying the machines'),
+      );
+    }
+    let failed: MachineResult<string>[];
+    let destroyed = 0;
+    try {
+      // The Secrets may be gone already (a namespace being deleted): destroying local hosts needs none.
+      const secrets = await readDeploymentSecrets(this.opts.secrets, obj).catch(() => ({}));
+      const source = { deployment: obj.metadata.name, files: [], args: {}, builder: 'auto' as const };
+      const req = requestFor(id, obj.spec, source, 'deploy');
+      const results = await (this.opts.destroy ?? destroy)(req, this.opts.depsFor(id, secrets));
+      failed = results.filter((r) => !r.ok);
+      destroyed = results.length - failed.length;
+    } catch (err) {
+      failed = [
+        { machine: '(all)', ok: false, error: { reason: reasonOf(err), message: (err as Error).message } },
+      ];
+    }
+    if (failed.length === 0) {
+      await this.opts.events.record(obj, 'Normal', 'Destroyed', `destroyed ${destroyed} machine(s)`);
+      await this.removeFinalizer(obj);
+      this.opts.metrics?.dropDeployment(id);
+      this.opts.log.info('deployment destroyed', { deployment: id, machines: destroyed });
+      return { kind: 'forget' };
+    }
+    const message =
+      `cannot destroy ${failed.length} machine(s), the finalizer stays until it can: ` +
+      failed.map((f) => `${f.machine}: ${f.error?.message ?? 'failed'}`).join('; ');
+    await this.writeStatus(
+      obj,
+      resultStatus(status, {
+        generation,
+        now: this.stamp(),
+        failure: { reason: Reason.DestroyFailed, message },
+        stalled: false,
+      }),
+    ).catch(() => undefined);
+    await this.opts.events.record(obj, 'Warning', Reason.DestroyFailed, message);
+    const retryMs = durationOr(obj.spec.retryInterval, DEFAULT_RETRY_MS);
+    return { kind: 'retry', baseMs: retryMs, maxMs: durationOr(obj.spec.interval, DEFAULT_INTERVAL_MS) };
+  }
+
+  private async addFinalizer(obj: NixDeploymentObject): Promise<NixDeploymentObject> {
+    const ops = obj.metadata.finalizers
+      ? [{ op: 'add', path: '/metadata/finalizers/-', value: FINALIZER }]
+      : [{ op: 'add', path: '/metadata/finalizers', value: [FINALIZER] }];
+    return retryTransient(() => this.opts.client.patch(obj, ops));
+  }
+
+  private async removeFinalizer(obj: NixDeploymentObject): Promise<void> {
+    const i = (obj.metadata.finalizers ?? []).indexOf(FINALIZER);
+    // The test makes the removal safe against a finalizer list that changed since we read it.
+    const ops = [
+      { op: 'test', path: `/metadata/finalizers/${i}`, value: FINALIZER },
+      { op: 'remove', path: `/metadata/finalizers/${i}` },
+    ];
+    await retryTransient(() => this.opts.client.patch(obj, ops));
+  }
+
+  private async writeStatus(
+    obj: NixDeploymentObject,
+    status: NixDeploymentStatus,
+  ): Promise<NixDeploymentStatus> {
+    const updated = await retryTransient(() => this.opts.client.patchStatus(obj, status));
+    return updated.status ?? status;
+  }
+
+  private stamp(): string {
+    // Conditions carry whole seconds (metav1.Time).
+    return this.now()
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z');
+  }
+}
+
+function durationOr(text: string | undefined, fallback: number): number {
+  return text ? parseDurationMs(text) : fallback;
+}

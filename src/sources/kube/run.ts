@@ -1,0 +1,154 @@
+// `reconix controller --kube`: the Kubernetes source wired together. API clients from a KubeConfig, state in
+// ConfigMaps, events, the metrics and health endpoints, and leader election so that of several replicas one acts.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type V1OwnerReference,
+} from '@kubernetes/client-node';
+import { API_GROUP, API_VERSION, KIND } from '../../api/deployment.js';
+import type { ReconixMetrics } from '../../metrics/metrics.js';
+import { serveMetrics, type MetricsServer } from '../../metrics/server.js';
+import type { ReconcileDeps } from '../../reconcile/context.js';
+import type { Logger } from '../../reconcile/ports.js';
+import { KubeStateStore, parseDeploymentId } from '../../state/kube-store.js';
+import { NixDeploymentClient } from './api.js';
+import { KubeController } from './controller.js';
+import { EventRecorder } from './events.js';
+import { LeaderElector } from './leader.js';
+import { ObjectReconciler, type ObjectReconcilerOptions } from './reconcile-object.js';
+import type { DeploymentSecrets } from './secrets.js';
+import { SourceResolver } from './source.js';
+
+export interface KubeRunOptions {
+  kubeConfig: KubeConfig;
+  /** The reconciler's dependencies; the state and client key are replaced per deployment. */
+  baseDeps: ReconcileDeps;
+  /** Builds the dependencies of one deployment from the base and its credentials; default: key swap only. */
+  depsFor?: (base: ReconcileDeps, id: string, secrets: DeploymentSecrets) => ReconcileDeps;
+  log: Logger;
+  metrics: ReconixMetrics;
+  scratchDir: string;
+  sourceRoot?: string;
+  revisionOf?: (root: string) => Promise<string | undefined>;
+  /** Watch only this namespace. */
+  namespace?: string;
+  concurrency?: number;
+  /** Address of /metrics, /healthz and /readyz. */
+  listen: string;
+  /** Lease for leader election; undefined runs without (a single replica). */
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    leaseDurationMs?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+  };
+  identity?: string;
+  onStart?: ObjectReconcilerOptions['onStart'];
+}
+
+export interface RunningKubeController {
+  readonly identity: string;
+  readonly controller: KubeController;
+  readonly server: MetricsServer;
+  /** Resolves when the controller stops: `lost` when it lost its lease (the process should exit and restart). */
+  readonly done: Promise<'stopped' | 'lost'>;
+  isLeader(): boolean;
+  stop(): Promise<void>;
+}
+
+export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeController> {
+  const identity = o.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
+  const core = o.kubeConfig.makeApiClient(CoreV1Api);
+  const client = new NixDeploymentClient(o.kubeConfig.makeApiClient(CustomObjectsApi), o.namespace);
+  const events = new EventRecorder({
+    api: core,
+    component: 'reconix-controller',
+    instance: identity,
+    log: o.log,
+  });
+  const sources = new SourceResolver({
+    scratchDir: o.scratchDir,
+    ...(o.sourceRoot ? { sourceRoot: o.sourceRoot } : {}),
+    ...(o.revisionOf ? { revisionOf: o.revisionOf } : {}),
+  });
+  // The controller's cache, once it exists (the state store below needs it, and the controller needs the store).
+  const cache: { controller?: KubeController } = {};
+  // The state of a deployment is owned by its NixDeployment, so that it is collected with it.
+  const ownerOf = (id: string): V1OwnerReference | undefined => {
+    const { namespace, name } = parseDeploymentId(id);
+    const obj = cache.controller?.get(namespace, name);
+    const uid = obj?.metadata.uid;
+    return uid
+      ? { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, name, uid, controller: true }
+      : undefined;
+  };
+  const state = new KubeStateStore({ api: core, identity, ownerOf });
+  const depsFor =
+    o.depsFor ??
+    ((base: ReconcileDeps, _id: string, secrets: DeploymentSecrets) => ({
+      ...base,
+      ...(secrets.clientKey ? { clientKey: secrets.clientKey } : {}),
+    }));
+  const reconciler = new ObjectReconciler({
+    client,
+    secrets: core,
+    events,
+    sources,
+    depsFor: (id, secrets) => ({ ...depsFor(o.baseDeps, id, secrets), state }),
+    log: o.log,
+    metrics: o.metrics,
+    ...(o.onStart ? { onStart: o.onStart } : {}),
+  });
+  const running = new KubeController({
+    kubeConfig: o.kubeConfig,
+    client,
+    reconciler,
+    events,
+    sources,
+    log: o.log,
+    metrics: o.metrics,
+    ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+  });
+  cache.controller = running;
+
+  const elector = o.leaderElection
+    ? new LeaderElector({
+        api: o.kubeConfig.makeApiClient(CoordinationV1Api),
+        identity,
+        log: o.log,
+        ...o.leaderElection,
+      })
+    : undefined;
+  // A standby replica is ready (it serves and waits); the leader once its cache is filled.
+  const server = await serveMetrics(o.listen, o.metrics.registry, {
+    live: () => true,
+    ready: () => (elector && !elector.isLeader ? true : running.synced),
+  });
+  o.log.info('controller started', { mode: 'kube', identity, listen: `${server.address}:${server.port}` });
+
+  let resolveStopped: ((v: 'stopped') => void) | undefined;
+  const stopped = new Promise<'stopped'>((resolve) => (resolveStopped = resolve));
+  const done = elector ? elector.run(() => running.start()) : running.start().then(() => stopped);
+  const finished = done.then(async (why) => {
+    await running.stop();
+    return why;
+  });
+  return {
+    identity,
+    controller: running,
+    server,
+    done: finished,
+    isLeader: () => (elector ? elector.isLeader : true),
+    async stop() {
+      await elector?.stop();
+      resolveStopped?.('stopped');
+      await running.stop();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,108 @@
+// Where a NixDeployment's network files come from in Kubernetes mode: inline in the object, or from the controller's
+// source root (a volume that a git-sync sidecar keeps current by swapping a symlink). The root is re-resolved on
+// every reconcile and watched by polling its link, so a new commit reconciles the deployments that read files.
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { Reason, ReconixError } from '../../api/conditions.js';
+import type { NetworkSource } from '../../reconcile/ports.js';
+import { resolveNetworkSource } from '../../spec/index.js';
+import type { Logger } from '../../reconcile/ports.js';
+import { manifestOf, type NixDeploymentObject } from './object.js';
+
+export interface ResolvedSource {
+  source: NetworkSource;
+  /** The git commit of the source root, or a hash of the network's inputs. */
+  revision: string;
+}
+
+export interface SourceResolverOptions {
+  /** The directory (or git-sync link) that spec.network.files are relative to. */
+  sourceRoot?: string;
+  /** Where inline network files are written. */
+  scratchDir: string;
+  /** The commit a tree is checked out at, if it is a git checkout. */
+  revisionOf?: (root: string) => Promise<string | undefined>;
+}
+
+const usesInline = (obj: NixDeploymentObject): boolean =>
+  Object.keys(obj.spec.network.inline ?? {}).length > 0;
+
+export class SourceResolver {
+  constructor(private readonly opts: SourceResolverOptions) {}
+
+  /** Whether a change of the source root concerns this deployment. */
+  readsSourceRoot(obj: NixDeploymentObject): boolean {
+    return !usesInline(obj);
+  }
+
+  async resolve(obj: NixDeploymentObject): Promise<ResolvedSource> {
+    const manifest = manifestOf(obj);
+    if (usesInline(obj)) {
+      const source = resolveNetworkSource(manifest, this.opts.scratchDir, this.opts.scratchDir);
+      return { source, revision: await contentRevision(source) };
+    }
+    if (!this.opts.sourceRoot) {
+      throw new ReconixError(
+        Reason.InvalidManifest,
+        "spec.network.files are read from the controller's source root, and this controller has none: " +
+          'start it with --source-root, or put the files in spec.network.inline',
+        { reaction: 'stall' },
+      );
+    }
+    const root = await this.currentRoot();
+    const source = resolveNetworkSource(manifest, root, this.opts.scratchDir);
+    const commit = await this.opts.revisionOf?.(root);
+    return { source, revision: commit ? `git:${commit}` : await contentRevision(source) };
+  }
+
+  /** The tree the source root points at now. */
+  async currentRoot(): Promise<string> {
+    const dir = this.opts.sourceRoot;
+    if (!dir) throw new Error('no source root');
+    try {
+      return await fs.realpath(dir);
+    } catch (err) {
+      throw new ReconixError(
+        Reason.InvalidManifest,
+        `the source root ${dir} is not there (yet): ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
+  /**
+   * Call `onChange` when the source root points at another tree (git-sync swapped the link). Polls the link
+   * itself: watching through it would keep watching the old tree. Returns a function that stops watching.
+   */
+  watch(onChange: () => void, log: Logger, everyMs = 2000): () => void {
+    if (!this.opts.sourceRoot) return () => undefined;
+    let last: string | undefined;
+    let stopped = false;
+    const poll = async () => {
+      const now = await this.currentRoot().catch(() => undefined);
+      if (stopped || now === undefined || now === last) return;
+      if (last !== undefined) {
+        log.info('source root changed', { root: this.opts.sourceRoot, tree: now, previous: last });
+        onChange();
+      }
+      last = now;
+    };
+    void poll();
+    const timer = setInterval(() => void poll(), everyMs);
+    timer.unref();
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }
+}
+
+/** "sha256:<12 hex>" over the network files' names and contents and the arguments. */
+async function contentRevision(source: NetworkSource): Promise<string> {
+  const h = createHash('sha256').update(JSON.stringify(source.args)).update(source.builder);
+  for (const f of source.files) {
+    h.update(`\0${f.split('/').pop() ?? f}\0`);
+    h.update(await fs.readFile(f).catch(() => Buffer.from('<missing>')));
+  }
+  return `sha256:${h.digest('hex').slice(0, 12)}`;
+}

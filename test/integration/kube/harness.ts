@@ -1,0 +1,160 @@
+// A real API server with the NixDeployment CRD installed, and an in-process controller against it whose local
+// hosts live in a temporary directory. Everything is stopped by PID and removed in cleanup().
+import { KubeConfig } from '@kubernetes/client-node';
+import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CRD_FILE, CRD_NAME } from '../../../src/api/crd.js';
+import { buildDeps } from '../../../src/cli/deps.js';
+import { ReconixMetrics } from '../../../src/metrics/metrics.js';
+import { LocalTargetProvider } from '../../../src/providers/local/index.js';
+import type { Logger } from '../../../src/reconcile/ports.js';
+import {
+  runKubeController,
+  type KubeRunOptions,
+  type RunningKubeController,
+} from '../../../src/sources/kube/run.js';
+import { startKube, type KubePeer } from '../../support/kube.js';
+
+/** The repository's root, from the source tree or the compiled copy in dist/. */
+export function repoRoot(): string {
+  for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json')) && existsSync(join(d, 'crds'))) return d;
+    if (dirname(d) === d) throw new Error('repository root not found');
+  }
+}
+
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  everyMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** A logger that keeps every line, to search for what must never be logged. */
+export function capturingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    void lines.push(JSON.stringify({ level, msg, ...fields }));
+  return { lines, info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+export interface KubeEnv {
+  kube: KubePeer;
+  kubeConfig: KubeConfig;
+  kubectl(args: string[], input?: string): Promise<string>;
+  /** The object as JSON, or undefined when it does not exist. */
+  getJson<T = Record<string, unknown>>(
+    kind: string,
+    name: string,
+    namespace?: string,
+  ): Promise<T | undefined>;
+  cleanup(): Promise<void>;
+}
+
+export async function startKubeEnv(): Promise<KubeEnv> {
+  const kube = await startKube();
+  try {
+    const kubectl = async (args: string[], input?: string) => {
+      const r = await kube.kubectl(args, input);
+      if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+      return r.stdout;
+    };
+    await kubectl(['apply', '-f', join(repoRoot(), CRD_FILE)]);
+    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`]);
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(kube.kubeconfigPath);
+    return {
+      kube,
+      kubeConfig,
+      kubectl,
+      async getJson<T>(kind: string, name: string, namespace = 'default') {
+        const r = await kube.kubectl(['get', kind, name, '-n', namespace, '-o', 'json']);
+        if (r.code !== 0) {
+          if (/NotFound|not found/.test(r.stderr)) return undefined;
+          throw new Error(`kubectl get ${kind} ${name}: ${r.stderr}`);
+        }
+        return JSON.parse(r.stdout) as T;
+      },
+      cleanup: () => kube.stop(),
+    };
+  } catch (err) {
+    await kube.stop();
+    throw err;
+  }
+}
+
+export interface ControllerUnderTest {
+  running: RunningKubeController;
+  stateDir: string;
+  hostsDir: string;
+  log: Logger & { lines: string[] };
+  /** Reconciles started, with the generation they started at. */
+  starts: { id: string; generation: number; at: number }[];
+  cleanup(): Promise<void>;
+}
+
+export async function startController(
+  env: KubeEnv,
+  extra: Partial<KubeRunOptions> = {},
+): Promise<ControllerUnderTest> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'reconix-kube-ctl-'));
+  const hostsDir = join(stateDir, 'hosts');
+  const log = capturingLogger();
+  const starts: ControllerUnderTest['starts'] = [];
+  // Local hosts on 127.79.x.y, apart from other tests' hosts.
+  const local = new LocalTargetProvider({ baseDir: hostsDir, addressPrefix: '127.79' });
+  const baseDeps = await buildDeps({ stateDir, log, extraProviders: [local] });
+  const running = await runKubeController({
+    kubeConfig: env.kubeConfig,
+    baseDeps,
+    log,
+    metrics: new ReconixMetrics({ processMetrics: false }),
+    scratchDir: join(stateDir, 'scratch'),
+    listen: '127.0.0.1:0',
+    onStart: (id, obj) => void starts.push({ id, generation: obj.metadata.generation ?? 0, at: Date.now() }),
+    ...extra,
+  });
+  return {
+    running,
+    stateDir,
+    hostsDir,
+    log,
+    starts,
+    async cleanup() {
+      await running.stop();
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What a local host of the controller says about itself, through its directory. */
+export async function hostActivations(hostDir: string): Promise<string[]> {
+  const text = await readFile(join(hostDir, 'nix/var/reconix/activations.log'), 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean);
+}
+
+export async function hostCurrentSystem(hostDir: string): Promise<string | undefined> {
+  const record = JSON.parse(await readFile(join(hostDir, 'host.json'), 'utf8')) as { pid?: number };
+  if (!record.pid) return undefined;
+  return readlink(`/proc/${record.pid}/root/run/current-system`).catch(() => undefined);
+}
