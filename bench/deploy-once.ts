@@ -1,0 +1,70 @@
+// One Reconix reconcile in a process of its own, as `reconix deploy` runs it (the same deps the CLI builds), so
+// that its peak memory is its own. Prints nothing; writes a JSON result (timings, phases, maxRSS, the report).
+//   node dist/bench/deploy-once.js --manifest M --state DIR --op deploy|plan|prebuild --out FILE [--max-parallel N]
+// `prebuild` plans, then builds what the plan would build: builds done before a timed deploy.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { buildDeps } from '../src/cli/deps.js';
+import type { Action } from '../src/plan/actions.js';
+import { reconcileDeployment } from '../src/reconcile/reconciler.js';
+import { requestFor } from '../src/sources/deployments.js';
+import { loadDeployments } from '../src/sources/load.js';
+import { silentLogger } from '../src/util/log.js';
+import { benchProvider } from './support/hosts.js';
+import { Probe, probeDeps } from './support/probe.js';
+import { intOption, option } from './support/stats.js';
+
+async function main(): Promise<void> {
+  const manifest = option('manifest', '');
+  const stateDir = option('state', '');
+  const op = option('op', 'deploy');
+  const out = option('out', '');
+  if (!manifest || !stateDir || !out) throw new Error('--manifest, --state and --out are required');
+  const started = performance.now();
+
+  const loaded = await loadDeployments(manifest, join(stateDir, 'scratch'));
+  const d = loaded.deployments[0];
+  if (!d) throw new Error(`no deployment in ${manifest}: ${JSON.stringify(loaded.errors)}`);
+  const deps = await buildDeps({
+    stateDir,
+    log: silentLogger,
+    extraProviders: [benchProvider(join(stateDir, 'hosts'))],
+  });
+  const probe = new Probe();
+  const req = requestFor(d.name, d.spec, d.source, op === 'deploy' ? 'deploy' : 'plan', {
+    maxParallel: intOption('max-parallel', 20),
+  });
+  const reconcileStart = performance.now();
+  const report = await reconcileDeployment(req, probeDeps(deps, probe));
+  const reconcileMs = performance.now() - reconcileStart;
+
+  let prebuilt: string[] = [];
+  if (op === 'prebuild') {
+    const builds = report.plan.actions.filter((a: Action) => a.kind === 'build');
+    prebuilt = builds.map((b) => b.drvPath);
+    await deps.store.realise(prebuilt, deps.gcRootDir);
+  }
+  const usage = process.resourceUsage();
+  const result = {
+    op,
+    deployment: d.name,
+    reconcileMs,
+    /** Since the process started: Node's startup, loading the manifest, building the deps, the reconcile. */
+    processMs: performance.now(),
+    setupMs: reconcileStart - started,
+    maxRssKiB: usage.maxRSS,
+    rssBytesAtEnd: process.memoryUsage().rss,
+    cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000,
+    prebuilt: prebuilt.length,
+    phases: probe.summary(),
+    report,
+  };
+  await writeFile(out, JSON.stringify(result, null, 2) + '\n');
+  if (!report.ok) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exitCode = 2;
+});

@@ -1,0 +1,109 @@
+// Where a reconcile spends its time: the reconciler's ports wrapped (by composition, not patching) so that every
+// call records its interval. Per kind of call: how many, their summed time, and the wall time they covered.
+import { performance } from 'node:perf_hooks';
+import type { ReconcileDeps } from '../../src/reconcile/context.js';
+import type { HostSession } from '../../src/reconcile/ports.js';
+import type { StateBackend } from '../../src/state/backend.js';
+
+export interface PhaseSummary {
+  calls: number;
+  /** Summed duration of the calls (larger than wall time when they overlap). */
+  sumMs: number;
+  /** Wall time during which at least one call was running. */
+  wallMs: number;
+  /** When the first call started and the last one ended, from the probe's start. */
+  fromMs: number;
+  toMs: number;
+}
+
+export class Probe {
+  private readonly spans = new Map<string, [number, number][]>();
+  private readonly origin = performance.now();
+
+  async time<T>(label: string, fn: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await fn();
+    } finally {
+      const list = this.spans.get(label) ?? [];
+      list.push([start - this.origin, performance.now() - this.origin]);
+      this.spans.set(label, list);
+    }
+  }
+
+  summary(): Record<string, PhaseSummary> {
+    const out: Record<string, PhaseSummary> = {};
+    for (const [label, spans] of this.spans) {
+      const sorted = [...spans].sort((a, b) => a[0] - b[0]);
+      let wall = 0;
+      let end = -Infinity;
+      for (const [s, e] of sorted) {
+        if (s > end) wall += e - s;
+        else if (e > end) wall += e - end;
+        end = Math.max(end, e);
+      }
+      out[label] = {
+        calls: spans.length,
+        sumMs: spans.reduce((t, [s, e]) => t + e - s, 0),
+        wallMs: wall,
+        fromMs: sorted[0]?.[0] ?? 0,
+        toMs: Math.max(...spans.map((s) => s[1])),
+      };
+    }
+    return out;
+  }
+}
+
+function probeSession(s: HostSession, p: Probe): HostSession {
+  return {
+    hostKey: s.hostKey,
+    observe: () => p.time('host.observe', () => s.observe()),
+    missingPaths: (paths) => p.time('host.missingPaths', () => s.missingPaths(paths)),
+    importPaths: (paths, source) => p.time('host.importPaths', () => s.importPaths(paths, source)),
+    setProfile: (system) => p.time('host.setProfile', () => s.setProfile(system)),
+    switchTo: (system, mode) => p.time('host.switchTo', () => s.switchTo(system, mode)),
+    switchGeneration: (n) => p.time('host.switchGeneration', () => s.switchGeneration(n)),
+    deleteGenerations: (ns) => p.time('host.deleteGenerations', () => s.deleteGenerations(ns)),
+    listGenerations: () => p.time('host.listGenerations', () => s.listGenerations()),
+    close: () => s.close(),
+  };
+}
+
+function probeState(state: StateBackend, p: Probe): StateBackend {
+  return {
+    read: (name) => p.time('state.read', () => state.read(name)),
+    list: () => state.list(),
+    remove: (name) => state.remove(name),
+    acquire: async (name, purpose) => {
+      const h = await p.time('state.acquire', () => state.acquire(name, purpose));
+      return {
+        state: h.state,
+        save: () => p.time('state.save', () => h.save()),
+        release: () => p.time('state.release', () => h.release()),
+      };
+    },
+  };
+}
+
+export function probeDeps(deps: ReconcileDeps, p: Probe): ReconcileDeps {
+  const { evaluator, store, connector } = deps;
+  return {
+    ...deps,
+    evaluator: {
+      physical: (src) => p.time('eval.physical', () => evaluator.physical(src)),
+      systems: (src, facts, machines) =>
+        p.time('eval.systems', () => evaluator.systems(src, facts, machines)),
+    },
+    store: {
+      realise: (drvs, rootDir) => p.time('store.realise', () => store.realise(drvs, rootDir)),
+      isValid: (path) => p.time('store.isValid', () => store.isValid(path)),
+      closure: (paths) => p.time('store.closure', () => store.closure(paths)),
+      exportPaths: (paths) => store.exportPaths(paths),
+    },
+    connector: {
+      connect: async (endpoint, auth, check) =>
+        probeSession(await p.time('host.connect', () => connector.connect(endpoint, auth, check)), p),
+    },
+    state: probeState(deps.state, p),
+  };
+}
