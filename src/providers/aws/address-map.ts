@@ -1,0 +1,45 @@
+// Test-only address map: binds EC2 machines to hosts the tests made themselves, so that no traffic ever goes to
+// an address a fake cloud hands out. A JSON file: { "<machine>": { "host", "port", "user", "hostPublicKey" } }.
+import { readFile } from 'node:fs/promises';
+import { isIPv4 } from 'node:net';
+import { Reason, ReconixError } from '../../api/conditions.js';
+import type { AddressOverride } from './instances/provider.js';
+
+export type AddressMap = Record<string, AddressOverride>;
+
+export function parseAddressMap(text: string, source: string): AddressMap {
+  const bad = (why: string) =>
+    new ReconixError(Reason.InvalidManifest, `test address map ${source}: ${why}`, { reaction: 'stall' });
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw bad(`not JSON: ${(err as Error).message}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('must be a JSON object');
+  const out: AddressMap = {};
+  for (const [machine, v] of Object.entries(doc)) {
+    const e = v as Record<string, unknown>;
+    const host = e?.host;
+    // Loopback only: the map exists for hosts a test created on this machine.
+    if (typeof host !== 'string' || !isIPv4(host) || !host.startsWith('127.')) {
+      throw bad(`${machine}: host must be a loopback IPv4 address (127.x.y.z)`);
+    }
+    if (typeof e.hostPublicKey !== 'string' || !e.hostPublicKey.startsWith('ssh-')) {
+      throw bad(`${machine}: hostPublicKey must be the test host's key ("ssh-ed25519 AAAA...")`);
+    }
+    out[machine] = {
+      endpoint: {
+        host,
+        port: typeof e.port === 'number' ? e.port : 22,
+        user: typeof e.user === 'string' ? e.user : 'root',
+      },
+      hostPublicKey: e.hostPublicKey,
+    };
+  }
+  return out;
+}
+
+export async function loadAddressMap(file: string): Promise<AddressMap> {
+  return parseAddressMap(await readFile(file, 'utf8'), file);
+}

@@ -1,0 +1,103 @@
+// AWS clients, one per service and region, with retries and backoff, and hooks that see every call.
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { S3Client } from '@aws-sdk/client-s3';
+
+export interface AwsClients {
+  ec2(region: string): EC2Client;
+  s3(region: string): S3Client;
+}
+
+/** One API call as hooks see it. */
+export interface AwsCall {
+  service: 'ec2' | 's3';
+  region: string;
+  command: string;
+}
+
+/** Sees every call: counts them in tests and benchmarks, or stops the process at a chosen one (crash tests). */
+export interface AwsCallHook {
+  before?(call: AwsCall): void;
+  after?(call: AwsCall, ok: boolean): void;
+}
+
+export interface AwsClientOptions {
+  /** A different endpoint than AWS's own (moto, a proxy). S3 then uses path-style addressing. */
+  endpoint?: string;
+  /** Static credentials; without them the SDK's default chain (environment, profile, instance role) is used. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Attempts per call, the first included. Default 10. */
+  maxAttempts?: number;
+  /**
+   * "adaptive" (default) backs off exponentially with jitter on throttling and 5xx errors and also slows the
+   * client down while AWS throttles; "standard" only backs off.
+   */
+  retryMode?: 'standard' | 'adaptive';
+  hooks?: readonly AwsCallHook[];
+}
+
+type Stack = {
+  add(
+    mw: (
+      next: (args: unknown) => Promise<unknown>,
+      context: { commandName?: string },
+    ) => (args: unknown) => Promise<unknown>,
+    options: { step: 'initialize'; name: string; override?: boolean },
+  ): void;
+};
+
+function addHooks(stack: Stack, service: AwsCall['service'], region: string, hooks: readonly AwsCallHook[]) {
+  if (hooks.length === 0) return;
+  stack.add(
+    (next, context) => async (args) => {
+      const call: AwsCall = {
+        service,
+        region,
+        command: (context.commandName ?? 'Unknown').replace(/Command$/, ''),
+      };
+      for (const h of hooks) h.before?.(call);
+      let ok = false;
+      try {
+        const out = await next(args);
+        ok = true;
+        return out;
+      } finally {
+        for (const h of hooks) h.after?.(call, ok);
+      }
+    },
+    { step: 'initialize', name: 'reconixCallHooks', override: true },
+  );
+}
+
+/** Clients made on first use and kept for the lifetime of this object (one per region and service). */
+export function createAwsClients(opts: AwsClientOptions = {}): AwsClients {
+  const ec2 = new Map<string, EC2Client>();
+  const s3 = new Map<string, S3Client>();
+  const hooks = opts.hooks ?? [];
+  const common = (region: string) => ({
+    region,
+    maxAttempts: opts.maxAttempts ?? 10,
+    retryMode: opts.retryMode ?? 'adaptive',
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
+  });
+  return {
+    ec2(region) {
+      let c = ec2.get(region);
+      if (!c) {
+        c = new EC2Client(common(region));
+        addHooks(c.middlewareStack as unknown as Stack, 'ec2', region, hooks);
+        ec2.set(region, c);
+      }
+      return c;
+    },
+    s3(region) {
+      let c = s3.get(region);
+      if (!c) {
+        c = new S3Client({ ...common(region), forcePathStyle: Boolean(opts.endpoint) });
+        addHooks(c.middlewareStack as unknown as Stack, 's3', region, hooks);
+        s3.set(region, c);
+      }
+      return c;
+    },
+  };
+}

@@ -1,0 +1,14 @@
+// AWS: the `ec2` target and the resource manager for key pairs, security groups, volumes, elastic IPs and buckets.
+export { loadAddressMap, parseAddressMap, type AddressMap } from './address-map.js';
+export {
+  createAwsClients,
+  type AwsCall,
+  type AwsCallHook,
+  type AwsClientOptions,
+  type AwsClients,
+} from './clients.js';
+export { AwsHandoff } from './handoff.js';
+export { Ec2TargetProvider, type AddressOverride, type Ec2ProviderOptions } from './instances/provider.js';
+export { AwsResourceManager, factsOf, type AwsResourceOptions } from './manager.js';
+export { FileSecretStore, type SecretStore } from './secrets.js';
+export { CallCounter, crashHook, isMutating, parseCrashAt, type CrashPoint } from './test-hooks.js';

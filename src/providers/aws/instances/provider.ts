@@ -1,0 +1,357 @@
+// The `ec2` target: one instance per machine, created crash-safely (token recorded first, looked up by token and
+// tags before any launch), observed with one listing per region, host key handed over in the user data.
+import {
+  RebootInstancesCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+  type Instance,
+} from '@aws-sdk/client-ec2';
+import { Reason, ReconixError } from '../../../api/conditions.js';
+import type {
+  MachinePhysical,
+  MachineRecord,
+  SshEndpoint,
+  TargetObservation,
+  TargetRecord,
+} from '../../../api/model.js';
+import {
+  systemClock,
+  type Clock,
+  type TargetContext,
+  type TargetProvider,
+} from '../../../reconcile/ports.js';
+import type { AwsClients } from '../clients.js';
+import { aws } from '../errors.js';
+import type { AwsHandoff } from '../handoff.js';
+import { generateEd25519, publicKeyOf } from '../keys.js';
+import { isRef, refKey } from '../refs.js';
+import type { SecretStore } from '../secrets.js';
+import {
+  completeInstance,
+  describeInstance,
+  groupIds,
+  launchInput,
+  listInstances,
+  runInstance,
+  userDataOf,
+  waitState,
+} from './ec2.js';
+import {
+  hostKeyFromUserData,
+  hostKeyUserData,
+  matchInstance,
+  newToken,
+  parseInstanceRecord,
+  stateOf,
+  strays,
+  toTarget,
+  tokenBurned,
+  type InstanceRecord,
+} from './record.js';
+import { parseInstance, type InstanceSpec } from './spec.js';
+
+/** Test-only: where SSH reaches a machine instead of its instance, and the host key that address presents. */
+export interface AddressOverride {
+  endpoint: SshEndpoint;
+  hostPublicKey: string;
+}
+
+export interface Ec2ProviderOptions {
+  clients: AwsClients;
+  secrets: SecretStore;
+  handoff: AwsHandoff;
+  clock?: Clock;
+  /** Test-only address map, by machine name. */
+  addressOverride?: (machine: string) => AddressOverride | undefined;
+  /**
+   * "address-map-only" when the AWS endpoint is a fake cloud: the addresses it hands out are never contacted, a
+   * machine without an override has no endpoint. Default "instance-addresses".
+   */
+  reach?: 'instance-addresses' | 'address-map-only';
+}
+
+const hostKeySecret = (machine: string, token: string) => `host-key.${machine}.${token}`;
+
+export class Ec2TargetProvider implements TargetProvider {
+  readonly env = 'ec2';
+  readonly creates = true;
+  private readonly clock: Clock;
+  /** Specs seen by observe/create, for start (whose port passes only the machine's name). */
+  private readonly specs = new Map<string, InstanceSpec>();
+
+  constructor(private readonly o: Ec2ProviderOptions) {
+    this.clock = o.clock ?? systemClock;
+  }
+
+  async observe(
+    deployment: string,
+    machines: MachinePhysical[],
+    records: Record<string, MachineRecord | undefined>,
+  ): Promise<Record<string, TargetObservation>> {
+    const out: Record<string, TargetObservation> = {};
+    const wanted: {
+      m: MachinePhysical;
+      spec: InstanceSpec;
+      rec: InstanceRecord | undefined;
+      region: string;
+    }[] = [];
+    for (const m of machines) {
+      try {
+        const spec = this.remember(deployment, m);
+        const rec = parseInstanceRecord(records[m.name]?.target);
+        wanted.push({ m, spec, rec, region: rec?.region ?? spec.region });
+      } catch (err) {
+        out[m.name] = { exists: false, running: false, facts: {}, detail: (err as Error).message };
+      }
+    }
+    const regions = [...new Set(wanted.map((w) => w.region))];
+    const lists = new Map(
+      await Promise.all(
+        regions.map(
+          async (r) =>
+            [
+              r,
+              this.o.handoff.takeInstances(deployment, r) ??
+                (await listInstances(this.o.clients, r, deployment)),
+            ] as const,
+        ),
+      ),
+    );
+    for (const { m, spec, rec, region } of wanted) {
+      const inst = matchInstance(lists.get(region) ?? [], m.name, rec);
+      out[m.name] = this.observation(m, spec, rec, inst);
+    }
+    return out;
+  }
+
+  private observation(
+    m: MachinePhysical,
+    spec: InstanceSpec,
+    rec: InstanceRecord | undefined,
+    inst: Instance | undefined,
+  ): TargetObservation {
+    if (!inst) {
+      const detail = rec?.instanceId ? `instance ${rec.instanceId} is gone` : 'no instance yet';
+      return { exists: false, running: false, facts: {}, detail };
+    }
+    const id = inst.InstanceId ?? '?';
+    const obs = this.view(m, spec, rec, inst.PrivateIpAddress, inst.PublicIpAddress);
+    const state = stateOf(inst);
+    if (state !== 'running') return { ...obs, running: false, detail: `instance ${id} is ${state}` };
+    if (!rec?.ready || rec.instanceId !== id) {
+      return {
+        ...obs,
+        running: false,
+        detail: `instance ${id} was launched but not completed; completing it`,
+      };
+    }
+    return {
+      ...obs,
+      detail: `instance ${id} (${inst.InstanceType ?? '?'}) in ${inst.Placement?.AvailabilityZone ?? spec.region}`,
+    };
+  }
+
+  /** Endpoint and facts; the endpoint is the test map's when there is one, never a fake cloud's address. */
+  private view(
+    m: MachinePhysical,
+    spec: InstanceSpec | undefined,
+    rec: InstanceRecord | undefined,
+    privateIp: string | undefined,
+    publicIp: string | undefined,
+  ): TargetObservation {
+    const override = this.o.addressOverride?.(m.name);
+    const hostPublicKey = override?.hostPublicKey ?? m.hostPublicKey ?? rec?.hostPublicKey;
+    let endpoint: SshEndpoint | undefined = override?.endpoint;
+    if (!override && this.o.reach !== 'address-map-only') {
+      const host = spec?.usePrivateIpAddress ? privateIp : (publicIp ?? privateIp);
+      if (host) endpoint = { host, port: m.targetPort, user: m.targetUser };
+    }
+    // SSH into an instance goes with its key pair's private key, unless the machine names a key file itself.
+    if (!override && m.sshKeyFile === undefined && rec?.keyFile) m.sshKeyFile = rec.keyFile;
+    return {
+      exists: true,
+      running: true,
+      ...(endpoint ? { endpoint } : {}),
+      facts: {
+        ...(privateIp ? { privateIPv4: privateIp } : {}),
+        ...(publicIp ? { publicIPv4: publicIp } : {}),
+        ...(hostPublicKey ? { hostPublicKey } : {}),
+      },
+    };
+  }
+
+  describe(machine: MachinePhysical, target: TargetRecord | undefined): TargetObservation {
+    const rec = parseInstanceRecord(target);
+    if (!rec?.instanceId) return { exists: false, running: false, facts: {} };
+    let spec: InstanceSpec | undefined;
+    try {
+      spec = parseInstance('', machine);
+    } catch {
+      spec = undefined;
+    }
+    return { ...this.view(machine, spec, rec, rec.privateIp, rec.publicIp), running: rec.ready === true };
+  }
+
+  async create(machine: MachinePhysical, ctx: TargetContext, previous?: TargetRecord): Promise<TargetRecord> {
+    const spec = this.remember(ctx.deployment, machine);
+    let rec = parseInstanceRecord(previous);
+    if (rec && rec.region !== spec.region) rec = undefined;
+    // An earlier attempt may have launched the instance: find it by id, token or name before launching anything.
+    const listed = await listInstances(this.o.clients, spec.region, ctx.deployment);
+    const existing = matchInstance(listed, machine.name, rec);
+    const keyFile = this.keyFile(ctx.deployment, spec) ?? {};
+    if (existing) {
+      const base = { ...(rec ?? { region: spec.region, token: '' }), ...keyFile };
+      return toTarget(await this.settle(ctx, machine.name, spec, base, existing));
+    }
+    if (!rec || tokenBurned(listed, rec)) rec = { region: spec.region, token: newToken() };
+    rec = { region: spec.region, token: rec.token, ...keyFile };
+
+    // The host key goes into the user data; a retry with the same token must send the very same parameters.
+    const secret = hostKeySecret(machine.name, rec.token);
+    let privateKey = await this.o.secrets.read(ctx.deployment, secret);
+    const pair = privateKey ? undefined : generateEd25519(`root@${machine.name}`);
+    if (pair) {
+      await this.o.secrets.write(ctx.deployment, secret, pair.privateKey);
+      privateKey = pair.privateKey;
+    }
+    rec.hostPublicKey = pair?.publicKey ?? publicKeyOf(privateKey!);
+    const facts = this.o.handoff.resources(ctx.deployment);
+    const named = spec.subnetId
+      ? await groupIds(
+          this.o.clients,
+          spec.region,
+          spec.securityGroups.filter((g): g is string => typeof g === 'string'),
+        )
+      : new Map<string, string>();
+    const input = launchInput(
+      spec,
+      ctx.deployment,
+      facts,
+      rec.token,
+      hostKeyUserData(rec.hostPublicKey, privateKey!),
+      named,
+    );
+
+    await ctx.save(toTarget(rec)); // the token is on disk before the launch
+    const id = await runInstance(this.o.clients, spec, input);
+    rec = { ...rec, instanceId: id };
+    await ctx.save(toTarget(rec));
+    const inst = await describeInstance(this.o.clients, this.clock, spec.region, id);
+    return toTarget(await this.settle(ctx, machine.name, spec, rec, inst));
+  }
+
+  /** Adopt `inst` into the record, run it, attach what the machine asks for, and mark the record ready. */
+  private async settle(
+    ctx: TargetContext,
+    machine: string,
+    spec: InstanceSpec | undefined,
+    rec: InstanceRecord,
+    inst: Instance,
+  ) {
+    const id = inst.InstanceId!;
+    if (rec.instanceId !== id) {
+      rec = { ...rec, instanceId: id, token: inst.ClientToken || rec.token };
+      await ctx.save(toTarget(rec));
+    }
+    if (!rec.hostPublicKey) {
+      const key = hostKeyFromUserData(await userDataOf(this.o.clients, rec.region, id));
+      if (key) rec = { ...rec, hostPublicKey: key };
+    }
+    if (stateOf(inst) === 'stopped' || stateOf(inst) === 'stopping') {
+      await waitState(this.o.clients, this.clock, rec.region, id, ['stopped']);
+      await aws(`starting ${id}`, () =>
+        this.o.clients.ec2(rec.region).send(new StartInstancesCommand({ InstanceIds: [id] })),
+      );
+    }
+    inst = await waitState(this.o.clients, this.clock, rec.region, id, ['running']);
+    if (
+      spec &&
+      (await completeInstance(
+        this.o.clients,
+        this.clock,
+        spec,
+        this.o.handoff.resources(ctx.deployment),
+        inst,
+      ))
+    ) {
+      inst = await describeInstance(this.o.clients, this.clock, rec.region, id);
+    }
+    rec = {
+      ...rec,
+      ready: true,
+      ...(inst.Placement?.AvailabilityZone ? { zone: inst.Placement.AvailabilityZone } : {}),
+      ...(inst.PrivateIpAddress ? { privateIp: inst.PrivateIpAddress } : {}),
+      ...(inst.PublicIpAddress ? { publicIp: inst.PublicIpAddress } : {}),
+    };
+    await ctx.save(toTarget(rec));
+    await this.o.secrets.remove(ctx.deployment, hostKeySecret(machine, rec.token));
+    return rec;
+  }
+
+  async start(machine: string, target: TargetRecord, ctx: TargetContext): Promise<TargetRecord> {
+    // A launch that was not completed (no instance id recorded yet) is found by its token, like a stopped one.
+    const rec = parseInstanceRecord(target);
+    if (!rec)
+      throw new ReconixError(Reason.ProvisioningFailed, `machine ${machine}: no instance is recorded for it`);
+    const spec = this.specs.get(`${ctx.deployment}\0${machine}`);
+    const inst = matchInstance(await listInstances(this.o.clients, rec.region, ctx.deployment), machine, rec);
+    if (!inst) throw new ReconixError(Reason.ProvisioningFailed, `machine ${machine}: its instance is gone`);
+    return toTarget(await this.settle(ctx, machine, spec, rec, inst));
+  }
+
+  async stop(machine: string, target: TargetRecord, _ctx?: TargetContext): Promise<void> {
+    const rec = this.require(machine, target);
+    const id = rec.instanceId!;
+    await aws(`machine ${machine}: stopping ${id}`, () =>
+      this.o.clients.ec2(rec.region).send(new StopInstancesCommand({ InstanceIds: [id] })),
+    );
+    await waitState(this.o.clients, this.clock, rec.region, id, ['stopped']);
+  }
+
+  async reboot(machine: string, target: TargetRecord): Promise<void> {
+    const rec = this.require(machine, target);
+    await aws(`machine ${machine}: rebooting ${rec.instanceId}`, () =>
+      this.o.clients.ec2(rec.region).send(new RebootInstancesCommand({ InstanceIds: [rec.instanceId!] })),
+    );
+  }
+
+  /** Terminate the machine's instance, and any duplicate of it, even one whose launch was never recorded. */
+  async destroy(machine: string, target: TargetRecord, ctx: TargetContext): Promise<void> {
+    const rec = parseInstanceRecord(target);
+    if (!rec) return;
+    const listed = await listInstances(this.o.clients, rec.region, ctx.deployment);
+    const own = matchInstance(listed, machine, rec);
+    const ids = [
+      ...new Set([own?.InstanceId, ...strays(listed, machine, own?.InstanceId).map((i) => i.InstanceId)]),
+    ].filter((x): x is string => typeof x === 'string');
+    if (ids.length > 0) {
+      await aws(`machine ${machine}: terminating ${ids.join(', ')}`, () =>
+        this.o.clients.ec2(rec.region).send(new TerminateInstancesCommand({ InstanceIds: ids })),
+      );
+      for (const id of ids) await waitState(this.o.clients, this.clock, rec.region, id, ['terminated']);
+    }
+    await this.o.secrets.remove(ctx.deployment, hostKeySecret(machine, rec.token));
+  }
+
+  private remember(deployment: string, m: MachinePhysical): InstanceSpec {
+    const spec = parseInstance(deployment, m);
+    this.specs.set(`${deployment}\0${m.name}`, spec);
+    return spec;
+  }
+
+  private keyFile(deployment: string, spec: InstanceSpec): { keyFile: string } | undefined {
+    if (spec.privateKey) return { keyFile: spec.privateKey };
+    const file = isRef(spec.keyPair) ? this.o.handoff.keyFile(deployment, refKey(spec.keyPair)) : undefined;
+    return file ? { keyFile: file } : undefined;
+  }
+
+  private require(machine: string, target: TargetRecord): InstanceRecord {
+    const rec = parseInstanceRecord(target);
+    if (!rec?.instanceId) {
+      throw new ReconixError(Reason.ProvisioningFailed, `machine ${machine}: no instance is recorded for it`);
+    }
+    return rec;
+  }
+}

@@ -1,0 +1,27 @@
+// User tags on EC2 objects, changed in place (Reconix's own tags are never touched here).
+import { CreateTagsCommand, DeleteTagsCommand } from '@aws-sdk/client-ec2';
+import { aws } from '../errors.js';
+import { tagDelta, toTagList, type Tags } from '../tags.js';
+import type { KindContext } from './kind.js';
+
+export async function syncTags(
+  ctx: KindContext,
+  region: string,
+  what: string,
+  id: string,
+  current: Tags,
+  desired: Tags,
+): Promise<void> {
+  const { set, remove } = tagDelta(current, desired);
+  const ec2 = ctx.clients.ec2(region);
+  if (Object.keys(set).length > 0) {
+    await aws(`${what}: tagging ${id}`, () =>
+      ec2.send(new CreateTagsCommand({ Resources: [id], Tags: toTagList(set) })),
+    );
+  }
+  if (remove.length > 0) {
+    await aws(`${what}: removing tags from ${id}`, () =>
+      ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: remove.map((Key) => ({ Key })) })),
+    );
+  }
+}
