@@ -10,6 +10,7 @@ import { systemClock, type Logger, type TargetProvider } from '../reconcile/port
 import { NixEvaluator, NixLocalStore } from '../spec/index.js';
 import { FileStateStore } from '../state/file-store.js';
 import { run } from '../util/exec.js';
+import { buildAws, type AwsSettings } from './aws.js';
 
 export function defaultStateDir(): string {
   if (process.env.RECONIX_STATE_DIR) return path.resolve(process.env.RECONIX_STATE_DIR);
@@ -43,6 +44,8 @@ export interface DepsOptions {
   stateDir: string;
   log: Logger;
   extraProviders?: TargetProvider[];
+  /** The `ec2` target and AWS resources. */
+  aws?: AwsSettings;
 }
 
 export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
@@ -50,9 +53,11 @@ export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
   const scratch = path.join(opts.stateDir, 'scratch');
   await fs.mkdir(scratch, { recursive: true });
   const providers: Record<string, TargetProvider> = {};
+  const aws = await buildAws(opts.stateDir, opts.aws ?? {});
   for (const p of [
     new NoneTargetProvider(),
     new LocalTargetProvider({ baseDir: path.join(opts.stateDir, 'hosts') }),
+    aws.provider,
     ...(opts.extraProviders ?? []),
   ]) {
     providers[p.env] = p;
@@ -68,5 +73,6 @@ export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
     gcRootDir: path.join(opts.stateDir, 'gcroots'),
     log: opts.log,
     clock: systemClock,
+    resources: aws.resources,
   };
 }

@@ -5,23 +5,33 @@ import path from 'node:path';
 import { ReconixMetrics } from '../metrics/metrics.js';
 import { serveMetrics } from '../metrics/server.js';
 import type { ReconcileDeps } from '../reconcile/context.js';
-import { deleteGeneration, destroy, listGenerations, rollback } from '../reconcile/operations.js';
+import { deleteGeneration, destroy, listGenerations, power, rollback } from '../reconcile/operations.js';
 import { reconcileDeployment } from '../reconcile/reconciler.js';
 import { requestFor, type LoadedDeployment, type RequestOverrides } from '../sources/deployments.js';
 import { DirectoryController } from '../sources/directory/controller.js';
 import { gitRevision, loadDeployments } from '../sources/load.js';
 import { jsonLogger, silentLogger } from '../util/log.js';
+import type { AwsSettings } from './aws.js';
 import { checkResults, renderCheck } from './check.js';
 import { buildDeps, defaultStateDir } from './deps.js';
 import { kubeControllerCommand, type KubeCommandOptions } from './kube.js';
 import { renderInfo } from './info.js';
-import { renderDeploy, renderGenerations, renderPlan, renderResults, shortPath } from './render.js';
+import {
+  planHasChanges,
+  renderDeploy,
+  renderGenerations,
+  renderPlan,
+  renderResults,
+  shortPath,
+} from './render.js';
 
 interface Globals {
   file: string;
   deployment?: string;
   stateDir: string;
   verbose?: boolean;
+  awsEndpoint?: string;
+  testAddressMap?: string;
 }
 
 const int = (v: string) => {
@@ -37,13 +47,20 @@ const program = new Command('reconix')
   .option('-d, --deployment <name>', 'only this deployment of the manifests')
   .option('--state-dir <dir>', 'where Reconix records what it created and activated', defaultStateDir())
   .option('-v, --verbose', 'structured logs on stderr')
+  .option('--aws-endpoint <url>', 'an AWS-compatible endpoint instead of AWS (default: $AWS_ENDPOINT_URL)')
+  .option(
+    '--test-address-map <file>',
+    'TESTS ONLY: JSON binding ec2 machines to local test hosts (default: $RECONIX_TEST_ADDRESS_MAP)',
+  )
   .showHelpAfterError();
 
 function globals(): Globals {
   return program.opts<Globals>();
 }
 
-async function setup(): Promise<{ deps: ReconcileDeps; deployments: LoadedDeployment[]; g: Globals }> {
+async function setup(
+  aws: AwsSettings = {},
+): Promise<{ deps: ReconcileDeps; deployments: LoadedDeployment[]; g: Globals }> {
   const g = globals();
   const log = g.verbose ? jsonLogger('info') : silentLogger;
   const result = await loadDeployments(path.resolve(g.file), path.join(g.stateDir, 'scratch'));
@@ -58,9 +75,31 @@ async function setup(): Promise<{ deps: ReconcileDeps; deployments: LoadedDeploy
     );
     process.exit(2);
   }
-  const deps = await buildDeps({ stateDir: g.stateDir, log });
+  const deps = await buildDeps({ stateDir: g.stateDir, log, aws: { ...awsGlobals(g), ...aws } });
   return { deps, deployments, g };
 }
+
+function awsGlobals(g: Globals): AwsSettings {
+  return {
+    ...(g.awsEndpoint ? { endpoint: g.awsEndpoint } : {}),
+    ...(g.testAddressMap ? { addressMapFile: g.testAddressMap } : {}),
+  };
+}
+
+/** What deploy (and plan, to show it) may do to cloud objects. */
+function cloudFlags(o: Record<string, unknown>): AwsSettings {
+  return {
+    allowReboot: Boolean(o.allowReboot),
+    allowRecreate: Boolean(o.allowRecreate),
+    killObsolete: Boolean(o.killObsolete),
+  };
+}
+
+const cloudOptions = (c: Command) =>
+  c
+    .option('--allow-reboot', 'change instance types by stopping and starting instances')
+    .option('--allow-recreate', 'replace cloud objects that cannot change in place')
+    .option('--kill-obsolete', 'destroy hosts and resources that left the spec');
 
 function overrides(o: Record<string, unknown>): RequestOverrides {
   return {
@@ -80,11 +119,11 @@ const selection = (c: Command) =>
 
 const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 
-selection(program.command('plan'))
+cloudOptions(selection(program.command('plan')))
   .description('show what deploy would do; exit 0: no changes, 1: changes, 2: error')
   .option('--json', 'print the plan as JSON')
   .action(async (o: Record<string, unknown>) => {
-    const { deps, deployments } = await setup();
+    const { deps, deployments } = await setup(cloudFlags(o));
     let code = 0;
     const out = [];
     for (const d of deployments) {
@@ -93,7 +132,7 @@ selection(program.command('plan'))
         deps,
       );
       if (!report.ok) code = 2;
-      else if (report.plan.actions.length > 0 && code === 0) code = 1;
+      else if (planHasChanges(report.plan) && code === 0) code = 1;
       if (o.json)
         out.push({
           deployment: d.name,
@@ -108,17 +147,16 @@ selection(program.command('plan'))
     process.exitCode = code;
   });
 
-selection(program.command('deploy'))
-  .description('create missing hosts, build, copy and activate what changed')
+cloudOptions(selection(program.command('deploy')))
+  .description('create missing hosts and cloud resources, build, copy and activate what changed')
   .option('--max-parallel <n>', 'machines copied and activated at once', int)
   .addOption(
     new Option('--mode <mode>', 'how to activate').choices(['switch', 'boot', 'test', 'dry-activate']),
   )
-  .option('--kill-obsolete', 'destroy hosts of machines that left the spec')
   .option('--always-activate', 'activate even machines that already run their system')
   .option('--json', 'print the report as JSON')
   .action(async (o: Record<string, unknown>) => {
-    const { deps, deployments } = await setup();
+    const { deps, deployments } = await setup(cloudFlags(o));
     let code = 0;
     for (const d of deployments) {
       const report = await reconcileDeployment(
@@ -219,15 +257,35 @@ selection(program.command('delete-generation <generation>'))
   });
 
 selection(program.command('destroy'))
-  .description('destroy the hosts Reconix created for the deployment and forget the rest')
+  .description('destroy the hosts and cloud resources Reconix created for the deployment and forget the rest')
+  .option('--delete-nonempty-buckets', 'delete S3 buckets with everything in them (else they are refused)')
   .action(async (o: Record<string, unknown>) => {
     const { deps, deployments } = await setup();
     for (const d of deployments) {
-      const results = await destroy(requestFor(d.name, d.spec, d.source, 'deploy', overrides(o)), deps);
+      const results = await destroy(requestFor(d.name, d.spec, d.source, 'deploy', overrides(o)), deps, {
+        deleteNonEmptyBuckets: Boolean(o.deleteNonemptyBuckets),
+      });
       print(renderResults('destroyed', results, (env) => `(${env})`));
       if (results.some((r) => !r.ok)) process.exitCode = 1;
     }
   });
+
+for (const [op, verb, about] of [
+  ['stop', 'stopped', 'stop the machines Reconix created (instances, local hosts)'],
+  ['start', 'started', 'start stopped machines again'],
+  ['reboot', 'rebooted', 'reboot the machines Reconix created'],
+] as const) {
+  selection(program.command(op))
+    .description(about)
+    .action(async (o: Record<string, unknown>) => {
+      const { deps, deployments } = await setup();
+      for (const d of deployments) {
+        const results = await power(requestFor(d.name, d.spec, d.source, 'deploy', overrides(o)), deps, op);
+        print(renderResults(verb, results, (env) => `(${env})`));
+        if (results.some((r) => !r.ok)) process.exitCode = 1;
+      }
+    });
+}
 
 type ControllerOptions = { dir?: string; kube?: boolean } & Omit<KubeCommandOptions, 'stateDir'>;
 

@@ -3,6 +3,9 @@ import type { Generation } from '../api/model.js';
 import type { Action, MachinePlan } from '../plan/actions.js';
 import type { MachineResult } from '../reconcile/operations.js';
 import type { MachineReport, ReconcileReport } from '../reconcile/report.js';
+import { renderResourceChanges } from './render-resources.js';
+
+export { planHasChanges } from './render-resources.js';
 
 const SYMBOL: Record<string, string> = {
   create: '+',
@@ -88,6 +91,7 @@ export function renderPlan(report: ReconcileReport): string {
     `Plan: ${count('create')} to create, ${count('update')} to update, ${count('drifted')} drifted, ` +
       `${count('up-to-date') + count('held')} unchanged, ${count('unreachable')} unreachable.`,
   );
+  lines.push(...renderResourceChanges(report.plan.resources));
   if (!report.ok) lines.push(`Error (${report.reason}): ${report.message}`);
   return lines.join('\n');
 }
@@ -116,6 +120,7 @@ export function renderDeploy(report: ReconcileReport): string {
   for (const m of Object.values(report.machines).sort((a, b) => a.machine.localeCompare(b.machine))) {
     lines.push(`  ${m.machine.padEnd(width)}  ${m.created ? 'created, ' : ''}${outcomeText(m)}`);
   }
+  lines.push(...renderResourceChanges(report.plan.resources, true));
   lines.push(
     report.ok
       ? `Done in ${(report.durationMs / 1000).toFixed(1)}s: ${report.message}.`

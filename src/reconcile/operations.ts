@@ -1,13 +1,13 @@
 // Operations on machines outside the main loop: generations, rollback, destroy. Same ports, same pinning.
 import pLimit from 'p-limit';
 import { Reason, ReconixError } from '../api/conditions.js';
-import { emptyState, type Generation } from '../api/model.js';
+import { emptyState, type Generation, type TargetRecord } from '../api/model.js';
 import { selectMachines } from '../plan/plan.js';
 import type { StateHandle } from '../state/backend.js';
-import type { ReconcileDeps, ReconcileRequest, Run } from './context.js';
+import { provider, type ReconcileDeps, type ReconcileRequest, type Run } from './context.js';
 import { closeAll, connectHost, copyClosure } from './hosts.js';
-import type { HostSession } from './ports.js';
-import { collectFacts, destroyMachine } from './targets.js';
+import type { HostSession, ResourceManager, TargetContext, TargetProvider } from './ports.js';
+import { collectFacts, destroyMachine, targetContext } from './targets.js';
 
 export interface MachineResult<T> {
   machine: string;
@@ -163,8 +163,15 @@ export async function deleteGeneration(
   });
 }
 
-/** Destroy what Reconix created for this deployment (local hosts, instances) and forget existing hosts. */
-export async function destroy(req: ReconcileRequest, deps: ReconcileDeps): Promise<MachineResult<string>[]> {
+/**
+ * Destroy what Reconix created for this deployment (local hosts, instances) and forget existing hosts; then, when
+ * the whole deployment goes, its cloud resources in reverse dependency order.
+ */
+export async function destroy(
+  req: ReconcileRequest,
+  deps: ReconcileDeps,
+  opts: { deleteNonEmptyBuckets?: boolean } = {},
+): Promise<MachineResult<string>[]> {
   const { run, selected, handle } = await openRun(req, deps, true, false);
   try {
     const results = await Promise.all(
@@ -182,6 +189,10 @@ export async function destroy(req: ReconcileRequest, deps: ReconcileDeps): Promi
         }
       }),
     );
+    const whole = !req.include?.length && !req.exclude?.length;
+    if (deps.resources && whole && Object.keys(run.state.machines).length === 0) {
+      results.push(...(await destroyResources(run, deps.resources, opts)));
+    }
     if (Object.keys(run.state.machines).length === 0 && Object.keys(run.state.resources).length === 0) {
       await deps.state.remove(req.name);
     }
@@ -189,4 +200,71 @@ export async function destroy(req: ReconcileRequest, deps: ReconcileDeps): Promi
   } finally {
     await handle?.release();
   }
+}
+
+/** Resources go after the machines that use them; one result per resource. */
+async function destroyResources(
+  run: Run,
+  resources: ResourceManager,
+  opts: { deleteNonEmptyBuckets?: boolean },
+): Promise<MachineResult<string>[]> {
+  if (Object.keys(run.state.resources).length === 0) return [];
+  const ctx = {
+    deployment: run.req.name,
+    physical: run.physical,
+    state: run.state,
+    save: run.save,
+    log: run.deps.log,
+  };
+  try {
+    const changes = await resources.destroy(ctx, opts);
+    return changes.map((c) => ({ machine: c.resource, ok: true, value: c.note ?? 'resource' }));
+  } catch (err) {
+    const reason = (err as ReconixError).reason ?? Reason.DestroyFailed;
+    return [{ machine: 'resources', ok: false, error: { reason, message: (err as Error).message } }];
+  }
+}
+
+/** NixOps' stop, start and reboot: the targets' power, for machines Reconix created. */
+export async function power(
+  req: ReconcileRequest,
+  deps: ReconcileDeps,
+  op: 'stop' | 'start' | 'reboot',
+): Promise<MachineResult<string>[]> {
+  const { run, selected, handle } = await openRun(req, deps, true);
+  try {
+    return await Promise.all(
+      selected.map(async (machine): Promise<MachineResult<string>> => {
+        const rec = run.state.machines[machine];
+        try {
+          if (!rec?.target)
+            throw new ReconixError(Reason.ProvisioningFailed, `${machine}: no target is recorded`);
+          const p = provider(run, rec.targetEnv) as TargetProvider & Partial<Rebootable>;
+          const ctx = targetContext(run, machine);
+          if (op === 'reboot' && p.reboot) {
+            await p.reboot(machine, rec.target, ctx);
+          } else {
+            if (op !== 'start') await p.stop(machine, rec.target, ctx);
+            if (op !== 'stop') rec.target = await p.start(machine, rec.target, ctx);
+            await run.save();
+          }
+          deps.log.info(`machine ${op === 'stop' ? 'stopped' : op === 'start' ? 'started' : 'rebooted'}`, {
+            deployment: req.name,
+            machine,
+          });
+          return { machine, ok: true, value: rec.targetEnv };
+        } catch (err) {
+          const reason = (err as ReconixError).reason ?? Reason.ProvisioningFailed;
+          return { machine, ok: false, error: { reason, message: (err as Error).message } };
+        }
+      }),
+    );
+  } finally {
+    await handle?.release();
+  }
+}
+
+/** A target that reboots in place (EC2's RebootInstances) rather than by stop and start. */
+interface Rebootable {
+  reboot(machine: string, record: TargetRecord, ctx: TargetContext): Promise<void>;
 }

@@ -41,7 +41,8 @@ export async function reconcileDeployment(
     }
 
     // Provision the cloud resources machines refer to (key pairs, security groups, volumes, buckets).
-    if (deps.resources && Object.keys(physical.resources).length + Object.keys(state.resources).length > 0) {
+    // The manager decides whether it has work: machines' cloud attributes (an instance type) are its business too.
+    if (deps.resources) {
       const resources = deps.resources;
       run.resourceChanges = await resources.reconcile(
         { deployment: req.name, physical, state, save, log: deps.log },
