@@ -67,7 +67,7 @@ export class KubeController {
   async start(): Promise<void> {
     this.started = true;
     await this.informer.start();
-    this.stopSourceWatch = this.opts.sources?.watch(() => this.sourceChanged(), this.opts.log);
+    this.stopSourceWatch = this.opts.sources?.watch((root) => this.sourceChanged(root), this.opts.log);
     this.opts.log.info('watching NixDeployments', { path: this.opts.client.path });
   }
 
@@ -113,9 +113,9 @@ export class KubeController {
     this.opts.metrics?.dropDeployment(key);
   }
 
-  private sourceChanged(): void {
+  private sourceChanged(root: string): void {
     for (const obj of this.informer.list()) {
-      if (this.opts.sources?.readsSourceRoot(obj)) this.queue.add(keyOf(obj));
+      if (this.opts.sources?.isStale(obj, root)) this.queue.add(keyOf(obj));
     }
   }
 

@@ -49,6 +49,9 @@ export interface KubeRunOptions {
   };
   identity?: string;
   onStart?: ObjectReconcilerOptions['onStart'];
+  /** Replace the reconciler core or destroy (tests of the machinery, latency benchmarks). */
+  reconcile?: ObjectReconcilerOptions['reconcile'];
+  destroy?: ObjectReconcilerOptions['destroy'];
 }
 
 export interface RunningKubeController {
@@ -103,6 +106,8 @@ export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeC
     log: o.log,
     metrics: o.metrics,
     ...(o.onStart ? { onStart: o.onStart } : {}),
+    ...(o.reconcile ? { reconcile: o.reconcile } : {}),
+    ...(o.destroy ? { destroy: o.destroy } : {}),
   });
   const running = new KubeController({
     kubeConfig: o.kubeConfig,

@@ -1,13 +1,13 @@
 // Where a NixDeployment's network files come from in Kubernetes mode: inline in the object, or from the controller's
 // source root (a volume that a git-sync sidecar keeps current by swapping a symlink). The root is re-resolved on
-// every reconcile and watched by polling its link, so a new commit reconciles the deployments that read files.
+// every reconcile and polled, so that a new commit reconciles the deployments that read files from it.
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { Reason, ReconixError } from '../../api/conditions.js';
 import type { NetworkSource } from '../../reconcile/ports.js';
 import { resolveNetworkSource } from '../../spec/index.js';
 import type { Logger } from '../../reconcile/ports.js';
-import { manifestOf, type NixDeploymentObject } from './object.js';
+import { keyOf, manifestOf, type NixDeploymentObject } from './object.js';
 
 export interface ResolvedSource {
   source: NetworkSource;
@@ -28,11 +28,16 @@ const usesInline = (obj: NixDeploymentObject): boolean =>
   Object.keys(obj.spec.network.inline ?? {}).length > 0;
 
 export class SourceResolver {
+  /** The tree each deployment last read its files from. */
+  private readonly used = new Map<string, string>();
+
   constructor(private readonly opts: SourceResolverOptions) {}
 
-  /** Whether a change of the source root concerns this deployment. */
-  readsSourceRoot(obj: NixDeploymentObject): boolean {
-    return !usesInline(obj);
+  /** Whether the deployment last read its files from another tree than `root`. */
+  isStale(obj: NixDeploymentObject, root: string): boolean {
+    if (usesInline(obj)) return false;
+    const used = this.used.get(keyOf(obj));
+    return used !== undefined && used !== root;
   }
 
   async resolve(obj: NixDeploymentObject): Promise<ResolvedSource> {
@@ -50,6 +55,8 @@ export class SourceResolver {
       );
     }
     const root = await this.currentRoot();
+    // Recorded before anything can fail, so that a broken tree is not retried on every poll.
+    this.used.set(keyOf(obj), root);
     const source = resolveNetworkSource(manifest, root, this.opts.scratchDir);
     const commit = await this.opts.revisionOf?.(root);
     return { source, revision: commit ? `git:${commit}` : await contentRevision(source) };
@@ -71,21 +78,22 @@ export class SourceResolver {
   }
 
   /**
-   * Call `onChange` when the source root points at another tree (git-sync swapped the link). Polls the link
-   * itself: watching through it would keep watching the old tree. Returns a function that stops watching.
+   * Call `onTree` with the tree the source root points at, every `everyMs`: the caller reconciles the deployments
+   * for which isStale() says the tree changed (git-sync swapped the link). Polls the link itself, since watching
+   * through it would keep watching the old tree. Returns a function that stops polling.
    */
-  watch(onChange: () => void, log: Logger, everyMs = 2000): () => void {
+  watch(onTree: (root: string) => void, log: Logger, everyMs = 2000): () => void {
     if (!this.opts.sourceRoot) return () => undefined;
     let last: string | undefined;
     let stopped = false;
     const poll = async () => {
       const now = await this.currentRoot().catch(() => undefined);
-      if (stopped || now === undefined || now === last) return;
-      if (last !== undefined) {
+      if (stopped || now === undefined) return;
+      if (last !== undefined && now !== last) {
         log.info('source root changed', { root: this.opts.sourceRoot, tree: now, previous: last });
-        onChange();
       }
       last = now;
+      onTree(now);
     };
     void poll();
     const timer = setInterval(() => void poll(), everyMs);
