@@ -292,10 +292,12 @@ export class Ec2TargetProvider implements TargetProvider {
 
   async start(machine: string, target: TargetRecord, ctx: TargetContext): Promise<TargetRecord> {
     // A launch that was not completed (no instance id recorded yet) is found by its token, like a stopped one.
-    const rec = parseInstanceRecord(target);
-    if (!rec)
-      throw new ReconixError(Reason.ProvisioningFailed, `machine ${machine}: no instance is recorded for it`);
     const spec = this.specs.get(`${ctx.deployment}\0${machine}`);
+    // Without a record (a lost state) the instance is found by its tags in the machine's region.
+    const rec = parseInstanceRecord(target) ?? (spec ? { region: spec.region, token: '' } : undefined);
+    if (!rec) {
+      throw new ReconixError(Reason.ProvisioningFailed, `machine ${machine}: no instance is recorded for it`);
+    }
     const inst = matchInstance(await listInstances(this.o.clients, rec.region, ctx.deployment), machine, rec);
     if (!inst) throw new ReconixError(Reason.ProvisioningFailed, `machine ${machine}: its instance is gone`);
     return toTarget(await this.settle(ctx, machine, spec, rec, inst));

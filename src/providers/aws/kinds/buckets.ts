@@ -66,10 +66,12 @@ async function look(ctx: KindContext, region: string, bucket: string): Promise<F
     attrs: {
       bucketName: bucket,
       region,
-      policy: policy?.Policy ? canonicalJson(JSON.parse(policy.Policy)) : undefined,
+      policy: policy?.Policy ? canonicalJson(JSON.parse(policy.Policy)) : null,
       versioning: versioning.Status ?? 'Suspended',
-      lifeCycle: lifecycle?.Rules,
+      lifeCycle: lifecycle?.Rules ?? null,
       tags: userTags(tags),
+      // S3 cannot tag at creation: a bucket whose create was cut short has no tags of ours yet.
+      ownerTags: tags[TAG_DEPLOYMENT] === ctx.deployment ? 'set' : 'missing',
     },
     facts: { name: bucket, region, arn: `arn:aws:s3:::${bucket}` },
   };
@@ -98,7 +100,7 @@ async function configure(ctx: KindContext, spec: BucketSpec, f: Found, token: st
     s3.send(new PutBucketTaggingCommand({ Bucket, Tagging: { TagSet: toTagList(tags) } })),
   );
   const a = f.attrs;
-  if (!sameJson(a.policy, spec.policy)) {
+  if (!sameJson(a.policy ?? null, spec.policy ?? null)) {
     await aws(`${what}: setting the policy`, () =>
       spec.policy
         ? s3.send(new PutBucketPolicyCommand({ Bucket, Policy: spec.policy }))
@@ -112,7 +114,7 @@ async function configure(ctx: KindContext, spec: BucketSpec, f: Found, token: st
       ),
     );
   }
-  if (!coversRules(spec.lifeCycle, a.lifeCycle) || (!spec.lifeCycle && a.lifeCycle)) {
+  if (!coversRules(spec.lifeCycle ?? null, a.lifeCycle ?? null)) {
     await aws(`${what}: setting lifecycle rules`, () =>
       spec.lifeCycle
         ? s3.send(
@@ -129,7 +131,7 @@ async function configure(ctx: KindContext, spec: BucketSpec, f: Found, token: st
 
 export const buckets: ResourceKind<BucketSpec> = {
   type: 's3Buckets',
-  mutable: ['policy', 'versioning', 'lifeCycle', 'tags'],
+  mutable: ['policy', 'versioning', 'lifeCycle', 'tags', 'ownerTags'],
   equal(attr, want, have) {
     return attr === 'lifeCycle' ? coversRules(want, have) : sameJson(want, have);
   },
@@ -147,10 +149,11 @@ export const buckets: ResourceKind<BucketSpec> = {
     return {
       bucketName: spec.bucketName,
       region: spec.region,
-      policy: spec.policy,
+      policy: spec.policy ?? null,
       versioning: spec.versioning,
-      lifeCycle: spec.lifeCycle,
+      lifeCycle: spec.lifeCycle ?? null,
       tags: spec.tags,
+      ownerTags: 'set',
     };
   },
 

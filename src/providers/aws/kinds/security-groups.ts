@@ -199,14 +199,12 @@ export const securityGroups: ResourceKind<SecurityGroupSpec> & {
       const byGroup = flattenPermissions(g?.IpPermissions).filter((x) => x.sourceGroup);
       if (byGroup.length === 0) continue;
       await aws(`${r.type}.${r.name}: revoking rules that name other groups`, () =>
-        ctx.clients
-          .ec2(region)
-          .send(
-            new RevokeSecurityGroupIngressCommand({
-              GroupId: r.id,
-              IpPermissions: byGroup.map(toPermission),
-            }),
-          ),
+        ctx.clients.ec2(region).send(
+          new RevokeSecurityGroupIngressCommand({
+            GroupId: r.id,
+            IpPermissions: byGroup.map(toPermission),
+          }),
+        ),
       );
     }
   },
