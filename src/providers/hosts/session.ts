@@ -8,6 +8,7 @@ import type { CopyStats, HostSession, LocalStore } from '../../reconcile/ports.j
 import { ExecError, type ExecResult } from '../../util/exec.js';
 import { assertStorePath, shellJoin } from '../../util/shell.js';
 import { generationOfLink, OBSERVE_SCRIPT, parseObservation, SYSTEM_PROFILE } from './observation.js';
+import { ExportStreamError, ServeConnection, ServeError } from './serve.js';
 import { sshExec, type SshExecOptions } from './ssh-exec.js';
 
 const MODES: readonly ActivationMode[] = ['switch', 'boot', 'test', 'dry-activate'];
@@ -36,6 +37,8 @@ export class SshHostSession implements HostSession {
   private readonly endpoint: SshEndpoint;
   private readonly commandTimeoutMs: number;
   private lost: Error | undefined;
+  /** The host's `nix-store --serve`, started by the first copy and kept for the session. */
+  private serve: Promise<ServeConnection> | undefined;
 
   constructor(client: Client, endpoint: SshEndpoint, hostKey: string, options: SshHostSessionOptions = {}) {
     this.client = client;
@@ -58,17 +61,20 @@ export class SshHostSession implements HostSession {
   async missingPaths(paths: string[]): Promise<string[]> {
     if (paths.length === 0) return [];
     paths.forEach(assertStorePath);
-    // --print-invalid makes --check-validity exit 0 and name the paths the store lacks.
-    const cmd = shellJoin(['xargs', '-r', 'nix-store', '--check-validity', '--print-invalid']);
-    const input = paths.join('\n') + '\n';
-    const r = await this.check(cmd, 'checking store paths', Reason.CopyFailed, { input });
-    const invalid = new Set(r.stdout.split('\n').filter(Boolean));
-    return paths.filter((p) => invalid.has(p));
+    const serve = await this.serveConnection();
+    let valid: Set<string>;
+    try {
+      valid = await serve.queryValidPaths(paths, this.commandTimeoutMs);
+    } catch (err) {
+      throw this.serveFailure('checking store paths', err);
+    }
+    return paths.filter((p) => !valid.has(p));
   }
 
   async importPaths(paths: string[], source: LocalStore): Promise<CopyStats> {
     if (paths.length === 0) return { paths: 0, bytes: 0 };
     paths.forEach(assertStorePath);
+    const serve = await this.serveConnection();
     let bytes = 0;
     // Count in a Transform: a 'data' listener on the export stream next to pipe() would lose data.
     const counter = new Transform({
@@ -81,20 +87,14 @@ export class SshHostSession implements HostSession {
     const exported = source.exportPaths(paths);
     exported.once('error', (err) => counter.destroy(err));
     exported.pipe(counter);
-    let r: ExecResult;
     try {
-      r = await this.exec(shellJoin(['nix-store', '--import']), { input: counter }, null);
+      await serve.importPaths(counter);
     } catch (err) {
-      if (!(err instanceof ExecError)) throw err;
-      const why = err.cause instanceof Error ? err.cause.message : String(err.cause);
       const what = paths.length === 1 ? '1 store path' : `${paths.length} store paths`;
-      throw this.fail(Reason.CopyFailed, `exporting ${what} failed: ${why}`, err, err.stderr);
+      throw this.serveFailure(`importing ${what}`, err);
     } finally {
       exported.unpipe(counter);
       if (!exported.readableEnded) exported.destroy();
-    }
-    if (r.exitCode !== 0) {
-      throw this.fail(Reason.CopyFailed, `nix-store --import ${this.why(r)}`, new ExecError(r), r.stderr);
     }
     return { paths: paths.length, bytes };
   }
@@ -157,7 +157,35 @@ export class SshHostSession implements HostSession {
 
   close(): void {
     this.lost ??= new Error('session closed');
+    this.serve?.then(
+      (s) => s.close(),
+      () => undefined,
+    );
     this.client.end();
+  }
+
+  private async serveConnection(): Promise<ServeConnection> {
+    if (this.lost) throw this.unreachable(this.lost);
+    const current = this.serve && (await this.serve.catch(() => undefined));
+    if (current && !current.dead) return current;
+    const opening = ServeConnection.open(this.client, this.commandTimeoutMs);
+    this.serve = opening;
+    try {
+      return await opening;
+    } catch (err) {
+      this.serve = undefined;
+      throw this.serveFailure('starting nix-store --serve', err);
+    }
+  }
+
+  /** A failed copy: the export's fault, the host's (with what nix-store said), or a lost connection. */
+  private serveFailure(what: string, err: unknown): ReconixError {
+    if (this.lost) return this.unreachable(this.lost);
+    if (err instanceof ExportStreamError || err instanceof ServeError) {
+      return this.fail(Reason.CopyFailed, `${what} failed: ${err.message}`, err, err.stderr);
+    }
+    const why = err instanceof Error ? err.message : String(err);
+    return this.fail(Reason.CopyFailed, `${what} failed: ${why}`, err);
   }
 
   /**
