@@ -20,6 +20,7 @@ import type { AwsClients } from './clients.js';
 import type { AwsHandoff } from './handoff.js';
 import { reconcileInstances } from './instances/drift.js';
 import { newToken } from './instances/record.js';
+import { checkReferences, parseInstance } from './instances/spec.js';
 import { buckets } from './kinds/buckets.js';
 import { elasticIps } from './kinds/elastic-ips.js';
 import { keyPairKeyFile, keyPairs } from './kinds/key-pairs.js';
@@ -87,6 +88,7 @@ export class AwsResourceManager implements ResourceManager {
     const specs = parseResources(ctx.deployment, ctx.physical.resources);
     const records = Object.values(ctx.state.resources).filter((r) => isAwsType(r.type));
     const machines = Object.values(ctx.physical.machines).filter((m) => m.targetEnv === 'ec2');
+    for (const m of machines) checkReferences(parseInstance(ctx.deployment, m), ctx.physical.resources);
     if (Object.keys(specs).length === 0 && records.length === 0 && machines.length === 0) return [];
     let order: string[];
     try {

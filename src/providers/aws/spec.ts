@@ -103,8 +103,11 @@ export function parseResources(
       const spec = parseOne(deployment, type, name, key, a);
       for (const dep of spec.deps) {
         const [dt, ...rest] = dep.split('.');
-        if (!resources[dt ?? '']?.[rest.join('.')])
-          throw invalid(key, `refers to ${dep}, which is not defined`);
+        const target = resources[dt ?? '']?.[rest.join('.')];
+        if (!target) throw invalid(key, `refers to ${dep}, which is not defined`);
+        if (typeof target.region === 'string' && target.region !== spec.region) {
+          throw invalid(key, `is in ${spec.region} but refers to ${dep} in ${target.region}`);
+        }
       }
       out[key] = spec;
     }

@@ -246,14 +246,12 @@ describe('AWS resources against moto', function () {
       token: 'b'.repeat(48),
       facts: { region: R, name: 'cut-short' },
     };
-    await w.clients
-      .s3(R)
-      .send(
-        new CreateBucketCommand({
-          Bucket: 'cut-short',
-          CreateBucketConfiguration: { LocationConstraint: R },
-        }),
-      );
+    await w.clients.s3(R).send(
+      new CreateBucketCommand({
+        Bucket: 'cut-short',
+        CreateBucketConfiguration: { LocationConstraint: R },
+      }),
+    );
     const changes = byKey(await w.manager().reconcile(w.ctx(net), true));
     assert.equal(changes['ebsVolumes.data']?.action, 'create');
     assert.equal(w.state.resources['ebsVolumes.data']?.token, 'a'.repeat(48));
@@ -265,14 +263,12 @@ describe('AWS resources against moto', function () {
   });
 
   it("refuses a bucket name that exists but is not this deployment's, naming the resource", async () => {
-    await w.clients
-      .s3(R)
-      .send(
-        new CreateBucketCommand({
-          Bucket: 'someone-elses',
-          CreateBucketConfiguration: { LocationConstraint: R },
-        }),
-      );
+    await w.clients.s3(R).send(
+      new CreateBucketCommand({
+        Bucket: 'someone-elses',
+        CreateBucketConfiguration: { LocationConstraint: R },
+      }),
+    );
     const err = await w
       .manager()
       .reconcile(w.ctx(view({ s3Buckets: { b: { region: R, name: 'someone-elses' } } })), true)

@@ -135,3 +135,19 @@ export function parseInstance(deployment: string, m: MachinePhysical): InstanceS
   }
   return spec;
 }
+
+/** A machine may refer only to resources that exist and are in its own region. */
+export function checkReferences(
+  spec: InstanceSpec,
+  resources: Record<string, Record<string, Record<string, unknown>>>,
+): void {
+  for (const dep of spec.deps) {
+    const dot = dep.indexOf('.');
+    const target = resources[dep.slice(0, dot)]?.[dep.slice(dot + 1)];
+    const where = `machine ${spec.machine}: deployment.ec2`;
+    if (!target) throw invalid(where, `refers to ${dep}, which is not defined`);
+    if (typeof target.region === 'string' && target.region !== spec.region) {
+      throw invalid(where, `the machine is in ${spec.region} but refers to ${dep} in ${target.region}`);
+    }
+  }
+}
