@@ -7,7 +7,7 @@ import { MarkerFileAllocator } from '../../../src/providers/local/addresses.js';
 describe('loopback addresses for local hosts', function () {
   let dir: string;
   // Port 0: the "is anything listening" probe always succeeds, so only the markers decide.
-  const allocator = () => new MarkerFileAllocator(dir, '127.79', 0);
+  const allocator = () => new MarkerFileAllocator(dir, '127.81', 0);
 
   beforeEach(async function () {
     dir = await mkdtemp(join(tmpdir(), 'reconix-addresses-'));
@@ -20,7 +20,7 @@ describe('loopback addresses for local hosts', function () {
     const owners = Array.from({ length: 20 }, (_, i) => `/hosts/h-${i}`);
     const got = await Promise.all(owners.map((o, i) => (i % 2 ? allocator() : allocator()).claim(o)));
     assert.equal(new Set(got).size, owners.length);
-    for (const a of got) assert.match(a, /^127\.79\.0\.\d+$/);
+    for (const a of got) assert.match(a, /^127\.81\.0\.\d+$/);
   });
 
   it('gives an address back only for its owner', async function () {
