@@ -39,9 +39,10 @@ export function renderResourceChanges(
   if (shown.length === 0) return [];
   const lines = ['Cloud resources:'];
   for (const c of shown) {
-    const words = done
-      ? WORDS[c.action].replace('will be', 'was').replace('must be', 'was')
-      : WORDS[c.action];
+    const words =
+      done && !c.note?.includes('not done')
+        ? WORDS[c.action].replace('will be', 'was').replace('must be', 'was')
+        : WORDS[c.action];
     lines.push(`  ${SYMBOL[c.action].padStart(3)} ${c.resource} ${words}`);
     for (const [attr, [before, after]] of Object.entries(c.attributes ?? {})) {
       lines.push(
@@ -54,8 +55,11 @@ export function renderResourceChanges(
   }
   const n = (a: ResourceChange['action']) => shown.filter((c) => c.action === a).length;
   lines.push(
-    `Resources: ${n('create')} to create, ${n('update')} to update in place, ${n('replace')} to replace, ` +
-      `${n('destroy')} to destroy, ${n('adopt')} to adopt.`,
+    done
+      ? `Resources: ${n('create')} created, ${n('update')} updated in place, ${n('replace')} replaced, ` +
+          `${n('destroy')} destroyed, ${n('adopt')} adopted.`
+      : `Resources: ${n('create')} to create, ${n('update')} to update in place, ${n('replace')} to replace, ` +
+          `${n('destroy')} to destroy, ${n('adopt')} to adopt.`,
   );
   return lines;
 }

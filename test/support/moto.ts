@@ -9,6 +9,8 @@ export const MOTO_ENV = {
   AWS_ACCESS_KEY_ID: 'testing',
   AWS_SECRET_ACCESS_KEY: 'testing',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  // Never ask an instance metadata service for credentials.
+  AWS_EC2_METADATA_DISABLED: 'true',
 };
 
 export interface Moto {
@@ -23,6 +25,7 @@ export interface Moto {
 
 // The SDK warns about a future Node requirement in every test process otherwise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+process.env.AWS_EC2_METADATA_DISABLED ??= 'true';
 
 export function motoInstalled(): boolean {
   return spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).status === 0;
