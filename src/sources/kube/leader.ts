@@ -26,6 +26,8 @@ export class LeaderElector {
   private readonly retryPeriodMs: number;
   private readonly now: () => number;
   private observed: { record: string; at: number } | undefined;
+  /** When the Lease held by another replica expires, by our clock. */
+  private expiresAt = 0;
   private leading = false;
   private stopped = false;
   private wake: (() => void) | undefined;
@@ -48,7 +50,11 @@ export class LeaderElector {
    * leadership is lost or stop() is called. Resolves with why it stopped leading.
    */
   async run(lead: () => void | Promise<void>): Promise<'stopped' | 'lost'> {
-    while (!this.stopped && !(await this.tryAcquireOrRenew())) await this.sleep(jittered(this.retryPeriodMs));
+    while (!this.stopped && !(await this.tryAcquireOrRenew())) {
+      // Try again after a retry period, or right when the holder's Lease expires if that comes first.
+      const untilExpiry = this.expiresAt - this.now() + 10;
+      await this.sleep(Math.max(10, Math.min(jittered(this.retryPeriodMs), untilExpiry)));
+    }
     if (this.stopped) return 'stopped';
     this.leading = true;
     this.opts.log.info('became the leader', { lease: `${this.opts.namespace}/${this.opts.name}` });
@@ -132,7 +138,10 @@ export class LeaderElector {
       const record = JSON.stringify([holder, String(spec.renewTime ?? ''), spec.leaseDurationSeconds]);
       if (this.observed?.record !== record) this.observed = { record, at: now };
       const duration = (spec.leaseDurationSeconds ?? seconds) * 1000;
-      if (holder && holder !== identity && this.observed.at + duration > now) return false;
+      if (holder && holder !== identity && this.observed.at + duration > now) {
+        this.expiresAt = this.observed.at + duration;
+        return false;
+      }
       const at = new V1MicroTime(now);
       lease.spec = {
         ...spec,
