@@ -106,6 +106,16 @@ describe('Kubernetes mode end to end (real kube-apiserver, local hosts)', functi
     for (const m of ['web', 'db']) assert.equal((await hostActivations(hostDir(m))).length, 1, m);
     const current = await hostCurrentSystem(hostDir('web'));
     assert.equal(await readFile(join(hostDir('web'), current ?? '-', 'etc/greeting'), 'utf8'), 'hello web');
+    const state = await env.getJson<{ metadata: { ownerReferences?: { kind: string; name: string }[] } }>(
+      'configmap',
+      'reconix-state-webapp',
+    );
+    assert.deepEqual(
+      state?.metadata.ownerReferences?.map((r) => `${r.kind}/${r.name}`),
+      ['NixDeployment/webapp'],
+    );
+    const metrics = await (await fetch(`http://127.0.0.1:${ctl.running.server.port}/metrics`)).text();
+    assert.match(metrics, /reconix_deployment_ready\{deployment="default\.webapp"\} 1/);
     const table = await env.kubectl(['get', 'nixd']);
     assert.match(table, /NAME\s+READY\s+DRIFTED\s+MACHINES\s+AGE\s+REASON/);
     assert.match(table, /webapp\s+True\s+False\s+2\s+\S+\s+ReconciliationSucceeded/);
