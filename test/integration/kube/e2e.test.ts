@@ -125,7 +125,8 @@ describe('Kubernetes mode end to end (real kube-apiserver, local hosts)', functi
     const before = ctl.running.controller.reconciles.get(id);
     await new Promise((r) => setTimeout(r, 5000)); // a quiet period is what is being measured
     assert.equal(ctl.running.controller.reconciles.get(id), before);
-    assert.equal(before, 1);
+    // One reconcile for the new object (two if a transient failure needed a retry), none for its status writes.
+    assert.ok((before ?? 0) >= 1 && (before ?? 0) <= 2, `${before} reconciles`);
   });
 
   it('editing one machine re-activates that machine only', async () => {
