@@ -24,15 +24,18 @@ import { motoInstalled, startMoto, type Moto } from '../../support/moto.js';
 /** A clock that does not wait: moto is immediate, and a test must not sleep. */
 export const fastClock: Clock = { now: () => new Date(), sleep: () => new Promise((r) => setImmediate(r)) };
 
-/** Start moto once per file (skipping the file when it is not installed) and reset it before each test. */
-export function useMoto(ctx: Mocha.Suite): () => Moto {
+/**
+ * Start moto once per file (skipping the file when it is not installed) and reset it before each test, or only
+ * once for suites whose tests build on each other.
+ */
+export function useMoto(ctx: Mocha.Suite, opts: { resetEach?: boolean } = {}): () => Moto {
   let moto: Moto | undefined;
   ctx.beforeAll(async function () {
     if (!motoInstalled()) this.skip();
     moto = await startMoto();
   });
   ctx.beforeEach(async () => {
-    await moto?.reset();
+    if (opts.resetEach !== false) await moto?.reset();
   });
   ctx.afterAll(async () => {
     await moto?.stop();

@@ -330,10 +330,16 @@ describe('AWS resources against moto', function () {
     assert.deepEqual((await listEverything(w.clients, [R])).groups, []);
   });
 
-  it("deletes a group that another group's rule names", async () => {
+  it("deletes everything, a group that another group's rule names too, and nothing that is not its own", async () => {
     await w.clients.ec2(R).send(new CreateSecurityGroupCommand({ GroupName: 'outsider', Description: 'x' }));
     await w.manager().reconcile(w.ctx(network()), true);
     await w.manager().destroy(w.ctx(view()), {});
-    assert.deepEqual((await listEverything(w.clients, [R])).groups, [`${R}/outsider`]);
+    const left = await listEverything(w.clients, [R]);
+    assert.deepEqual(left.groups, [`${R}/outsider`]);
+    assert.deepEqual([left.keyPairs, left.addresses, left.buckets], [[], [], []]);
+    assert.deepEqual(
+      left.volumes.filter((v) => v.Tags?.length),
+      [],
+    );
   });
 });

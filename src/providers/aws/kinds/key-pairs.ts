@@ -105,10 +105,14 @@ export const keyPairs: ResourceKind<KeyPairSpec> = {
   async destroy(ctx, record) {
     const region = regionOf(record);
     const id = record.id;
+    // By name as well as id: the name is what every EC2 implementation knows a key pair by.
+    const name = typeof record.facts.name === 'string' ? record.facts.name : undefined;
     if (region && id) {
-      await aws(`${record.type}.${record.name}: deleting key pair ${id}`, async () => {
+      await aws(`${record.type}.${record.name}: deleting key pair ${name ?? id}`, async () => {
         try {
-          await ctx.clients.ec2(region).send(new DeleteKeyPairCommand({ KeyPairId: id }));
+          await ctx.clients
+            .ec2(region)
+            .send(new DeleteKeyPairCommand(name ? { KeyName: name } : { KeyPairId: id }));
         } catch (err) {
           if (!hasCode(err, 'InvalidKeyPair.NotFound', 'InvalidKeyPairId.NotFound')) throw err;
         }

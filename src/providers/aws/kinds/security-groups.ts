@@ -89,10 +89,15 @@ function found(region: string, g: SecurityGroup): Found {
   };
 }
 
-async function describe(ctx: KindContext, region: string, id: string): Promise<SecurityGroup | undefined> {
-  const out = await eventually(ctx.clock, ['InvalidGroup.NotFound'], () =>
-    ctx.clients.ec2(region).send(new DescribeSecurityGroupsCommand({ GroupIds: [id] })),
-  );
+/** `fresh`: the group was just made, and AWS may not list it yet. */
+async function describe(
+  ctx: KindContext,
+  region: string,
+  id: string,
+  fresh = true,
+): Promise<SecurityGroup | undefined> {
+  const call = () => ctx.clients.ec2(region).send(new DescribeSecurityGroupsCommand({ GroupIds: [id] }));
+  const out = fresh ? await eventually(ctx.clock, ['InvalidGroup.NotFound'], call) : await call();
   return out.SecurityGroups?.[0];
 }
 
@@ -190,7 +195,7 @@ export const securityGroups: ResourceKind<SecurityGroupSpec> & {
       if (!region || !r.id) continue;
       const g = await aws(`${r.type}.${r.name}: describing ${r.id}`, async () => {
         try {
-          return await describe(ctx, region, r.id!);
+          return await describe(ctx, region, r.id!, false);
         } catch (err) {
           if (hasCode(err, 'InvalidGroup.NotFound')) return undefined;
           throw err;
