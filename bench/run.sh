@@ -6,6 +6,9 @@
 # Needs root (local hosts are mount namespaces). Knobs (environment): COPY_ITERATIONS (7), ROLLOUT_ITERATIONS (3),
 # NOOP_ITERATIONS (3), HOSTS (20), MAX_PARALLEL (= HOSTS), RESULTS_DIR (keep the JSON results there).
 # The synthetic closures stay built in RECONIX_BENCH_CACHE (/var/tmp/reconix-bench) between runs.
+#
+# The project is built (same tsconfig) into a private snapshot, not into dist/: a rebuild of dist/ while the
+# benchmarks run would otherwise change the code under measurement half-way.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -13,22 +16,23 @@ if [ "$(id -u)" != 0 ]; then
   echo "bench/run.sh needs root: local hosts are mount namespaces with their own /nix" >&2
   exit 2
 fi
-npm run --silent build || {
+
+snapshot=$(mktemp -d /tmp/reconix-bench-build-XXXXXX)
+results=${RESULTS_DIR:-$snapshot/results}
+trap 'rm -rf "$snapshot"' EXIT
+mkdir -p "$results"
+cp package.json "$snapshot/"
+cp -r nix "$snapshot/nix"
+ln -s "$PWD/node_modules" "$snapshot/node_modules"
+npx tsc -p tsconfig.json --outDir "$snapshot/dist" || {
   echo "bench/run.sh: the build failed" >&2
   exit 2
 }
-
-if [ -n "${RESULTS_DIR:-}" ]; then
-  results=$RESULTS_DIR
-  mkdir -p "$results"
-else
-  results=$(mktemp -d /tmp/reconix-bench-results-XXXXXX)
-  trap 'rm -rf "$results"' EXIT
-fi
+bench=$snapshot/dist/bench
 
 status=0
-node dist/bench/closure-copy.js --iterations "${COPY_ITERATIONS:-7}" --json "$results/closure-copy.json" || status=1
-node dist/bench/rollout.js --hosts "${HOSTS:-20}" --max-parallel "${MAX_PARALLEL:-${HOSTS:-20}}" \
+node "$bench/closure-copy.js" --iterations "${COPY_ITERATIONS:-7}" --json "$results/closure-copy.json" || status=1
+node "$bench/rollout.js" --hosts "${HOSTS:-20}" --max-parallel "${MAX_PARALLEL:-${HOSTS:-20}}" \
   --iterations "${ROLLOUT_ITERATIONS:-3}" --noop "${NOOP_ITERATIONS:-3}" --json "$results/rollout.json" || status=1
-node dist/bench/summary.js "$results"
+node "$bench/summary.js" "$results"
 exit "$status"
