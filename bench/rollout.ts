@@ -61,6 +61,7 @@ async function reconix(
   op: 'deploy' | 'plan' | 'prebuild',
 ): Promise<DeployResult> {
   const out = join(d.dir, `result-${op}.json`);
+  await rm(out, { force: true });
   const args = [
     join(HERE, 'deploy-once.js'),
     '--manifest',
@@ -80,7 +81,9 @@ async function reconix(
         child.once('exit', (c) => resolve(c));
       }),
   );
-  const result = JSON.parse(await readFile(out, 'utf8')) as Omit<DeployResult, 'wallMs'>;
+  const text = await readFile(out, 'utf8').catch(() => undefined);
+  if (text === undefined) throw new Error(`reconix ${op} of ${d.name} exited with ${code} and no result`);
+  const result = JSON.parse(text) as Omit<DeployResult, 'wallMs'>;
   if (code !== 0) throw new Error(`reconix ${op} of ${d.name} failed: ${result.report.message}`);
   return { ...result, wallMs: ms };
 }
