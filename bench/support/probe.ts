@@ -97,6 +97,8 @@ export function probeDeps(deps: ReconcileDeps, p: Probe): ReconcileDeps {
     store: {
       realise: (drvs, rootDir) => p.time('store.realise', () => store.realise(drvs, rootDir)),
       isValid: (path) => p.time('store.isValid', () => store.isValid(path)),
+      validPaths: (paths) => p.time('store.validPaths', () => store.validPaths(paths)),
+      closures: (paths) => p.time('store.closures', () => store.closures(paths)),
       closure: (paths) => p.time('store.closure', () => store.closure(paths)),
       exportPaths: (paths) => store.exportPaths(paths),
     },

@@ -4,12 +4,15 @@ import { Reason } from '../api/conditions.js';
 import type { Action } from '../plan/actions.js';
 import { assertNever } from '../plan/actions.js';
 import { fail, type Run } from './context.js';
+import type { HostView } from '../plan/plan.js';
 import { activate, copyClosure, type Sessions } from './hosts.js';
+import type { HostSession } from './ports.js';
 
 export async function applySystemActions(
   run: Run,
   actions: readonly Action[],
   sessions: Sessions,
+  hosts: Readonly<Record<string, HostView>> = {},
 ): Promise<void> {
   const byMachine = new Map<string, Action[]>();
   for (const a of actions) byMachine.set(a.machine, [...(byMachine.get(a.machine) ?? []), a]);
@@ -26,8 +29,9 @@ export async function applySystemActions(
       );
     } catch (err) {
       // Find out which machines' systems did not get built; the others go on.
+      const built = await run.deps.store.validPaths(builds.map((b) => b.outPath));
       for (const b of builds) {
-        if (!(await run.deps.store.isValid(b.outPath))) {
+        if (!built.has(b.outPath)) {
           buildFailed.add(b.machine);
           fail(run, b.machine, err, Reason.BuildFailed);
         }
@@ -39,6 +43,14 @@ export async function applySystemActions(
     }
   }
 
+  // Every closure in one query, rather than one process per machine.
+  const copies = actions
+    .filter((a) => a.kind === 'copy' && !buildFailed.has(a.machine))
+    .map((a) => (a as { system: string }).system);
+  const closures =
+    copies.length > 0 ? await run.deps.store.closures([...new Set(copies)]) : new Map<string, string[]>();
+  const ctx: StepContext = { closures, hosts };
+
   const limit = pLimit(Math.max(1, run.req.maxParallel));
   await Promise.all(
     [...byMachine].map(([name, steps]) =>
@@ -48,7 +60,7 @@ export async function applySystemActions(
         const report = run.reports[name];
         if (!session || !report) return;
         try {
-          for (const step of steps) await applyStep(run, step, session);
+          for (const step of steps) await applyStep(run, step, session, ctx);
         } catch (err) {
           fail(run, name, err, Reason.ActivationFailed);
           const rec = run.state.machines[name];
@@ -65,7 +77,12 @@ export async function applySystemActions(
   );
 }
 
-async function applyStep(run: Run, step: Action, session: import('./ports.js').HostSession): Promise<void> {
+interface StepContext {
+  closures: ReadonlyMap<string, string[]>;
+  hosts: Readonly<Record<string, HostView>>;
+}
+
+async function applyStep(run: Run, step: Action, session: HostSession, ctx: StepContext): Promise<void> {
   const name = step.machine;
   const report = run.reports[name];
   if (!report) return;
@@ -74,7 +91,12 @@ async function applyStep(run: Run, step: Action, session: import('./ports.js').H
       return; // done above, for all machines at once
     case 'copy': {
       try {
-        report.copied = await copyClosure(session, run.deps.store, step.system);
+        report.copied = await copyClosure(
+          session,
+          run.deps.store,
+          step.system,
+          ctx.closures.get(step.system),
+        );
       } catch (err) {
         fail(run, name, err, Reason.CopyFailed);
         throw err;
@@ -82,7 +104,13 @@ async function applyStep(run: Run, step: Action, session: import('./ports.js').H
       return;
     }
     case 'activate': {
-      const { generation } = await activate(session, step.system, step.mode);
+      const view = ctx.hosts[name];
+      const { generation } = await activate(
+        session,
+        step.system,
+        step.mode,
+        view?.ok ? view.observation : undefined,
+      );
       if (step.mode === 'dry-activate') {
         report.outcome = 'planned';
         return;

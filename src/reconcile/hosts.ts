@@ -2,7 +2,7 @@
 import pLimit from 'p-limit';
 import { Reason, ReconixError } from '../api/conditions.js';
 import type { ActivationMode } from '../api/deployment.js';
-import type { SshEndpoint } from '../api/model.js';
+import type { HostObservation, SshEndpoint } from '../api/model.js';
 import type { HostView } from '../plan/plan.js';
 import { fail, machine, type Run } from './context.js';
 import type { CopyStats, HostSession, LocalStore } from './ports.js';
@@ -71,8 +71,9 @@ export async function copyClosure(
   session: HostSession,
   store: LocalStore,
   system: string,
+  known?: readonly string[],
 ): Promise<CopyStats> {
-  const closure = await store.closure([system]);
+  const closure = known ? [...known] : await store.closure([system]);
   const missing = await session.missingPaths(closure);
   if (missing.length === 0) return { paths: 0, bytes: 0 };
   return session.importPaths(missing, store);
@@ -86,12 +87,13 @@ export async function activate(
   session: HostSession,
   system: string,
   mode: ActivationMode,
+  observed?: HostObservation,
 ): Promise<{ generation?: number }> {
   if (mode === 'test' || mode === 'dry-activate') {
     await session.switchTo(system, mode);
     return {};
   }
-  const before = await session.observe();
+  const before = observed ?? (await session.observe());
   const previous = before.generations.find((g) => g.current);
   const generation = await session.setProfile(system);
   try {

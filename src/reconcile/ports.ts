@@ -35,6 +35,10 @@ export interface LocalStore {
   realise(drvs: string[], rootDir?: string): Promise<void>;
   /** Whether a path is valid in the local store. */
   isValid(path: string): Promise<boolean>;
+  /** Which of these paths are valid, in one call. */
+  validPaths(paths: string[]): Promise<Set<string>>;
+  /** The closure of each path (dependencies before dependents), all in one call. */
+  closures(paths: string[]): Promise<Map<string, string[]>>;
   /** The closure of `paths`, dependencies before dependents. */
   closure(paths: string[]): Promise<string[]>;
   /** A `nix-store --export` stream of exactly these paths, in this order. */

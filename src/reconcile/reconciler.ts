@@ -103,12 +103,7 @@ export async function reconcileDeployment(
     }
 
     // Plan: what to build, copy and activate, and what drifted.
-    const builtLocally = new Set<string>();
-    await Promise.all(
-      Object.values(desired).map(async (ref) => {
-        if (await deps.store.isValid(ref.outPath)) builtLocally.add(ref.outPath);
-      }),
-    );
+    const builtLocally = await deps.store.validPaths(Object.values(desired).map((ref) => ref.outPath));
     const env: Record<string, string> = {};
     for (const n of live) env[n] = physical.machines[n]?.targetEnv ?? 'none';
     const systemPlan = planSystems({
@@ -133,7 +128,7 @@ export async function reconcileDeployment(
 
     // Apply: build, copy, activate, each machine on its own.
     if (req.op === 'deploy') {
-      await applySystemActions(run, systemPlan.actions, sessions);
+      await applySystemActions(run, systemPlan.actions, sessions, hosts);
     }
     const report = finish(run, plan);
     if (req.op === 'deploy') {

@@ -22,6 +22,8 @@ export interface NixLocalStoreOptions {
   spawn?: Spawn;
   /** Path of nix-store; default from PATH. */
   nixStore?: string;
+  /** Path of nix (for path-info); default from PATH. */
+  nix?: string;
   /** nix-store calls run at once when registering GC roots. */
   concurrency?: number;
 }
@@ -34,12 +36,14 @@ export class NixLocalStore implements LocalStore {
   private readonly runner: Runner;
   private readonly spawn: Spawn;
   private readonly nixStore: string;
+  private readonly nix: string;
   private readonly concurrency: number;
 
   constructor(options: NixLocalStoreOptions = {}) {
     this.runner = options.runner ?? runProcess;
     this.spawn = options.spawn ?? defaultSpawn;
     this.nixStore = options.nixStore ?? 'nix-store';
+    this.nix = options.nix ?? 'nix';
     this.concurrency = options.concurrency ?? 8;
   }
 
@@ -81,6 +85,37 @@ export class NixLocalStore implements LocalStore {
   async isValid(path: string): Promise<boolean> {
     const result = await this.call(['--check-validity', assertStorePath(path)], Reason.CopyFailed);
     return result.exitCode === 0;
+  }
+
+  async validPaths(paths: string[]): Promise<Set<string>> {
+    if (paths.length === 0) return new Set();
+    // --print-invalid makes nix-store list the invalid paths and exit 0.
+    const result = await this.call(
+      ['--check-validity', '--print-invalid', ...paths.map(assertStorePath)],
+      Reason.CopyFailed,
+    );
+    if (result.exitCode !== 0) {
+      throw new ReconixError(Reason.CopyFailed, `cannot check store paths: ${cleanNixError(result.stderr)}`);
+    }
+    const invalid = new Set(result.stdout.split('\n').filter((l) => l !== ''));
+    return new Set(paths.filter((p) => !invalid.has(p)));
+  }
+
+  /** Every path's closure from one `nix path-info --recursive --json`, each ordered dependencies first. */
+  async closures(paths: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (paths.length === 0) return out;
+    const args = ['--extra-experimental-features', 'nix-command', 'path-info', '--json', '--recursive'];
+    const info = await this.runner(this.nix, [...args, ...paths.map(assertStorePath)]);
+    if (info.exitCode !== 0) {
+      throw new ReconixError(Reason.CopyFailed, `cannot compute closures: ${cleanNixError(info.stderr)}`);
+    }
+    const refs = new Map<string, string[]>();
+    for (const e of JSON.parse(info.stdout) as { path: string; references?: string[] }[]) {
+      refs.set(e.path, e.references ?? []);
+    }
+    for (const root of paths) out.set(root, postOrder(root, refs));
+    return out;
   }
 
   /** `nix-store --query --requisites`: the closure, dependencies before dependents. */
@@ -151,4 +186,28 @@ export class NixLocalStore implements LocalStore {
       throw new ReconixError(reason, `cannot run ${this.nixStore}: ${String(cause)}`, { cause });
     }
   }
+}
+
+/** The closure of `root` in `refs`, each path after everything it refers to. */
+function postOrder(root: string, refs: ReadonlyMap<string, readonly string[]>): string[] {
+  const order: string[] = [];
+  const seen = new Set<string>();
+  // Iterative, so that deep dependency chains cannot overflow the stack.
+  const stack: { path: string; next: number }[] = [{ path: root, next: 0 }];
+  seen.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const children = refs.get(top.path) ?? [];
+    if (top.next < children.length) {
+      const child = children[top.next++]!;
+      if (child !== top.path && !seen.has(child)) {
+        seen.add(child);
+        stack.push({ path: child, next: 0 });
+      }
+    } else {
+      order.push(top.path);
+      stack.pop();
+    }
+  }
+  return order;
 }

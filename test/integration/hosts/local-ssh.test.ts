@@ -175,6 +175,8 @@ describe('local hosts over SSH', function () {
     const garbage: LocalStore = {
       realise: (drvs, rootDir) => store.realise(drvs, rootDir),
       isValid: (path) => store.isValid(path),
+      validPaths: (paths) => store.validPaths(paths),
+      closures: (paths) => store.closures(paths),
       closure: (paths) => store.closure(paths),
       exportPaths: () => Readable.from([Buffer.from('not an export at all, just text')]),
     };

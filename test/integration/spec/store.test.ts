@@ -70,6 +70,24 @@ describe('NixLocalStore (real Nix)', function () {
     assert.ok(closure.indexOf(dep) >= 0 && closure.indexOf(dep) < closure.indexOf(top), closure.join('\n'));
   });
 
+  it('gives every closure in one query, each the same set as closure() and dependencies first', async () => {
+    await store.realise([drvs.top]);
+    const top = await outOf(drvs.top);
+    const dep = await outOf(drvs.dep);
+    const all = await store.closures([top, dep]);
+    assert.deepEqual(new Set(all.get(top)), new Set(await store.closure([top])));
+    assert.deepEqual(all.get(dep), [dep]);
+    const order = all.get(top)!;
+    assert.ok(order.indexOf(dep) < order.indexOf(top));
+  });
+
+  it('tells which of many paths are valid in one call', async () => {
+    await store.realise([drvs.top]);
+    const top = await outOf(drvs.top);
+    const missing = '/nix/store/00000000000000000000000000000000-missing';
+    assert.deepEqual(await store.validPaths([top, missing]), new Set([top]));
+  });
+
   it('reports a failed build as BuildFailed with the end of the build log', async () => {
     await assert.rejects(store.realise([drvs.broken]), (err: unknown) => {
       assert.ok(err instanceof ReconixError);
