@@ -205,18 +205,25 @@ export class Ec2TargetProvider implements TargetProvider {
       const base = { ...(rec ?? { region: spec.region, token: '' }), ...keyFile };
       return toTarget(await this.settle(ctx, machine.name, spec, base, existing));
     }
-    if (!rec || tokenBurned(listed, rec)) rec = { region: spec.region, token: newToken() };
+    if (!rec || tokenBurned(listed, rec)) {
+      if (rec) await this.o.secrets.remove(ctx.deployment, hostKeySecret(machine.name, rec.token));
+      rec = { region: spec.region, token: newToken() };
+    }
     rec = { region: spec.region, token: rec.token, ...keyFile };
 
-    // The host key goes into the user data; a retry with the same token must send the very same parameters.
+    // The host key goes into the user data; a retry with the same token must send the very same parameters. The
+    // record names the token before the key is written, so that no key is ever left behind unnamed.
     const secret = hostKeySecret(machine.name, rec.token);
     let privateKey = await this.o.secrets.read(ctx.deployment, secret);
-    const pair = privateKey ? undefined : generateEd25519(`root@${machine.name}`);
-    if (pair) {
+    if (privateKey) {
+      rec.hostPublicKey = publicKeyOf(privateKey);
+    } else {
+      const pair = generateEd25519(`root@${machine.name}`);
+      rec.hostPublicKey = pair.publicKey;
+      await ctx.save(toTarget(rec));
       await this.o.secrets.write(ctx.deployment, secret, pair.privateKey);
       privateKey = pair.privateKey;
     }
-    rec.hostPublicKey = pair?.publicKey ?? publicKeyOf(privateKey!);
     const facts = this.o.handoff.resources(ctx.deployment);
     const named = spec.subnetId
       ? await groupIds(
@@ -251,10 +258,13 @@ export class Ec2TargetProvider implements TargetProvider {
     inst: Instance,
   ) {
     const id = inst.InstanceId!;
+    const tokens = new Set([rec.token, inst.ClientToken ?? rec.token]);
     if (rec.instanceId !== id) {
       rec = { ...rec, instanceId: id, token: inst.ClientToken || rec.token };
       await ctx.save(toTarget(rec));
     }
+    // The instance has its user data: the private host key is needed no more.
+    for (const t of tokens) await this.o.secrets.remove(ctx.deployment, hostKeySecret(machine, t));
     if (!rec.hostPublicKey) {
       const key = hostKeyFromUserData(await userDataOf(this.o.clients, rec.region, id));
       if (key) rec = { ...rec, hostPublicKey: key };
@@ -286,7 +296,6 @@ export class Ec2TargetProvider implements TargetProvider {
       ...(inst.PublicIpAddress ? { publicIp: inst.PublicIpAddress } : {}),
     };
     await ctx.save(toTarget(rec));
-    await this.o.secrets.remove(ctx.deployment, hostKeySecret(machine, rec.token));
     return rec;
   }
 
