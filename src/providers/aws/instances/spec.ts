@@ -112,7 +112,7 @@ export function parseInstance(deployment: string, m: MachinePhysical): InstanceS
     ),
     securityGroupIds,
     ...(subnetId ? { subnetId } : {}),
-    associatePublicIpAddress: bool(a, 'associatePublicIpAddress', where, true),
+    associatePublicIpAddress: bool(a, 'associatePublicIpAddress', where, false),
     usePrivateIpAddress: bool(a, 'usePrivateIpAddress', where, false),
     ...(eip ? { elasticIPv4: eip } : {}),
     ...(rootSize ? { ebsInitialRootDiskSize: rootSize } : {}),

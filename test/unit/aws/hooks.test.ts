@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { Reason, ReconixError } from '../../../src/api/conditions.js';
+import {
+  CallCounter,
+  crashHook,
+  isMutating,
+  parseAddressMap,
+  parseCrashAt,
+} from '../../../src/providers/aws/index.js';
+import { cloudError } from '../../../src/providers/aws/errors.js';
+
+const call = (command: string) => ({ service: 'ec2' as const, region: 'r', command });
+
+describe('AWS call hooks, the address map and AWS errors', () => {
+  it('reads crash points and refuses anything else', () => {
+    assert.deepEqual(parseCrashAt('after:7'), { when: 'after', call: 7 });
+    assert.deepEqual(parseCrashAt(' before:1 '), { when: 'before', call: 1 });
+    assert.equal(parseCrashAt(undefined), undefined);
+    assert.throws(() => parseCrashAt('after:0'), /before:N or after:N/);
+    assert.throws(() => parseCrashAt('sometime'), /before:N or after:N/);
+  });
+
+  it('kills at the chosen mutating call, counting only calls that change something', () => {
+    let killed = '';
+    const hook = crashHook({ when: 'after', call: 2 }, () => (killed = 'now'));
+    for (const c of ['DescribeInstances', 'CreateSecurityGroup', 'GetBucketPolicy']) {
+      hook.before?.(call(c));
+      hook.after?.(call(c), true);
+    }
+    assert.equal(killed, '');
+    hook.before?.(call('RunInstances'));
+    hook.after?.(call('RunInstances'), false); // a failed call made nothing
+    assert.equal(killed, '');
+    hook.before?.(call('RunInstances'));
+    assert.equal(killed, '');
+    hook.after?.(call('RunInstances'), true);
+    assert.equal(killed, 'now');
+    let before = 0;
+    const early = crashHook({ when: 'before', call: 1 }, () => before++);
+    early.before?.(call('HeadBucket'));
+    early.before?.(call('CreateBucket'));
+    assert.equal(before, 1);
+    assert.deepEqual(['Describe', 'GetX', 'ListY', 'HeadBucket', 'PutBucketTagging'].map(isMutating), [
+      true,
+      false,
+      false,
+      false,
+      true,
+    ]);
+  });
+
+  it('counts calls by service, region and command', () => {
+    const c = new CallCounter();
+    c.before(call('DescribeInstances'));
+    c.before({ ...call('DescribeInstances'), region: 'r2' });
+    assert.equal(c.count({ command: 'DescribeInstances' }), 2);
+    assert.deepEqual(c.summary(), { 'ec2 r DescribeInstances': 1, 'ec2 r2 DescribeInstances': 1 });
+  });
+
+  it('binds machines only to loopback test hosts with a pinned key', () => {
+    const map = parseAddressMap(
+      JSON.stringify({ web: { host: '127.78.0.3', hostPublicKey: 'ssh-ed25519 AAAA' } }),
+      'm.json',
+    );
+    assert.deepEqual(map.web, {
+      endpoint: { host: '127.78.0.3', port: 22, user: 'root' },
+      hostPublicKey: 'ssh-ed25519 AAAA',
+    });
+    assert.throws(
+      () =>
+        parseAddressMap(JSON.stringify({ web: { host: '54.1.2.3', hostPublicKey: 'ssh-ed25519 A' } }), 'm'),
+      /loopback/,
+    );
+    assert.throws(
+      () => parseAddressMap(JSON.stringify({ web: { host: '127.0.0.2' } }), 'm'),
+      /hostPublicKey/,
+    );
+    assert.throws(() => parseAddressMap('[', 'm'), /not JSON/);
+  });
+
+  it('turns SDK errors into CloudError with the code, the status and what was being done', () => {
+    const sdk = Object.assign(new Error('The key pair already exists'), {
+      name: 'InvalidKeyPair.Duplicate',
+      $metadata: { httpStatusCode: 400 },
+    });
+    const err = cloudError('ec2KeyPairs.kp: importing key pair x', sdk);
+    assert.ok(err instanceof ReconixError);
+    assert.equal(err.reason, Reason.CloudError);
+    assert.equal(
+      err.message,
+      'ec2KeyPairs.kp: importing key pair x: AWS error InvalidKeyPair.Duplicate (HTTP 400): The key pair already exists',
+    );
+    assert.equal(err.cause, sdk);
+    assert.equal(err.reaction, 'retry');
+    assert.equal(
+      cloudError('x', Object.assign(new Error('no'), { name: 'UnauthorizedOperation' })).reaction,
+      'stall',
+    );
+  });
+});
