@@ -41,7 +41,7 @@ describe('AWS call hooks, the address map and AWS errors', () => {
     early.before?.(call('CreateBucket'));
     assert.equal(before, 1);
     assert.deepEqual(['Describe', 'GetX', 'ListY', 'HeadBucket', 'PutBucketTagging'].map(isMutating), [
-      true,
+      false,
       false,
       false,
       false,
