@@ -8,13 +8,7 @@ import {
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { Reason, ReconixError } from '../../../api/conditions.js';
-import type {
-  MachinePhysical,
-  MachineRecord,
-  SshEndpoint,
-  TargetObservation,
-  TargetRecord,
-} from '../../../api/model.js';
+import type { MachinePhysical, MachineRecord, TargetObservation, TargetRecord } from '../../../api/model.js';
 import {
   systemClock,
   type Clock,
@@ -50,12 +44,9 @@ import {
   type InstanceRecord,
 } from './record.js';
 import { parseInstance, type InstanceSpec } from './spec.js';
+import { observation, view, type AddressOverride, type Reach } from './view.js';
 
-/** Test-only: where SSH reaches a machine instead of its instance, and the host key that address presents. */
-export interface AddressOverride {
-  endpoint: SshEndpoint;
-  hostPublicKey: string;
-}
+export type { AddressOverride };
 
 export interface Ec2ProviderOptions {
   clients: AwsClients;
@@ -80,8 +71,14 @@ export class Ec2TargetProvider implements TargetProvider {
   /** Specs seen by observe/create, for start (whose port passes only the machine's name). */
   private readonly specs = new Map<string, InstanceSpec>();
 
+  private readonly reach: Reach;
+
   constructor(private readonly o: Ec2ProviderOptions) {
     this.clock = o.clock ?? systemClock;
+    this.reach = {
+      override: (m) => o.addressOverride?.(m),
+      instanceAddresses: o.reach !== 'address-map-only',
+    };
   }
 
   async observe(
@@ -120,65 +117,9 @@ export class Ec2TargetProvider implements TargetProvider {
     );
     for (const { m, spec, rec, region } of wanted) {
       const inst = matchInstance(lists.get(region) ?? [], m.name, rec);
-      out[m.name] = this.observation(m, spec, rec, inst);
+      out[m.name] = observation(this.reach, m, spec, rec, inst);
     }
     return out;
-  }
-
-  private observation(
-    m: MachinePhysical,
-    spec: InstanceSpec,
-    rec: InstanceRecord | undefined,
-    inst: Instance | undefined,
-  ): TargetObservation {
-    if (!inst) {
-      const detail = rec?.instanceId ? `instance ${rec.instanceId} is gone` : 'no instance yet';
-      return { exists: false, running: false, facts: {}, detail };
-    }
-    const id = inst.InstanceId ?? '?';
-    const obs = this.view(m, spec, rec, inst.PrivateIpAddress, inst.PublicIpAddress);
-    const state = stateOf(inst);
-    if (state !== 'running') return { ...obs, running: false, detail: `instance ${id} is ${state}` };
-    if (!rec?.ready || rec.instanceId !== id) {
-      return {
-        ...obs,
-        running: false,
-        detail: `instance ${id} was launched but not completed; completing it`,
-      };
-    }
-    return {
-      ...obs,
-      detail: `instance ${id} (${inst.InstanceType ?? '?'}) in ${inst.Placement?.AvailabilityZone ?? spec.region}`,
-    };
-  }
-
-  /** Endpoint and facts; the endpoint is the test map's when there is one, never a fake cloud's address. */
-  private view(
-    m: MachinePhysical,
-    spec: InstanceSpec | undefined,
-    rec: InstanceRecord | undefined,
-    privateIp: string | undefined,
-    publicIp: string | undefined,
-  ): TargetObservation {
-    const override = this.o.addressOverride?.(m.name);
-    const hostPublicKey = override?.hostPublicKey ?? m.hostPublicKey ?? rec?.hostPublicKey;
-    let endpoint: SshEndpoint | undefined = override?.endpoint;
-    if (!override && this.o.reach !== 'address-map-only') {
-      const host = spec?.usePrivateIpAddress ? privateIp : (publicIp ?? privateIp);
-      if (host) endpoint = { host, port: m.targetPort, user: m.targetUser };
-    }
-    // SSH into an instance goes with its key pair's private key, unless the machine names a key file itself.
-    if (!override && m.sshKeyFile === undefined && rec?.keyFile) m.sshKeyFile = rec.keyFile;
-    return {
-      exists: true,
-      running: true,
-      ...(endpoint ? { endpoint } : {}),
-      facts: {
-        ...(privateIp ? { privateIPv4: privateIp } : {}),
-        ...(publicIp ? { publicIPv4: publicIp } : {}),
-        ...(hostPublicKey ? { hostPublicKey } : {}),
-      },
-    };
   }
 
   describe(machine: MachinePhysical, target: TargetRecord | undefined): TargetObservation {
@@ -190,7 +131,10 @@ export class Ec2TargetProvider implements TargetProvider {
     } catch {
       spec = undefined;
     }
-    return { ...this.view(machine, spec, rec, rec.privateIp, rec.publicIp), running: rec.ready === true };
+    return {
+      ...view(this.reach, machine, spec, rec, rec.privateIp, rec.publicIp),
+      running: rec.ready === true,
+    };
   }
 
   async create(machine: MachinePhysical, ctx: TargetContext, previous?: TargetRecord): Promise<TargetRecord> {
