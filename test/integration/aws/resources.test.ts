@@ -330,6 +330,26 @@ describe('AWS resources against moto', function () {
     assert.deepEqual((await listEverything(w.clients, [R])).groups, []);
   });
 
+  it('destroys a bucket whose create was cut short before it could be tagged', async () => {
+    w.state.resources['s3Buckets.b'] = {
+      type: 's3Buckets',
+      name: 'b',
+      token: 'c'.repeat(48),
+      facts: { region: R, name: 'cut-short-destroy' },
+    };
+    await w.clients
+      .s3(R)
+      .send(
+        new CreateBucketCommand({
+          Bucket: 'cut-short-destroy',
+          CreateBucketConfiguration: { LocationConstraint: R },
+        }),
+      );
+    await w.manager().destroy(w.ctx(view()), {});
+    assert.deepEqual((await listEverything(w.clients, [R])).buckets, []);
+    assert.deepEqual(w.state.resources, {});
+  });
+
   it("deletes everything, a group that another group's rule names too, and nothing that is not its own", async () => {
     await w.clients.ec2(R).send(new CreateSecurityGroupCommand({ GroupName: 'outsider', Description: 'x' }));
     await w.manager().reconcile(w.ctx(network()), true);
