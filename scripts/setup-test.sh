@@ -15,6 +15,12 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# moto for the EC2 and S3 tests (moto_server, started by the tests on 127.0.0.1), pinned.
+moto_version=5.2.1
+if ! command -v moto_server >/dev/null || ! python3 -m pip show moto 2>/dev/null | grep -qx "Version: $moto_version"; then
+  python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$moto_version"
+fi
+
 # Kubernetes test peers (etcd, kube-apiserver, kubectl) built from Go modules and cached per version: a cold build
 # takes minutes and must not happen inside a test's timeout.
 test/peers/kube/build.sh >/dev/null
