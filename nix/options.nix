@@ -37,9 +37,9 @@ in
         description = "The machine's SSH host key (\"ssh-ed25519 AAAA...\"), pinned without trust on first use.";
       };
       ec2 = mkOption {
-        type = freeform;
+        type = types.submodule ./ec2-options.nix;
         default = { };
-        description = "EC2 settings: region, zone, instanceType, ami, keyPair, securityGroups, securityGroupIds, subnetId, associatePublicIpAddress, usePrivateIpAddress, elasticIPv4, blockDeviceMapping, tags.";
+        description = "EC2 settings (see ec2-options.nix): region, zone, instanceType, ami, keyPair, securityGroups, securityGroupIds, subnetId, associatePublicIpAddress, usePrivateIpAddress, elasticIPv4, blockDeviceMapping, tags.";
       };
       local = mkOption {
         type = freeform;

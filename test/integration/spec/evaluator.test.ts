@@ -19,6 +19,24 @@ const FACTS: InfraFacts = {
   resources: {},
 };
 const NO_FACTS: InfraFacts = { machines: {}, resources: {} };
+/** deployment.ec2 of a machine that sets none of it (nix/ec2-options.nix). */
+const EC2_DEFAULTS = {
+  region: '',
+  zone: null,
+  instanceType: 'm1.small',
+  ami: '',
+  keyPair: null,
+  privateKey: null,
+  securityGroups: null,
+  securityGroupIds: [],
+  subnetId: null,
+  associatePublicIpAddress: false,
+  usePrivateIpAddress: false,
+  elasticIPv4: null,
+  ebsInitialRootDiskSize: 0,
+  blockDeviceMapping: {},
+  tags: {},
+};
 
 function evaluationFailed(pattern: RegExp) {
   return (err: unknown) => {
@@ -64,7 +82,7 @@ describe('NixEvaluator with the mini builder (real Nix)', function () {
         targetHost: '192.0.2.11',
         targetPort: 22,
         targetUser: 'root',
-        options: { ec2: {}, local: {} },
+        options: { ec2: EC2_DEFAULTS, local: {} },
         keys: [],
       });
       assert.deepEqual(view.resources, {});
@@ -93,6 +111,7 @@ describe('NixEvaluator with the mini builder (real Nix)', function () {
       const web = view.machines.web;
       assert.ok(web);
       assert.deepEqual(web.options.ec2, {
+        ...EC2_DEFAULTS,
         region: 'eu-west-1',
         instanceType: 't3.micro',
         keyPair: { _ref: 'ec2KeyPairs.kp' },
