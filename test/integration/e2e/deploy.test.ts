@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Reason } from '../../../src/api/conditions.js';
 import { listGenerations, rollback } from '../../../src/reconcile/operations.js';
 import { requestFor } from '../../../src/sources/deployments.js';
+import { run } from '../../../src/util/exec.js';
 import { makeWorkspace, type Workspace } from '../../support/workspace.js';
 
 const MACHINES = ['backend1', 'backend2', 'proxy'];
@@ -116,6 +117,40 @@ describe('deploying the apache network to local hosts', function () {
     assert.equal((await ws.state()).machines.backend1!.hold, undefined);
     const after = await ws.run('deploy');
     assert.equal(after.machines.backend1!.outcome, 'unchanged');
+  });
+
+  it("re-copies a generation's closure that the host lost before rolling back to it", async () => {
+    const d = await ws.load();
+    const req = requestFor(d.name, d.spec, d.source, 'deploy', { include: ['backend2'] });
+    // GIVEN backend2 at generation 2, whose generation 1 was wiped from its store
+    const net = await ws.read('network.nix');
+    await ws.write(
+      'network.nix',
+      net.replace(
+        'backend2 = backend "backend2";',
+        'backend2 = { imports = [ (backend "backend2") ]; environment.etc.motd.text = "g2"; };',
+      ),
+    );
+    assert.equal((await ws.run('deploy')).machines.backend2!.generation, 2);
+    const gen1 = (await listGenerations(req, ws.deps))[0]!.value!.find((g) => g.number === 1)!;
+    const pid = (await ws.state()).machines.backend2!.target!.pid as number;
+    await run('nsenter', [
+      '--mount',
+      '--target',
+      String(pid),
+      '--',
+      'nix-store',
+      '--delete',
+      '--ignore-liveness',
+      gen1.path,
+    ]);
+    // WHEN rolling back to generation 1
+    const [res] = await rollback(req, ws.deps, 1);
+    // THEN the closure is copied again and activated
+    assert.equal(res?.ok, true, res?.error?.message);
+    assert.equal(res?.value?.copied, 1);
+    assert.match((await ws.activations('backend2')).at(-1)!, new RegExp(`switch ${gen1.path}$`));
+    await rollback(req, ws.deps, 2);
   });
 
   it('refuses a second writer with a clear "locked by" error', async () => {
