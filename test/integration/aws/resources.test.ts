@@ -337,14 +337,12 @@ describe('AWS resources against moto', function () {
       token: 'c'.repeat(48),
       facts: { region: R, name: 'cut-short-destroy' },
     };
-    await w.clients
-      .s3(R)
-      .send(
-        new CreateBucketCommand({
-          Bucket: 'cut-short-destroy',
-          CreateBucketConfiguration: { LocationConstraint: R },
-        }),
-      );
+    await w.clients.s3(R).send(
+      new CreateBucketCommand({
+        Bucket: 'cut-short-destroy',
+        CreateBucketConfiguration: { LocationConstraint: R },
+      }),
+    );
     await w.manager().destroy(w.ctx(view()), {});
     assert.deepEqual((await listEverything(w.clients, [R])).buckets, []);
     assert.deepEqual(w.state.resources, {});
