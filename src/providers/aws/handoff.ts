@@ -7,6 +7,16 @@ export class AwsHandoff {
   private readonly facts = new Map<string, ResourceFacts>();
   private readonly keyFiles = new Map<string, Record<string, string>>();
   private readonly listed = new Map<string, Instance[]>();
+  private readonly invalid = new Map<string, Record<string, Error>>();
+
+  /** Machines whose spec is wrong in a way only the whole network shows (a reference to another region). */
+  setInvalidMachines(deployment: string, errors: Record<string, Error>): void {
+    this.invalid.set(deployment, errors);
+  }
+
+  invalidMachine(deployment: string, machine: string): Error | undefined {
+    return this.invalid.get(deployment)?.[machine];
+  }
 
   setResources(deployment: string, facts: ResourceFacts, keyFiles: Record<string, string>): void {
     this.facts.set(deployment, facts);

@@ -58,7 +58,17 @@ export class AwsResourceManager implements ResourceManager {
     const specs = parseResources(ctx.deployment, ctx.physical.resources);
     const records = Object.values(ctx.state.resources).filter((r) => isAwsType(r.type));
     const machines = Object.values(ctx.physical.machines).filter((m) => m.targetEnv === 'ec2');
-    for (const m of machines) checkReferences(parseInstance(ctx.deployment, m), ctx.physical.resources);
+    // A machine whose spec is wrong fails alone: the provider reports it for that machine.
+    const invalid: Record<string, Error> = {};
+    for (const m of machines) {
+      try {
+        checkReferences(parseInstance(ctx.deployment, m), ctx.physical.resources);
+      } catch (err) {
+        if (!(err instanceof ReconixError)) throw err;
+        invalid[m.name] = err;
+      }
+    }
+    this.o.handoff.setInvalidMachines(ctx.deployment, invalid);
     if (Object.keys(specs).length === 0 && records.length === 0 && machines.length === 0) return [];
     let order: string[];
     try {

@@ -120,6 +120,23 @@ describe('the ec2 target against moto', function () {
     assert.equal(await w.secrets.read('test', `host-key.web.${rec.token}`), undefined);
   });
 
+  it('fails alone a machine that refers to a resource of another region', async () => {
+    const wrong = ec2Machine('wrong', { region: 'us-east-1', ami: AMI, keyPair: { _ref: 'ec2KeyPairs.kp' } });
+    const right = ec2Machine('right', { region: R, ami: AMI, keyPair: { _ref: 'ec2KeyPairs.kp' } });
+    await w.manager().reconcile(w.ctx(view(resources, [wrong, right])), true);
+    const seen = await w.provider().observe('test', [wrong, right], {});
+    assert.match(
+      seen.wrong?.detail ?? '',
+      /machine is in us-east-1 but refers to ec2KeyPairs\.kp in eu-west-1/,
+    );
+    await assert.rejects(
+      w.provider().create(wrong, w.targetCtx('wrong')),
+      /InvalidManifest|refers to ec2KeyPairs\.kp/,
+    );
+    await w.provider().create(right, w.targetCtx('right'));
+    assert.equal((await instancesOf(w)).length, 1);
+  });
+
   it('lists instances once per region, for machines in several regions', async () => {
     const machines = [
       ec2Machine('a', { region: R, ami: AMI }),

@@ -292,6 +292,8 @@ export class Ec2TargetProvider implements TargetProvider {
 
   private remember(deployment: string, m: MachinePhysical): InstanceSpec {
     const spec = parseInstance(deployment, m);
+    const invalid = this.o.handoff.invalidMachine(deployment, m.name);
+    if (invalid) throw invalid;
     this.specs.set(`${deployment}\0${m.name}`, spec);
     return spec;
   }
