@@ -70,7 +70,7 @@ export async function buildAws(
     handoff,
     addressOverride: (machine) => map[machine],
     // A fake cloud's addresses are never contacted: only mapped test hosts are.
-    reach: s.endpoint ? 'address-map-only' : 'instance-addresses',
+    reach: s.endpoint || serviceEndpointSet() ? 'address-map-only' : 'instance-addresses',
   });
   const resources = new AwsResourceManager({
     clients,
@@ -81,4 +81,9 @@ export async function buildAws(
     killObsolete: s.killObsolete ?? false,
   });
   return { provider, resources };
+}
+
+/** The SDK also honours per-service endpoints (AWS_ENDPOINT_URL_EC2, ..._S3): those are not AWS either. */
+function serviceEndpointSet(): boolean {
+  return Object.keys(process.env).some((k) => k.startsWith('AWS_ENDPOINT_URL_') && process.env[k]);
 }
