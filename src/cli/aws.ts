@@ -23,6 +23,8 @@ export interface AwsSettings {
   /** Test-only: machines bound to local test hosts (--test-address-map or RECONIX_TEST_ADDRESS_MAP). */
   addressMapFile?: string;
   hooks?: AwsCallHook[];
+  /** Credentials of this deployment (from a Kubernetes Secret); default: the environment's. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 /** Settings from the environment, under the command line's. */
@@ -44,8 +46,9 @@ export async function buildAws(
   // The SDK warns on every run about a future Node requirement; Reconix supports the Node it runs on.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const crash = parseCrashAt(process.env.RECONIX_CRASH_AT);
-  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = process.env;
-  const sessionToken = process.env.AWS_SESSION_TOKEN;
+  const accessKeyId = s.credentials?.accessKeyId ?? process.env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = s.credentials?.secretAccessKey ?? process.env.AWS_SECRET_ACCESS_KEY;
+  const sessionToken = s.credentials ? s.credentials.sessionToken : process.env.AWS_SESSION_TOKEN;
   if (s.endpoint && !(accessKeyId && secretAccessKey) && !process.env.AWS_PROFILE) {
     // Else the SDK would look for credentials elsewhere, the instance metadata service included.
     throw new ReconixError(

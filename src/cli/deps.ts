@@ -10,7 +10,8 @@ import { systemClock, type Logger, type TargetProvider } from '../reconcile/port
 import { NixEvaluator, NixLocalStore } from '../spec/index.js';
 import { FileStateStore } from '../state/file-store.js';
 import { run } from '../util/exec.js';
-import { buildAws, type AwsSettings } from './aws.js';
+import type { AwsSettings } from './aws.js';
+import { lazyAws } from './lazy-aws.js';
 
 export function defaultStateDir(): string {
   if (process.env.RECONIX_STATE_DIR) return path.resolve(process.env.RECONIX_STATE_DIR);
@@ -53,7 +54,7 @@ export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
   const scratch = path.join(opts.stateDir, 'scratch');
   await fs.mkdir(scratch, { recursive: true });
   const providers: Record<string, TargetProvider> = {};
-  const aws = await buildAws(opts.stateDir, opts.aws ?? {});
+  const aws = lazyAws(opts.stateDir, opts.aws ?? {});
   for (const p of [
     new NoneTargetProvider(),
     new LocalTargetProvider({ baseDir: path.join(opts.stateDir, 'hosts') }),
@@ -74,5 +75,6 @@ export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
     log: opts.log,
     clock: systemClock,
     resources: aws.resources,
+    prepare: aws.prepare,
   };
 }

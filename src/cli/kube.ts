@@ -6,6 +6,10 @@ import { gitRevision } from '../sources/load.js';
 import { runKubeController } from '../sources/kube/run.js';
 import { jsonLogger } from '../util/log.js';
 import { buildDeps } from './deps.js';
+import { lazyAws, type AwsBundle } from './lazy-aws.js';
+import type { ReconcileDeps } from '../reconcile/context.js';
+import type { DeploymentSecrets } from '../sources/kube/secrets.js';
+import { createHash } from 'node:crypto';
 
 export interface KubeCommandOptions {
   stateDir: string;
@@ -34,9 +38,36 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
   if (o.kubeconfig) kubeConfig.loadFromFile(o.kubeconfig);
   else kubeConfig.loadFromDefault(); // $KUBECONFIG, ~/.kube/config, or the pod's service account
   const baseDeps = await buildDeps({ stateDir: o.stateDir, log });
+  // A deployment with its own AWS credentials (spec.awsCredentialsSecretRef) gets its own AWS clients.
+  const awsByKey = new Map<string, AwsBundle>();
+  const depsFor = (base: ReconcileDeps, id: string, secrets: DeploymentSecrets): ReconcileDeps => {
+    const withKey = { ...base, ...(secrets.clientKey ? { clientKey: secrets.clientKey } : {}) };
+    const creds = secrets.aws;
+    if (!creds) return withKey;
+    const key = `${id}\0${creds.accessKeyId}\0${createHash('sha256').update(creds.secretAccessKey).digest('hex')}`;
+    let aws = awsByKey.get(key);
+    if (!aws) {
+      for (const k of awsByKey.keys()) if (k.startsWith(`${id}\0`)) awsByKey.delete(k);
+      aws = lazyAws(o.stateDir, {
+        credentials: {
+          accessKeyId: creds.accessKeyId,
+          secretAccessKey: creds.secretAccessKey,
+          ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}),
+        },
+      });
+      awsByKey.set(key, aws);
+    }
+    return {
+      ...withKey,
+      providers: { ...withKey.providers, ec2: aws.provider },
+      resources: aws.resources,
+      prepare: aws.prepare,
+    };
+  };
   const running = await runKubeController({
     kubeConfig,
     baseDeps,
+    depsFor,
     log,
     metrics: new ReconixMetrics(),
     scratchDir: path.join(o.stateDir, 'scratch'),

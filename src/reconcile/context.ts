@@ -35,6 +35,8 @@ export interface ReconcileDeps {
   clock: Clock;
   /** Cloud resources; absent when no cloud provider is configured. */
   resources?: ResourceManager;
+  /** Called once per run after evaluation, before providers are used (loads what the deployment needs). */
+  prepare?: (physical: PhysicalView, state: DeploymentState) => Promise<void>;
 }
 
 export interface ReconcileRequest {

@@ -39,6 +39,7 @@ async function openRun(
       reports: {},
       resourceChanges: [],
     };
+    await deps.prepare?.(physical, state);
     const names = evaluate ? Object.keys(physical.machines) : Object.keys(state.machines);
     const selected = selectMachines(names, req.include, req.exclude);
     for (const n of selected) {

@@ -33,6 +33,7 @@ export async function reconcileDeployment(
     // Evaluate the physical view: which machines, where, which resources. Nothing is built yet.
     const physical = await deps.evaluator.physical(req.source);
     run = { req, deps, state, save, physical, targets: {}, reports: {}, resourceChanges: [] };
+    await deps.prepare?.(physical, state);
     const selected = selectMachines(Object.keys(physical.machines), req.include, req.exclude);
     for (const name of selected) {
       const m = physical.machines[name];
