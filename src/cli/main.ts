@@ -14,7 +14,7 @@ import { jsonLogger, silentLogger } from '../util/log.js';
 import type { AwsSettings } from './aws.js';
 import { checkResults, renderCheck } from './check.js';
 import { buildDeps, defaultStateDir } from './deps.js';
-import { kubeControllerCommand, type KubeCommandOptions } from './kube.js';
+import type { KubeCommandOptions } from './kube.js';
 import { renderInfo } from './info.js';
 import {
   planHasChanges,
@@ -312,7 +312,8 @@ program
   .option('--retry-period <s>', '(--kube) seconds between tries', int, 2)
   .action(async (o: ControllerOptions) => {
     const g = globals();
-    if (o.kube) return kubeControllerCommand({ ...o, stateDir: g.stateDir });
+    // The Kubernetes client is large: load it only for Kubernetes mode.
+    if (o.kube) return (await import('./kube.js')).kubeControllerCommand({ ...o, stateDir: g.stateDir });
     if (!o.dir) return program.error('error: controller needs --dir, or --kube');
     const log = jsonLogger('info');
     const deps = await buildDeps({ stateDir: g.stateDir, log });

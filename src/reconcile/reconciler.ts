@@ -83,10 +83,25 @@ export async function reconcileDeployment(
       const t = run?.targets[n];
       return t?.exists && t.running && !run?.reports[n]?.error;
     });
-    sessions = await connectHosts(run, live);
-
-    // Evaluate the systems of the machines that are up, with every machine's address and key injected.
-    const desired = live.length > 0 ? await deps.evaluator.systems(req.source, collectFacts(run), live) : {};
+    // Evaluate the systems of the machines that are up, with every machine's address and key injected. When
+    // every key is pinned already, connecting cannot change them, so both run at once.
+    const r0 = run;
+    const evaluate = async () =>
+      live.length > 0 ? await deps.evaluator.systems(req.source, collectFacts(r0), live) : {};
+    const pinned = live.every((n) => physical.machines[n]?.hostPublicKey ?? state.machines[n]?.hostKey);
+    let desired: Awaited<ReturnType<typeof evaluate>>;
+    if (pinned) {
+      // connectHosts never rejects (failures are per machine); the sessions are closed below whatever happens.
+      const connecting = connectHosts(run, live);
+      try {
+        desired = await evaluate();
+      } finally {
+        sessions = await connecting;
+      }
+    } else {
+      sessions = await connectHosts(run, live);
+      desired = await evaluate();
+    }
     for (const [name, ref] of Object.entries(desired)) {
       const r = run.reports[name];
       if (r) {
