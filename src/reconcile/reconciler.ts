@@ -34,6 +34,8 @@ export async function reconcileDeployment(
     const physical = await deps.evaluator.physical(req.source);
     run = { req, deps, state, save, physical, targets: {}, reports: {}, resourceChanges: [] };
     await deps.prepare?.(physical, state);
+    // A dry activation only asks hosts what would change: it never creates machines or cloud resources.
+    const provisions = req.op === 'deploy' && req.mode !== 'dry-activate';
     const selected = selectMachines(Object.keys(physical.machines), req.include, req.exclude);
     for (const name of selected) {
       const m = physical.machines[name];
@@ -47,7 +49,7 @@ export async function reconcileDeployment(
       const resources = deps.resources;
       run.resourceChanges = await resources.reconcile(
         { deployment: req.name, physical, state, save, log: deps.log },
-        req.op === 'deploy',
+        provisions,
       );
     }
 
@@ -75,7 +77,7 @@ export async function reconcileDeployment(
         r.error = { reason: Reason.HostUnreachable, message: `${mp.machine}: ${mp.note ?? 'unreachable'}` };
       }
     }
-    if (req.op === 'deploy') await applyTargetActions(run, targetPlan.actions);
+    if (provisions) await applyTargetActions(run, targetPlan.actions);
 
     // Connect to the machines that are up; a host seen for the first time has its key pinned here, before
     // the keys are injected into every machine's configuration.

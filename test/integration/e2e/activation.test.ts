@@ -56,3 +56,19 @@ describe('activation', function () {
     assert.deepEqual(again.plan.actions, []);
   });
 });
+
+describe('dry activation', function () {
+  this.timeout(60_000);
+  let ws: Workspace;
+  after(async () => {
+    await ws?.dispose();
+  });
+
+  it('never creates a machine', async () => {
+    ws = await makeWorkspace('trivial');
+    const report = await ws.run('deploy', { mode: 'dry-activate' });
+    assert.equal(report.machines.machine!.verdict, 'create');
+    assert.equal(report.machines.machine!.created, undefined);
+    assert.deepEqual((await ws.state()).machines, {});
+  });
+});
