@@ -19,6 +19,8 @@ export interface KubePeer {
   kubeconfigPath: string;
   /** https://127.0.0.1:<port> */
   server: string;
+  /** http://127.0.0.1:<port>: etcd's client URL (its JSON gateway answers under /v3/). */
+  etcdUrl: string;
   /** Bearer token of a user in system:masters. */
   token: string;
   /** PEM file of the CA that signed the apiserver's serving certificate. */
@@ -40,6 +42,8 @@ export interface StartKubeOptions {
   workDir?: string;
   /** How long etcd and the apiserver each get to become ready. */
   readyTimeoutMs?: number;
+  /** Appended to the apiserver's flags, e.g. `--watch-cache=false` so that watches go straight to etcd. */
+  extraApiServerArgs?: string[];
 }
 
 const LOOPBACK = '127.0.0.1';
@@ -96,6 +100,7 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<KubePeer> 
       // kubernetes Service, which endpoint validation rejects in a loop.
       '--endpoint-reconciler-type=none',
       '--profiling=false',
+      ...(opts.extraApiServerArgs ?? []),
     ];
     const ca = await readFile(pki.caPath);
     const startApiServer = async (): Promise<Child> => {
@@ -120,6 +125,7 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<KubePeer> 
     return {
       kubeconfigPath,
       server,
+      etcdUrl,
       token,
       caCertPath: pki.caPath,
       binDir,

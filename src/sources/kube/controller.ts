@@ -45,6 +45,8 @@ export class KubeController {
   /** Reconciles started, per key (tests count them to show there is no storm). */
   readonly reconciles = new Map<string, number>();
   watchRestarts = 0;
+  /** Lists after the first, each after a watch got 410 Gone. */
+  relists = 0;
 
   constructor(private readonly opts: KubeControllerOptions) {
     this.queue = new WorkQueue((key) => this.handle(key), {
@@ -61,6 +63,7 @@ export class KubeController {
       ...(opts.watchBaseDelayMs === undefined ? {} : { baseDelayMs: opts.watchBaseDelayMs }),
       ...(opts.watchMaxDelayMs === undefined ? {} : { maxDelayMs: opts.watchMaxDelayMs }),
       onRestart: () => void (this.watchRestarts += 1),
+      onRelist: () => void (this.relists += 1),
     });
   }
 

@@ -21,6 +21,8 @@ export interface ResilientInformerOptions {
   maxDelayMs?: number;
   /** Called on every restart after an error (for tests and metrics). */
   onRestart?: (attempt: number, error: string) => void;
+  /** Called on every list after the first: the watch's resourceVersion had expired (410 Gone). */
+  onRelist?: (items: number) => void;
 }
 
 export class ResilientInformer {
@@ -36,6 +38,14 @@ export class ResilientInformer {
       const list = await client.list();
       // A list that succeeds means we are connected again.
       this.failures = 0;
+      // The informer lists again only when a watch answered 410 Gone: what changed meanwhile comes from this list.
+      if (this.listedOnce) {
+        opts.log.info('watch resourceVersion expired; re-listed NixDeployments', {
+          resourceVersion: list.metadata?.resourceVersion,
+          items: list.items.length,
+        });
+        opts.onRelist?.(list.items.length);
+      }
       this.listedOnce = true;
       return list;
     });
