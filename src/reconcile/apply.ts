@@ -5,6 +5,7 @@ import type { Action } from '../plan/actions.js';
 import { assertNever } from '../plan/actions.js';
 import { fail, type Run } from './context.js';
 import type { HostView } from '../plan/plan.js';
+import { SharedExports } from './exports.js';
 import { activate, copyClosure, type Sessions } from './hosts.js';
 import type { HostSession } from './ports.js';
 
@@ -49,7 +50,12 @@ export async function applySystemActions(
     .map((a) => (a as { system: string }).system);
   const closures =
     copies.length > 0 ? await run.deps.store.closures([...new Set(copies)]) : new Map<string, string[]>();
-  const ctx: StepContext = { closures, hosts };
+  const exports = new SharedExports(
+    run.deps.store,
+    run.deps.scratchDir,
+    copies.map((system) => closures.get(system) ?? []),
+  );
+  const ctx: StepContext = { closures, hosts, exports };
 
   const limit = pLimit(Math.max(1, run.req.maxParallel));
   await Promise.all(
@@ -74,10 +80,11 @@ export async function applySystemActions(
         }
       }),
     ),
-  );
+  ).finally(() => exports.dispose());
 }
 
 interface StepContext {
+  exports: SharedExports;
   closures: ReadonlyMap<string, string[]>;
   hosts: Readonly<Record<string, HostView>>;
 }
@@ -96,6 +103,7 @@ async function applyStep(run: Run, step: Action, session: HostSession, ctx: Step
           run.deps.store,
           step.system,
           ctx.closures.get(step.system),
+          ctx.exports,
         );
       } catch (err) {
         fail(run, name, err, Reason.CopyFailed);

@@ -4,6 +4,7 @@ import { Reason, ReconixError } from '../api/conditions.js';
 import type { ActivationMode } from '../api/deployment.js';
 import type { HostObservation, SshEndpoint } from '../api/model.js';
 import type { HostView } from '../plan/plan.js';
+import type { SharedExports } from './exports.js';
 import { fail, machine, type Run } from './context.js';
 import type { CopyStats, HostSession, LocalStore } from './ports.js';
 
@@ -72,11 +73,12 @@ export async function copyClosure(
   store: LocalStore,
   system: string,
   known?: readonly string[],
+  shared?: SharedExports,
 ): Promise<CopyStats> {
   const closure = known ? [...known] : await store.closure([system]);
   const missing = await session.missingPaths(closure);
   if (missing.length === 0) return { paths: 0, bytes: 0 };
-  return session.importPaths(missing, store);
+  return shared ? shared.copy(session, missing) : session.importPaths(missing, store);
 }
 
 /**
