@@ -6,6 +6,7 @@ import { gitRevision } from '../sources/load.js';
 import { runKubeController } from '../sources/kube/run.js';
 import { jsonLogger } from '../util/log.js';
 import { buildDeps } from './deps.js';
+import type { AwsSettings } from './aws.js';
 import { lazyAws, type AwsBundle } from './lazy-aws.js';
 import type { ReconcileDeps } from '../reconcile/context.js';
 import type { DeploymentSecrets } from '../sources/kube/secrets.js';
@@ -38,32 +39,7 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
   if (o.kubeconfig) kubeConfig.loadFromFile(o.kubeconfig);
   else kubeConfig.loadFromDefault(); // $KUBECONFIG, ~/.kube/config, or the pod's service account
   const baseDeps = await buildDeps({ stateDir: o.stateDir, log });
-  // A deployment with its own AWS credentials (spec.awsCredentialsSecretRef) gets its own AWS clients.
-  const awsByKey = new Map<string, AwsBundle>();
-  const depsFor = (base: ReconcileDeps, id: string, secrets: DeploymentSecrets): ReconcileDeps => {
-    const withKey = { ...base, ...(secrets.clientKey ? { clientKey: secrets.clientKey } : {}) };
-    const creds = secrets.aws;
-    if (!creds) return withKey;
-    const key = `${id}\0${creds.accessKeyId}\0${createHash('sha256').update(creds.secretAccessKey).digest('hex')}`;
-    let aws = awsByKey.get(key);
-    if (!aws) {
-      for (const k of awsByKey.keys()) if (k.startsWith(`${id}\0`)) awsByKey.delete(k);
-      aws = lazyAws(o.stateDir, {
-        credentials: {
-          accessKeyId: creds.accessKeyId,
-          secretAccessKey: creds.secretAccessKey,
-          ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}),
-        },
-      });
-      awsByKey.set(key, aws);
-    }
-    return {
-      ...withKey,
-      providers: { ...withKey.providers, ec2: aws.provider },
-      resources: aws.resources,
-      prepare: aws.prepare,
-    };
-  };
+  const depsFor = awsDepsFor(o.stateDir);
   const running = await runKubeController({
     kubeConfig,
     baseDeps,
@@ -102,4 +78,40 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
     await running.server.close();
     process.exit(1);
   }
+}
+
+/**
+ * Per-deployment dependencies in Kubernetes mode: the SSH key from spec.sshKeySecretRef, and, for a deployment with
+ * spec.awsCredentialsSecretRef, AWS clients of its own built from those credentials (kept while they stay the same).
+ */
+export function awsDepsFor(
+  stateDir: string,
+  settings: AwsSettings = {},
+): (base: ReconcileDeps, id: string, secrets: DeploymentSecrets) => ReconcileDeps {
+  const awsByKey = new Map<string, AwsBundle>();
+  return (base, id, secrets) => {
+    const withKey = { ...base, ...(secrets.clientKey ? { clientKey: secrets.clientKey } : {}) };
+    const creds = secrets.aws;
+    if (!creds) return withKey;
+    const key = `${id}\0${creds.accessKeyId}\0${createHash('sha256').update(creds.secretAccessKey).digest('hex')}`;
+    let aws = awsByKey.get(key);
+    if (!aws) {
+      for (const k of awsByKey.keys()) if (k.startsWith(`${id}\0`)) awsByKey.delete(k);
+      aws = lazyAws(stateDir, {
+        ...settings,
+        credentials: {
+          accessKeyId: creds.accessKeyId,
+          secretAccessKey: creds.secretAccessKey,
+          ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}),
+        },
+      });
+      awsByKey.set(key, aws);
+    }
+    return {
+      ...withKey,
+      providers: { ...withKey.providers, ec2: aws.provider },
+      resources: aws.resources,
+      prepare: aws.prepare,
+    };
+  };
 }
