@@ -1,7 +1,7 @@
 // Secrets only Reconix reads: private keys of key pairs and of instances' host keys. One file each, mode 0600, in
 // a directory of mode 0700 under the state directory. They never enter the state document, logs or status.
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface SecretStore {
@@ -51,9 +51,21 @@ export class FileSecretStore implements SecretStore {
       await handle.close();
     }
     await rename(tmp, file);
+    // One writer per deployment (the state lock): any other temporary copy was left by a killed process.
+    await this.removeTemporaries(dir, key);
   }
 
   async remove(deployment: string, key: string): Promise<void> {
     await rm(this.path(deployment, key), { force: true });
+    // A process killed between writing and renaming leaves its temporary copy: it goes with the secret.
+    await this.removeTemporaries(join(this.dir, secretFileName(deployment)), key);
+  }
+
+  private async removeTemporaries(dir: string, key: string): Promise<void> {
+    const prefix = `${secretFileName(key)}.tmp-`;
+    const names = await readdir(dir).catch(() => [] as string[]);
+    await Promise.all(
+      names.filter((n) => n.startsWith(prefix)).map((n) => rm(join(dir, n), { force: true })),
+    );
   }
 }
