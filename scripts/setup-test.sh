@@ -5,15 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
-missing=()
-for p in prometheus iproute2; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "setup-test: installing ${missing[*]}"
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+scripts/apt-ensure.sh prometheus iproute2
 
 # moto for the EC2 and S3 tests (moto_server, started by the tests on 127.0.0.1), pinned.
 moto_version=5.2.1

@@ -5,7 +5,7 @@ import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { CopyStats, HostSession, LocalStore } from './ports.js';
+import type { CopyStats, Exporter, HostSession, LocalStore } from './ports.js';
 
 export class SharedExports {
   private readonly files = new Map<string, Promise<string>>();
@@ -53,10 +53,9 @@ export class SharedExports {
     if (dir) await fs.rm(await dir, { recursive: true, force: true }).catch(() => undefined);
   }
 
-  /** A LocalStore whose exports of a list of paths are made once and then read from a file. */
-  private sharedSource(): LocalStore {
+  /** An exporter whose export of a list of paths is made once and then read from a file. */
+  private sharedSource(): Exporter {
     return {
-      ...bind(this.store),
       exportPaths: (paths: string[]): Readable => {
         const out = new PassThrough();
         this.file(paths)
@@ -87,15 +86,4 @@ export class SharedExports {
     await pipeline(this.store.exportPaths([...paths]), createWriteStream(file, { mode: 0o600 }));
     return file;
   }
-}
-
-function bind(store: LocalStore): LocalStore {
-  return {
-    realise: (d, r) => store.realise(d, r),
-    isValid: (p) => store.isValid(p),
-    validPaths: (p) => store.validPaths(p),
-    closure: (p) => store.closure(p),
-    closures: (p) => store.closures(p),
-    exportPaths: (p) => store.exportPaths(p),
-  };
 }

@@ -30,6 +30,9 @@ export interface Evaluator {
   systems(src: NetworkSource, facts: InfraFacts, machines: string[]): Promise<Record<string, SystemRef>>;
 }
 
+/** What a copy reads from: a `nix-store --export` stream of given paths. */
+export type Exporter = Pick<LocalStore, 'exportPaths'>;
+
 export interface LocalStore {
   /** Build (or find already built) the given derivations; registers GC roots under `rootDir`. */
   realise(drvs: string[], rootDir?: string): Promise<void>;
@@ -67,7 +70,7 @@ export interface HostSession {
   /** Which of these store paths the host lacks, order kept. */
   missingPaths(paths: string[]): Promise<string[]>;
   /** Stream the given paths (dependencies first) into the host's store. */
-  importPaths(paths: string[], source: LocalStore): Promise<CopyStats>;
+  importPaths(paths: string[], source: Exporter): Promise<CopyStats>;
   /** Point the system profile at `system`; returns the generation number. */
   setProfile(system: string): Promise<number>;
   /** Run `<system>/bin/switch-to-configuration <mode>`. */

@@ -4,7 +4,7 @@ import type { Client } from 'ssh2';
 import type { ActivationMode } from '../../api/deployment.js';
 import { Reason, ReconixError } from '../../api/conditions.js';
 import type { Generation, HostObservation, SshEndpoint } from '../../api/model.js';
-import type { CopyStats, HostSession, LocalStore } from '../../reconcile/ports.js';
+import type { CopyStats, Exporter, HostSession } from '../../reconcile/ports.js';
 import { ExecError, type ExecResult } from '../../util/exec.js';
 import { assertStorePath, shellJoin } from '../../util/shell.js';
 import { generationOfLink, OBSERVE_SCRIPT, parseObservation, SYSTEM_PROFILE } from './observation.js';
@@ -71,7 +71,7 @@ export class SshHostSession implements HostSession {
     return paths.filter((p) => !valid.has(p));
   }
 
-  async importPaths(paths: string[], source: LocalStore): Promise<CopyStats> {
+  async importPaths(paths: string[], source: Exporter): Promise<CopyStats> {
     if (paths.length === 0) return { paths: 0, bytes: 0 };
     paths.forEach(assertStorePath);
     const serve = await this.serveConnection();

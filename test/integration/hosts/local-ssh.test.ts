@@ -9,7 +9,7 @@ import type { MachinePhysical, TargetRecord } from '../../../src/api/model.js';
 import { SshHostConnector } from '../../../src/providers/hosts/connector.js';
 import { fingerprint } from '../../../src/providers/hosts/host-key.js';
 import { LocalTargetProvider } from '../../../src/providers/local/provider.js';
-import type { HostSession, LocalStore, TargetContext } from '../../../src/reconcile/ports.js';
+import type { Exporter, HostSession, TargetContext } from '../../../src/reconcile/ports.js';
 import { NixLocalStore } from '../../../src/spec/store.js';
 import { makeClientKey, type ClientKey } from '../../support/hosts.js';
 import { TestSystems } from './systems.js';
@@ -172,12 +172,7 @@ describe('local hosts over SSH', function () {
 
   it('fails a copy that the host cannot import, with what nix-store said', async function () {
     const web = await connect('web');
-    const garbage: LocalStore = {
-      realise: (drvs, rootDir) => store.realise(drvs, rootDir),
-      isValid: (path) => store.isValid(path),
-      validPaths: (paths) => store.validPaths(paths),
-      closures: (paths) => store.closures(paths),
-      closure: (paths) => store.closure(paths),
+    const garbage: Exporter = {
       exportPaths: () => Readable.from([Buffer.from('not an export at all, just text')]),
     };
     const err = await rejectsWith(web.importPaths([system1], garbage), Reason.CopyFailed);
