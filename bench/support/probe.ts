@@ -99,8 +99,7 @@ export function probeDeps(deps: ReconcileDeps, p: Probe): ReconcileDeps {
       isValid: (path) => p.time('store.isValid', () => store.isValid(path)),
       validPaths: (paths) => p.time('store.validPaths', () => store.validPaths(paths)),
       closures: (paths) => p.time('store.closures', () => store.closures(paths)),
-      closure: (paths) => p.time('store.closure', () => store.closure(paths)),
-      exportPaths: (paths) => store.exportPaths(paths),
+      nar: (path) => store.nar(path),
     },
     connector: {
       connect: async (endpoint, auth, check) =>

@@ -72,7 +72,6 @@ export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
     clientKey: await clientKey(opts.stateDir),
     readKeyFile: (p) => fs.readFile(p, 'utf8'),
     gcRootDir: path.join(opts.stateDir, 'gcroots'),
-    scratchDir: scratch,
     log: opts.log,
     clock: systemClock,
     resources: aws.resources,

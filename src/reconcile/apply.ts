@@ -5,9 +5,8 @@ import type { Action } from '../plan/actions.js';
 import { assertNever } from '../plan/actions.js';
 import { fail, type Run } from './context.js';
 import type { HostView } from '../plan/plan.js';
-import { SharedExports } from './exports.js';
 import { activate, copyClosure, type Sessions } from './hosts.js';
-import type { HostSession } from './ports.js';
+import type { HostSession, StorePathInfo } from './ports.js';
 
 export async function applySystemActions(
   run: Run,
@@ -49,13 +48,10 @@ export async function applySystemActions(
     .filter((a) => a.kind === 'copy' && !buildFailed.has(a.machine))
     .map((a) => (a as { system: string }).system);
   const closures =
-    copies.length > 0 ? await run.deps.store.closures([...new Set(copies)]) : new Map<string, string[]>();
-  const exports = new SharedExports(
-    run.deps.store,
-    run.deps.scratchDir,
-    copies.map((system) => closures.get(system) ?? []),
-  );
-  const ctx: StepContext = { closures, hosts, exports };
+    copies.length > 0
+      ? await run.deps.store.closures([...new Set(copies)])
+      : new Map<string, StorePathInfo[]>();
+  const ctx: StepContext = { closures, hosts };
 
   const limit = pLimit(Math.max(1, run.req.maxParallel));
   await Promise.all(
@@ -80,12 +76,11 @@ export async function applySystemActions(
         }
       }),
     ),
-  ).finally(() => exports.dispose());
+  );
 }
 
 interface StepContext {
-  exports: SharedExports;
-  closures: ReadonlyMap<string, string[]>;
+  closures: ReadonlyMap<string, StorePathInfo[]>;
   hosts: Readonly<Record<string, HostView>>;
 }
 
@@ -103,7 +98,6 @@ async function applyStep(run: Run, step: Action, session: HostSession, ctx: Step
           run.deps.store,
           step.system,
           ctx.closures.get(step.system),
-          ctx.exports,
         );
       } catch (err) {
         fail(run, name, err, Reason.CopyFailed);

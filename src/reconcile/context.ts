@@ -31,8 +31,6 @@ export interface ReconcileDeps {
   readKeyFile: (path: string) => Promise<string>;
   /** Directory for GC roots of built systems. */
   gcRootDir: string;
-  /** Directory for files that live as long as one reconcile (shared exports). */
-  scratchDir: string;
   log: Logger;
   clock: Clock;
   /** Cloud resources; absent when no cloud provider is configured. */

@@ -4,9 +4,8 @@ import { Reason, ReconixError } from '../api/conditions.js';
 import type { ActivationMode } from '../api/deployment.js';
 import type { HostObservation, SshEndpoint } from '../api/model.js';
 import type { HostView } from '../plan/plan.js';
-import type { SharedExports } from './exports.js';
 import { fail, machine, type Run } from './context.js';
-import type { CopyStats, HostSession, LocalStore } from './ports.js';
+import type { CopyStats, HostSession, LocalStore, StorePathInfo } from './ports.js';
 
 export type Sessions = Map<string, HostSession>;
 
@@ -67,18 +66,20 @@ export async function observeHosts(run: Run, sessions: Sessions): Promise<Record
   return views;
 }
 
-/** Copy the closure of `system` to a host: only the paths it lacks, in one stream. */
+/** Copy the closure of `system` to a host: only the paths it lacks, dependencies first. */
 export async function copyClosure(
   session: HostSession,
   store: LocalStore,
   system: string,
-  known?: readonly string[],
-  shared?: SharedExports,
+  known?: readonly StorePathInfo[],
 ): Promise<CopyStats> {
-  const closure = known ? [...known] : await store.closure([system]);
-  const missing = await session.missingPaths(closure);
-  if (missing.length === 0) return { paths: 0, bytes: 0 };
-  return shared ? shared.copy(session, missing) : session.importPaths(missing, store);
+  const closure = known ?? (await store.closures([system])).get(system) ?? [];
+  const missing = new Set(await session.missingPaths(closure.map((p) => p.path)));
+  if (missing.size === 0) return { paths: 0, bytes: 0 };
+  return session.importPaths(
+    closure.filter((p) => missing.has(p.path)),
+    store,
+  );
 }
 
 /**

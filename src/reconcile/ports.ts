@@ -1,5 +1,4 @@
 // The interfaces the reconciler drives. Providers implement them; tests may give fakes of them.
-import type { Readable } from 'node:stream';
 import type { ActivationMode } from '../api/deployment.js';
 import type {
   Generation,
@@ -30,8 +29,21 @@ export interface Evaluator {
   systems(src: NetworkSource, facts: InfraFacts, machines: string[]): Promise<Record<string, SystemRef>>;
 }
 
-/** What a copy reads from: a `nix-store --export` stream of given paths. */
-export type Exporter = Pick<LocalStore, 'exportPaths'>;
+/** What a copy needs to know of a store path, from the local store's database. */
+export interface StorePathInfo {
+  path: string;
+  /** SHA-256 of the path's NAR, in any notation Nix prints. */
+  narHash: string;
+  narSize: number;
+  references: string[];
+  deriver?: string;
+  signatures?: string[];
+  /** Content address, for content-addressed paths. */
+  ca?: string;
+}
+
+/** Where a copy reads store paths from: the NAR serialisation of each. */
+export type NarSource = Pick<LocalStore, 'nar'>;
 
 export interface LocalStore {
   /** Build (or find already built) the given derivations; registers GC roots under `rootDir`. */
@@ -41,11 +53,12 @@ export interface LocalStore {
   /** Which of these paths are valid, in one call. */
   validPaths(paths: string[]): Promise<Set<string>>;
   /** The closure of each path (dependencies before dependents), all in one call. */
-  closures(paths: string[]): Promise<Map<string, string[]>>;
-  /** The closure of `paths`, dependencies before dependents. */
-  closure(paths: string[]): Promise<string[]>;
-  /** A `nix-store --export` stream of exactly these paths, in this order. */
-  exportPaths(paths: string[]): Readable;
+  closures(paths: string[]): Promise<Map<string, StorePathInfo[]>>;
+  /**
+   * The NAR serialisation of one valid store path. Its chunks are lent: a chunk's bytes may change once the chunk
+   * after the next one is asked for, so a consumer that keeps them copies them.
+   */
+  nar(path: string): AsyncIterable<Buffer>;
 }
 
 /** How a host's key is checked. */
@@ -70,7 +83,7 @@ export interface HostSession {
   /** Which of these store paths the host lacks, order kept. */
   missingPaths(paths: string[]): Promise<string[]>;
   /** Stream the given paths (dependencies first) into the host's store. */
-  importPaths(paths: string[], source: Exporter): Promise<CopyStats>;
+  importPaths(paths: readonly StorePathInfo[], source: NarSource): Promise<CopyStats>;
   /** Point the system profile at `system`; returns the generation number. */
   setProfile(system: string): Promise<number>;
   /** Run `<system>/bin/switch-to-configuration <mode>`. */

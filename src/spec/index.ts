@@ -4,4 +4,5 @@ export { NIX_DIR, NixEvaluator, cleanNixError, type NixEvaluatorOptions } from '
 export { loadManifests, parseManifests, validateManifest, type ManifestResult } from './manifest.js';
 export type { KeySpec } from './shapes.js';
 export { resolveNetworkSource } from './source.js';
-export { NixLocalStore, type NixLocalStoreOptions, type Spawn } from './store.js';
+export { narOf, sha256Base16 } from './nar.js';
+export { NixLocalStore, type NixLocalStoreOptions } from './store.js';

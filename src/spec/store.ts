@@ -1,25 +1,17 @@
-// The controller's own Nix store: build systems, query closures, export paths for copying to hosts.
-import { spawn as nodeSpawn, type ChildProcessByStdio } from 'node:child_process';
+// The controller's own Nix store: build systems, query closures, read store paths for copying to hosts.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
 import pLimit from 'p-limit';
 import { Reason, ReconixError } from '../api/conditions.js';
-import type { LocalStore } from '../reconcile/ports.js';
+import type { LocalStore, StorePathInfo } from '../reconcile/ports.js';
 import { runProcess, type ExecResult, type Runner } from '../util/exec.js';
 import { assertStorePath } from '../util/shell.js';
 import { cleanNixError } from './evaluator.js';
+import { narOf } from './nar.js';
 import { tailLines } from './text.js';
-
-export type Spawn = (
-  file: string,
-  args: readonly string[],
-) => ChildProcessByStdio<Writable | null, Readable, Readable>;
 
 export interface NixLocalStoreOptions {
   runner?: Runner;
-  /** Starts nix-store --export (streaming); default child_process.spawn. */
-  spawn?: Spawn;
   /** Path of nix-store; default from PATH. */
   nixStore?: string;
   /** Path of nix (for path-info); default from PATH. */
@@ -30,18 +22,14 @@ export interface NixLocalStoreOptions {
 
 const LOG_TAIL_LINES = 40;
 
-const defaultSpawn: Spawn = (file, args) => nodeSpawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-
 export class NixLocalStore implements LocalStore {
   private readonly runner: Runner;
-  private readonly spawn: Spawn;
   private readonly nixStore: string;
   private readonly nix: string;
   private readonly concurrency: number;
 
   constructor(options: NixLocalStoreOptions = {}) {
     this.runner = options.runner ?? runProcess;
-    this.spawn = options.spawn ?? defaultSpawn;
     this.nixStore = options.nixStore ?? 'nix-store';
     this.nix = options.nix ?? 'nix';
     this.concurrency = options.concurrency ?? 8;
@@ -102,71 +90,33 @@ export class NixLocalStore implements LocalStore {
   }
 
   /** Every path's closure from one `nix path-info --recursive --json`, each ordered dependencies first. */
-  async closures(paths: string[]): Promise<Map<string, string[]>> {
-    const out = new Map<string, string[]>();
+  async closures(paths: string[]): Promise<Map<string, StorePathInfo[]>> {
+    const out = new Map<string, StorePathInfo[]>();
     if (paths.length === 0) return out;
     const args = ['--extra-experimental-features', 'nix-command', 'path-info', '--json', '--recursive'];
-    const info = await this.runner(this.nix, [...args, ...paths.map(assertStorePath)]);
-    if (info.exitCode !== 0) {
-      throw new ReconixError(Reason.CopyFailed, `cannot compute closures: ${cleanNixError(info.stderr)}`);
-    }
-    const refs = new Map<string, string[]>();
-    for (const e of JSON.parse(info.stdout) as { path: string; references?: string[] }[]) {
-      refs.set(e.path, e.references ?? []);
-    }
-    for (const root of paths) out.set(root, postOrder(root, refs));
-    return out;
-  }
-
-  /** `nix-store --query --requisites`: the closure, dependencies before dependents. */
-  async closure(paths: string[]): Promise<string[]> {
-    if (paths.length === 0) return [];
-    const result = await this.call(
-      ['--query', '--requisites', ...paths.map(assertStorePath)],
-      Reason.CopyFailed,
-    );
+    const result = await this.runner(this.nix, [...args, ...paths.map(assertStorePath)]);
     if (result.exitCode !== 0) {
-      throw new ReconixError(
-        Reason.CopyFailed,
-        `cannot compute the closure: ${cleanNixError(result.stderr)}`,
+      throw new ReconixError(Reason.CopyFailed, `cannot compute closures: ${cleanNixError(result.stderr)}`);
+    }
+    const infos = new Map<string, StorePathInfo>();
+    for (const e of parsePathInfos(result.stdout)) infos.set(e.path, e);
+    const refs = new Map([...infos].map(([p, i]) => [p, i.references]));
+    for (const root of paths) {
+      out.set(
+        root,
+        postOrder(root, refs).map((p) => {
+          const info = infos.get(p);
+          if (!info) throw new ReconixError(Reason.CopyFailed, `${p} is not valid in the local store`);
+          return info;
+        }),
       );
     }
-    return result.stdout.split('\n').filter((l) => l !== '');
+    return out;
   }
 
-  /** A `nix-store --export` stream of exactly these paths; a failing export ends the stream with an error. */
-  exportPaths(paths: string[]): Readable {
-    const out = new PassThrough();
-    let args: string[];
-    try {
-      args = ['--export', ...paths.map(assertStorePath)];
-    } catch (err) {
-      process.nextTick(() => out.destroy(err as Error));
-      return out;
-    }
-    const child = this.spawn(this.nixStore, args);
-    const stderr: Buffer[] = [];
-    child.stderr.on('data', (b: Buffer) => stderr.push(b));
-    child.stdout.pipe(out, { end: false });
-    let failed = false;
-    const fail = (message: string, cause?: unknown) => {
-      if (failed) return;
-      failed = true;
-      out.destroy(new ReconixError(Reason.CopyFailed, message, cause === undefined ? {} : { cause }));
-    };
-    child.on('error', (err) => fail(`cannot run ${this.nixStore} --export: ${err.message}`, err));
-    child.on('close', (code, signal) => {
-      if (code === 0) out.end();
-      else {
-        const why = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-        fail(`nix-store --export ${why}: ${tailLines(Buffer.concat(stderr).toString('utf8'), 10)}`);
-      }
-    });
-    // A consumer that gives up stops the export.
-    out.on('close', () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    });
-    return out;
+  /** The NAR of a store path, read from the file system (the receiving store checks it against `narHash`). */
+  nar(path: string): AsyncIterable<Buffer> {
+    return narOf(assertStorePath(path), { lend: true });
   }
 
   private async addRoot(drv: string, link: string): Promise<void> {
@@ -210,4 +160,30 @@ function postOrder(root: string, refs: ReadonlyMap<string, readonly string[]>): 
     }
   }
   return order;
+}
+
+/** The entries of `nix path-info --json`: valid paths only, with what a copy needs. */
+function parsePathInfos(json: string): StorePathInfo[] {
+  const list = JSON.parse(json) as unknown;
+  if (!Array.isArray(list)) throw new ReconixError(Reason.CopyFailed, 'nix path-info printed no list');
+  const out: StorePathInfo[] = [];
+  for (const raw of list as Record<string, unknown>[]) {
+    const path = raw.path;
+    if (typeof path !== 'string') continue;
+    if (raw.valid === false || typeof raw.narHash !== 'string' || typeof raw.narSize !== 'number') {
+      throw new ReconixError(Reason.CopyFailed, `${path} is not valid in the local store`);
+    }
+    const strings = (v: unknown): string[] =>
+      Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+    out.push({
+      path,
+      narHash: raw.narHash,
+      narSize: raw.narSize,
+      references: strings(raw.references),
+      ...(typeof raw.deriver === 'string' && raw.deriver !== '' ? { deriver: raw.deriver } : {}),
+      ...(Array.isArray(raw.signatures) ? { signatures: strings(raw.signatures) } : {}),
+      ...(typeof raw.ca === 'string' && raw.ca !== '' ? { ca: raw.ca } : {}),
+    });
+  }
+  return out;
 }

@@ -21,6 +21,8 @@ export interface SshHostConnectorOptions {
   acceptKeyHint?: string;
   /** Limit for a session's short commands (observe, path checks, profile changes). Default 120 s. */
   commandTimeoutMs?: number;
+  /** Copy in the export format even to hosts that take paths one by one (tests of the older protocol). */
+  legacyImport?: boolean;
 }
 
 const DEFAULT_ACCEPT_HINT =
@@ -36,6 +38,7 @@ export class SshHostConnector implements HostConnector {
       keepaliveIntervalMs: options.keepaliveIntervalMs ?? 15_000,
       acceptKeyHint: options.acceptKeyHint ?? DEFAULT_ACCEPT_HINT,
       commandTimeoutMs: options.commandTimeoutMs ?? 120_000,
+      legacyImport: options.legacyImport ?? false,
     };
   }
 
@@ -55,9 +58,8 @@ export class SshHostConnector implements HostConnector {
           .removeListener('close', onClose);
         if (!err) {
           const key = formatPublicKey(presented ?? Buffer.alloc(0));
-          resolve(
-            new SshHostSession(client, endpoint, key, { commandTimeoutMs: this.options.commandTimeoutMs }),
-          );
+          const { commandTimeoutMs, legacyImport } = this.options;
+          resolve(new SshHostSession(client, endpoint, key, { commandTimeoutMs, legacyImport }));
           return;
         }
         client.on('error', () => undefined); // late errors of a connection given up on

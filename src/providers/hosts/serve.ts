@@ -1,17 +1,22 @@
 // One `nix-store --serve --write` process on a host, spoken to with Nix's serve protocol, as nix-copy-closure does.
-// It answers which paths are valid and imports `nix-store --export` streams, with one process start and one open
-// of the host's Nix database for all of a session's copies.
-import type { Readable } from 'node:stream';
+// It answers which paths are valid and adds paths to the host's store, with one process start and one open of the
+// host's Nix database for all of a session's copies.
 import type { Client, ClientChannel } from 'ssh2';
+import type { NarSource, StorePathInfo } from '../../reconcile/ports.js';
+import { sha256Base16 } from '../../spec/nar.js';
 import { shellJoin } from '../../util/shell.js';
-import { WireReader, wireNumber, wireStrings } from './serve-wire.js';
+import { WireReader, wireNumber, wireString, wireStrings } from './serve-wire.js';
 
 const SERVE_MAGIC_1 = 0x390c9deb;
 const SERVE_MAGIC_2 = 0x5452eecb;
-/** Protocol 2.6 (Nix 2.x); both commands used here exist in every 2.x version. */
+/** Protocol 2.6 (Nix 2.x). */
 const SERVE_VERSION = 0x206;
 const CMD_QUERY_VALID_PATHS = 1;
+/** The export format of `nix-store --export`: the only way into hosts older than protocol 2.5. */
 const CMD_IMPORT_PATHS = 4;
+/** One path with its metadata and NAR (protocol 2.5 on): the host parses and hashes it once. */
+const CMD_ADD_TO_STORE_NAR = 9;
+const EXPORT_MAGIC = 0x4558494e;
 
 /** The host side failed; `stderr` is what nix-store said. */
 export class ServeError extends Error {
@@ -23,14 +28,21 @@ export class ServeError extends Error {
   }
 }
 
-/** The local side failed (the export stream); the serve process is gone with it. */
+/** The local side failed (reading a store path); the serve process is gone with it. */
 export class ExportStreamError extends Error {
   readonly stderr: string;
   constructor(cause: unknown, stderr: string) {
-    super(`the export failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`reading the local store failed: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
     this.name = 'ExportStreamError';
     this.stderr = stderr;
   }
+}
+
+export interface ServeOptions {
+  /** Send the export format (as to hosts before protocol 2.5) even when the host takes paths one by one. */
+  legacyImport?: boolean;
 }
 
 export class ServeConnection {
@@ -41,9 +53,13 @@ export class ServeConnection {
   private closed = false;
   private exited = false;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Minor version of the host's serve protocol. */
+  private remoteMinor = 0;
+  private readonly options: ServeOptions;
 
-  private constructor(channel: ClientChannel) {
+  private constructor(channel: ClientChannel, options: ServeOptions) {
     this.channel = channel;
+    this.options = options;
     this.reader = new WireReader(channel, 'nix-store --serve exited');
     channel.stderr.on('data', (b: Buffer) => {
       this.stderr = (this.stderr + b.toString('utf8')).slice(-8000);
@@ -56,7 +72,11 @@ export class ServeConnection {
   }
 
   /** Start the serve process and exchange greetings. */
-  static async open(client: Client, timeoutMs: number | undefined): Promise<ServeConnection> {
+  static async open(
+    client: Client,
+    timeoutMs: number | undefined,
+    options: ServeOptions = {},
+  ): Promise<ServeConnection> {
     const channel = await new Promise<ClientChannel>((resolve, reject) => {
       try {
         client.exec(shellJoin(['nix-store', '--serve', '--write']), (err, ch) =>
@@ -66,7 +86,7 @@ export class ServeConnection {
         reject(err instanceof Error ? err : new Error(String(err)));
       }
     });
-    const conn = new ServeConnection(channel);
+    const conn = new ServeConnection(channel, options);
     await conn.run(timeoutMs, async () => {
       channel.write(Buffer.concat([wireNumber(SERVE_MAGIC_1), wireNumber(SERVE_VERSION)]));
       const magic = await conn.reader.number();
@@ -75,6 +95,7 @@ export class ServeConnection {
       const version = await conn.reader.number();
       if (version >> 8 !== SERVE_VERSION >> 8)
         throw new Error(`unsupported serve protocol ${version.toString(16)}`);
+      conn.remoteMinor = version & 0xff;
     });
     return conn;
   }
@@ -93,26 +114,96 @@ export class ServeConnection {
     });
   }
 
-  /** Feed a `nix-store --export` stream to the host's importer and wait until it has added every path. */
-  importPaths(exported: Readable): Promise<void> {
+  /**
+   * Add `paths` (dependencies first) to the host's store, each path's NAR read from `source`; returns the bytes
+   * of NAR sent. The requests are written back to back and the host's confirmations read as they come, so the
+   * copy never waits a round trip per path.
+   */
+  addPaths(paths: readonly StorePathInfo[], source: NarSource): Promise<number> {
     return this.run(undefined, async () => {
-      let exportError: unknown;
-      exported.once('error', (err) => {
-        exportError ??= err;
-        exported.unpipe(this.channel);
-        this.channel.close(); // the importer waits for more: only closing stops it
-      });
-      this.channel.write(wireNumber(CMD_IMPORT_PATHS));
-      exported.pipe(this.channel, { end: false });
+      if (paths.length === 0) return 0;
+      const perPath = this.remoteMinor >= 5 && !this.options.legacyImport;
+      const confirmations = perPath ? paths.length : 1;
+      let stop: (err: unknown) => void = () => undefined;
+      const stopped = new Promise<never>((_, reject) => (stop = reject));
+      stopped.catch(() => undefined);
+      const replies = (async () => {
+        for (let i = 0; i < confirmations; i++) {
+          if ((await this.reader.number()) !== 1)
+            throw new Error('nix-store --serve did not confirm the import');
+        }
+      })();
+      replies.catch(stop);
+      let bytes = 0;
       try {
-        if ((await this.reader.number()) !== 1)
-          throw new Error('nix-store --serve did not confirm the import');
+        if (!perPath) this.channel.write(wireNumber(CMD_IMPORT_PATHS));
+        for (const info of paths) {
+          if (perPath) this.channel.write(addToStoreNarHeader(info));
+          else this.channel.write(wireNumber(1));
+          bytes += await this.sendNar(info, source, stopped);
+          if (!perPath) this.channel.write(exportTrailer(info));
+        }
+        if (!perPath) this.channel.write(wireNumber(0));
       } catch (err) {
-        if (exportError !== undefined) throw new ExportStreamError(exportError, this.stderr);
+        if (err instanceof ExportStreamError) {
+          this.channel.close(); // the host waits for the rest of the NAR: only closing stops it
+          await replies.catch(() => undefined);
+          throw new ExportStreamError(err.cause, this.stderr);
+        }
+        await replies;
         throw err;
-      } finally {
-        exported.unpipe(this.channel);
       }
+      await replies;
+      return bytes;
+    });
+  }
+
+  /**
+   * Write one path's NAR: exactly `narSize` bytes. While one chunk is being written the next is read; a chunk is
+   * written out (the SSH layer has copied it) before the one after it is read, since the source lends its
+   * buffers. A failure to read is an ExportStreamError; a failure of the host (`stopped`) ends the wait with the
+   * host's error.
+   */
+  private async sendNar(info: StorePathInfo, source: NarSource, stopped: Promise<never>): Promise<number> {
+    const local = (err: unknown) =>
+      new ExportStreamError(err instanceof Error ? err : new Error(`${info.path}: ${String(err)}`), '');
+    let sent = 0;
+    let writing: Promise<void> | undefined;
+    let chunks: AsyncIterator<Buffer>;
+    try {
+      chunks = source.nar(info.path)[Symbol.asyncIterator]();
+    } catch (err) {
+      throw local(err);
+    }
+    try {
+      for (;;) {
+        const next = await Promise.race([
+          chunks.next().catch((err: unknown) => Promise.reject(local(err))),
+          stopped,
+        ]);
+        if (writing) await Promise.race([writing, stopped]);
+        writing = undefined;
+        if (next.done) break;
+        sent += next.value.length;
+        if (sent > info.narSize) throw local(`its NAR is longer than the ${info.narSize} bytes recorded`);
+        writing = this.write(next.value);
+      }
+    } finally {
+      await chunks.return?.().catch(() => undefined);
+    }
+    if (sent !== info.narSize) throw local(`its NAR has ${sent} bytes, not the ${info.narSize} recorded`);
+    return sent;
+  }
+
+  /** Resolves once the channel has taken `chunk` (or has closed: the host's error then comes from its replies). */
+  private write(chunk: Buffer): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.channel.off('close', done);
+        resolve();
+      };
+      this.channel.once('close', done);
+      this.channel.write(chunk, done);
     });
   }
 
@@ -166,4 +257,31 @@ export class ServeConnection {
     }
     return this.stderr;
   }
+}
+
+/** cmdAddToStoreNar and the path's metadata, as nix-copy-closure sends them; the NAR follows. */
+function addToStoreNarHeader(info: StorePathInfo): Buffer {
+  return Buffer.concat([
+    wireNumber(CMD_ADD_TO_STORE_NAR),
+    wireString(info.path),
+    wireString(info.deriver ?? ''),
+    wireString(sha256Base16(info.narHash)),
+    wireStrings(info.references),
+    wireNumber(0), // registration time: the host's clock
+    wireNumber(info.narSize),
+    wireNumber(0), // not "ultimate": the host did not build it
+    wireStrings(info.signatures ?? []),
+    wireString(info.ca ?? ''),
+  ]);
+}
+
+/** What follows a NAR in the export format: the path, its references and deriver, no signature. */
+function exportTrailer(info: StorePathInfo): Buffer {
+  return Buffer.concat([
+    wireNumber(EXPORT_MAGIC),
+    wireString(info.path),
+    wireStrings(info.references),
+    wireString(info.deriver ?? ''),
+    wireNumber(0),
+  ]);
 }

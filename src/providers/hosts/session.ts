@@ -1,10 +1,9 @@
 // A host over one SSH connection: observe it, copy store paths into it, switch its system profile.
-import { Transform } from 'node:stream';
 import type { Client } from 'ssh2';
 import type { ActivationMode } from '../../api/deployment.js';
 import { Reason, ReconixError } from '../../api/conditions.js';
 import type { Generation, HostObservation, SshEndpoint } from '../../api/model.js';
-import type { CopyStats, Exporter, HostSession } from '../../reconcile/ports.js';
+import type { CopyStats, HostSession, NarSource, StorePathInfo } from '../../reconcile/ports.js';
 import { ExecError, type ExecResult } from '../../util/exec.js';
 import { assertStorePath, shellJoin } from '../../util/shell.js';
 import { generationOfLink, OBSERVE_SCRIPT, parseObservation, SYSTEM_PROFILE } from './observation.js';
@@ -12,9 +11,6 @@ import { ExportStreamError, ServeConnection, ServeError } from './serve.js';
 import { sshExec, type SshExecOptions } from './ssh-exec.js';
 
 const MODES: readonly ActivationMode[] = ['switch', 'boot', 'test', 'dry-activate'];
-
-/** Bytes of an export buffered ahead of the SSH channel, so that the exporter rarely waits for the network. */
-const COPY_BUFFER = 8 * 1024 * 1024;
 
 export function endpointName(e: SshEndpoint): string {
   return `${e.user}@${e.host}:${e.port}`;
@@ -29,6 +25,8 @@ export function outputTail(text: string, lines = 20): string {
 export interface SshHostSessionOptions {
   /** Limit for the short commands (observe, path checks, profile changes); copies and activations have none. */
   commandTimeoutMs?: number;
+  /** Copy in the export format, as to hosts whose Nix predates protocol 2.5 (for tests of that path). */
+  legacyImport?: boolean;
 }
 
 export class SshHostSession implements HostSession {
@@ -36,6 +34,7 @@ export class SshHostSession implements HostSession {
   private readonly client: Client;
   private readonly endpoint: SshEndpoint;
   private readonly commandTimeoutMs: number;
+  private readonly legacyImport: boolean;
   private lost: Error | undefined;
   /** The host's `nix-store --serve`, started by the first copy and kept for the session. */
   private serve: Promise<ServeConnection> | undefined;
@@ -45,6 +44,7 @@ export class SshHostSession implements HostSession {
     this.endpoint = endpoint;
     this.hostKey = hostKey;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 120_000;
+    this.legacyImport = options.legacyImport ?? false;
     client.on('error', (err) => (this.lost ??= err));
     client.on('close', () => (this.lost ??= new Error('connection closed')));
   }
@@ -71,32 +71,20 @@ export class SshHostSession implements HostSession {
     return paths.filter((p) => !valid.has(p));
   }
 
-  async importPaths(paths: string[], source: Exporter): Promise<CopyStats> {
+  async importPaths(paths: readonly StorePathInfo[], source: NarSource): Promise<CopyStats> {
     if (paths.length === 0) return { paths: 0, bytes: 0 };
-    paths.forEach(assertStorePath);
+    for (const p of paths) {
+      assertStorePath(p.path);
+      p.references.forEach(assertStorePath);
+    }
     const serve = await this.serveConnection();
-    let bytes = 0;
-    // Count in a Transform: a 'data' listener on the export stream next to pipe() would lose data.
-    const counter = new Transform({
-      highWaterMark: COPY_BUFFER,
-      transform(chunk: Buffer, _enc, cb) {
-        bytes += chunk.length;
-        cb(null, chunk);
-      },
-    });
-    const exported = source.exportPaths(paths);
-    exported.once('error', (err) => counter.destroy(err));
-    exported.pipe(counter);
     try {
-      await serve.importPaths(counter);
+      const bytes = await serve.addPaths(paths, source);
+      return { paths: paths.length, bytes };
     } catch (err) {
       const what = paths.length === 1 ? '1 store path' : `${paths.length} store paths`;
       throw this.serveFailure(`importing ${what}`, err);
-    } finally {
-      exported.unpipe(counter);
-      if (!exported.readableEnded) exported.destroy();
     }
-    return { paths: paths.length, bytes };
   }
 
   async setProfile(system: string): Promise<number> {
@@ -168,7 +156,9 @@ export class SshHostSession implements HostSession {
     if (this.lost) throw this.unreachable(this.lost);
     const current = this.serve && (await this.serve.catch(() => undefined));
     if (current && !current.dead) return current;
-    const opening = ServeConnection.open(this.client, this.commandTimeoutMs);
+    const opening = ServeConnection.open(this.client, this.commandTimeoutMs, {
+      legacyImport: this.legacyImport,
+    });
     this.serve = opening;
     try {
       return await opening;

@@ -37,8 +37,6 @@ describe('deploying the apache network to local hosts', function () {
   it("builds the proxy's configuration from the backends' addresses", async () => {
     const state = await ws.state();
     const proxy = state.machines.proxy!;
-    const conf = await ws.deps.store.closure([proxy.activated!.system]);
-    assert.ok(conf.length >= 1);
     const { readFile } = await import('node:fs/promises');
     const text = await readFile(`${proxy.activated!.system}/etc/httpd/proxy.conf`, 'utf8');
     for (const b of ['backend1', 'backend2']) {

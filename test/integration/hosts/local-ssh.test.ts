@@ -3,14 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { Reason, ReconixError } from '../../../src/api/conditions.js';
 import type { MachinePhysical, TargetRecord } from '../../../src/api/model.js';
 import { SshHostConnector } from '../../../src/providers/hosts/connector.js';
 import { fingerprint } from '../../../src/providers/hosts/host-key.js';
 import { LocalTargetProvider } from '../../../src/providers/local/provider.js';
-import type { Exporter, HostSession, TargetContext } from '../../../src/reconcile/ports.js';
+import { copyClosure } from '../../../src/reconcile/hosts.js';
+import type { HostSession, NarSource, StorePathInfo, TargetContext } from '../../../src/reconcile/ports.js';
+import { sha256Base16 } from '../../../src/spec/nar.js';
 import { NixLocalStore } from '../../../src/spec/store.js';
+import { run } from '../../../src/util/exec.js';
 import { makeClientKey, type ClientKey } from '../../support/hosts.js';
 import { TestSystems } from './systems.js';
 
@@ -55,6 +57,21 @@ describe('local hosts over SSH', function () {
   });
   const endpointOf = (name: string) => provider.describe(machine(name), records[name]).endpoint!;
   const pinOf = (name: string) => provider.describe(machine(name), records[name]).facts.hostPublicKey!;
+  /** nix-store inside a host's own mount namespace; fails unless it exits 0. */
+  const hostStore = async (name: string, args: string[]): Promise<string> => {
+    const pid = records[name]?.pid;
+    if (pid === undefined) throw new Error(`${name} is not running`);
+    return (await run('nsenter', ['--mount', '--target', String(pid), '--', 'nix-store', ...args])).stdout;
+  };
+  /** A system no host has seen yet: its own top path and the rest of its closure. */
+  const freshSystem = async (tag: string) => {
+    const system = await systems.build({ tag: `${tag}-${process.pid}` });
+    const infos = (await store.closures([system])).get(system)!;
+    return {
+      top: infos.find((i) => i.path === system)!,
+      dependencies: infos.filter((i) => i.path !== system),
+    };
+  };
   const connect = async (name: string, pinned = pinOf(name)): Promise<HostSession> => {
     const s = await connector.connect(endpointOf(name), { privateKey: key.privateKey }, { pinned });
     sessions.push(s);
@@ -111,13 +128,21 @@ describe('local hosts over SSH', function () {
   it('copies only missing paths, into one host and not the other', async function () {
     const web = await connect('web');
     const db = await connect('db');
-    const closure = await store.closure([system1]);
+    const infos = (await store.closures([system1])).get(system1)!;
+    const closure = infos.map((i) => i.path);
     assert.deepEqual(await web.missingPaths(closure), closure);
-    const stats = await web.importPaths(closure, store);
+    const stats = await web.importPaths(infos, store);
     assert.equal(stats.paths, closure.length);
-    assert.ok(stats.bytes > 0);
+    assert.equal(
+      stats.bytes,
+      infos.reduce((n, i) => n + i.narSize, 0),
+    );
     assert.deepEqual(await web.missingPaths(closure), []);
     assert.deepEqual(await db.missingPaths(closure), closure);
+    // The host's own database records the hashes Nix recorded here.
+    const recorded = await hostStore('web', ['--query', '--hash', system1]);
+    const top = infos.find((i) => i.path === system1)!;
+    assert.equal(sha256Base16(recorded.trim()), sha256Base16(top.narHash));
   });
 
   it('activates a system as generation 1 and shows it as current', async function () {
@@ -136,7 +161,7 @@ describe('local hosts over SSH', function () {
 
   it('makes a second system generation 2 and switches back to generation 1', async function () {
     const web = await connect('web');
-    await web.importPaths(await web.missingPaths(await store.closure([system2])), store);
+    await copyClosure(web, store, system2);
     assert.equal(await web.setProfile(system2), 2);
     await web.switchTo(system2, 'switch');
     assert.equal((await web.observe()).currentSystem, system2);
@@ -164,28 +189,79 @@ describe('local hosts over SSH', function () {
   it('reports a failing activation with its output', async function () {
     const broken = await systems.build({ tag: `broken-${process.pid}`, fail: true });
     const web = await connect('web');
-    await web.importPaths(await web.missingPaths(await store.closure([broken])), store);
+    await copyClosure(web, store, broken);
     const err = await rejectsWith(web.switchTo(broken, 'test'), Reason.ActivationFailed);
     assert.match(err.message, /exited with code 3/);
     assert.match(err.message, /activation of broken-\d+ failed/);
   });
 
-  it('fails a copy that the host cannot import, with what nix-store said', async function () {
-    const web = await connect('web');
-    const garbage: Exporter = {
-      exportPaths: () => Readable.from([Buffer.from('not an export at all, just text')]),
-    };
-    const err = await rejectsWith(web.importPaths([system1], garbage), Reason.CopyFailed);
-    assert.match(err.message, /importing 1 store path failed: nix-store --serve exited/);
-    assert.match(err.message, /error: input doesn't look like something created by 'nix-store --export'/);
+  it('copies in the export format to hosts older than serve protocol 2.5', async function () {
+    const legacy = new SshHostConnector({ legacyImport: true });
+    const db = await legacy.connect(
+      endpointOf('db'),
+      { privateKey: key.privateKey },
+      { pinned: pinOf('db') },
+    );
+    sessions.push(db);
+    const infos = (await store.closures([system2])).get(system2)!;
+    const missing = new Set(await db.missingPaths(infos.map((i) => i.path)));
+    assert.ok(missing.size > 0);
+    const stats = await db.importPaths(
+      infos.filter((i) => missing.has(i.path)),
+      store,
+    );
+    assert.equal(stats.paths, missing.size);
+    assert.deepEqual(await db.missingPaths(infos.map((i) => i.path)), []);
   });
 
-  it('fails a copy whose export fails, and the session stays usable', async function () {
+  it('refuses a path whose bytes do not match the recorded hash, and the host does not keep it', async function () {
+    const db = await connect('db');
+    const { top, dependencies } = await freshSystem('tampered');
+    await db.importPaths(dependencies, store);
+    const tampered: NarSource = {
+      async *nar(path) {
+        const chunks: Buffer[] = [];
+        for await (const c of store.nar(path)) chunks.push(Buffer.from(c)); // lent: copy
+        const all = Buffer.concat(chunks);
+        // Same size, one letter of a file's contents changed (the tag is in the system's files).
+        const at = all.lastIndexOf(`tampered-${process.pid}`);
+        assert.ok(at > 0, 'the tag is in the NAR');
+        all[at] = 'T'.charCodeAt(0);
+        yield all;
+      },
+    };
+    const err = await rejectsWith(db.importPaths([top], tampered), Reason.CopyFailed);
+    assert.match(err.message, /hash mismatch/);
+    assert.deepEqual(await db.missingPaths([top.path]), [top.path]);
+    await db.importPaths([top], store);
+    assert.deepEqual(await db.missingPaths([top.path]), []);
+  });
+
+  it('fails a copy whose local read fails, and the session stays usable', async function () {
     const web = await connect('web');
     const absent = '/nix/store/00000000000000000000000000000000-not-there';
-    const err = await rejectsWith(web.importPaths([absent], store), Reason.CopyFailed);
-    assert.match(err.message, /export/);
+    const info: StorePathInfo = {
+      path: absent,
+      narHash: 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=',
+      narSize: 112,
+      references: [],
+    };
+    const err = await rejectsWith(web.importPaths([info], store), Reason.CopyFailed);
+    assert.match(err.message, /reading the local store failed: .*ENOENT/);
     assert.deepEqual(await web.missingPaths([absent]), [absent]);
+  });
+
+  it('stops a copy whose NAR is not the size recorded, before the host takes it', async function () {
+    const db = await connect('db');
+    const { top, dependencies } = await freshSystem('sized');
+    await db.importPaths(dependencies, store);
+    for (const narSize of [top.narSize + 8, top.narSize - 8]) {
+      const err = await rejectsWith(db.importPaths([{ ...top, narSize }], store), Reason.CopyFailed);
+      assert.match(err.message, /its NAR (has \d+ bytes, not|is longer than) the \d+ (bytes )?recorded/);
+      assert.deepEqual(await db.missingPaths([top.path]), [top.path]);
+    }
+    await db.importPaths([top], store);
+    assert.deepEqual(await db.missingPaths([top.path]), []);
   });
 
   it('gives up on a short command that takes longer than the session allows', async function () {

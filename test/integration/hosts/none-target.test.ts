@@ -6,6 +6,7 @@ import type { MachinePhysical } from '../../../src/api/model.js';
 import { SshHostConnector } from '../../../src/providers/hosts/connector.js';
 import { NoneTargetProvider } from '../../../src/providers/none.js';
 import type { HostSession } from '../../../src/reconcile/ports.js';
+import { copyClosure } from '../../../src/reconcile/hosts.js';
 import { NixLocalStore } from '../../../src/spec/store.js';
 import { createTestHost, makeClientKey, type ClientKey, type TestHost } from '../../support/hosts.js';
 import { TestSystems } from './systems.js';
@@ -70,7 +71,7 @@ describe('the none target with an existing host', function () {
 
   it('deploys a system that the host then runs', async function () {
     const s = await connect(host.hostKey);
-    await s.importPaths(await s.missingPaths(await store.closure([system])), store);
+    await copyClosure(s, store, system);
     assert.equal(await s.setProfile(system), 1);
     await s.switchTo(system, 'switch');
     assert.equal(await host.currentSystem(), system);
