@@ -85,24 +85,27 @@ export async function reconcileDeployment(
       const t = run?.targets[n];
       return t?.exists && t.running && !run?.reports[n]?.error;
     });
-    // Evaluate the systems of the machines that are up, with every machine's address and key injected. When
-    // every key is pinned already, connecting cannot change them, so both run at once.
+    // Evaluate the systems of the machines that are up, with every machine's address and key injected, and ask
+    // each host what it runs meanwhile. When every key is pinned already, connecting cannot change them, so
+    // connecting runs at the same time as well.
     const r0 = run;
     const evaluate = async () =>
       live.length > 0 ? await deps.evaluator.systems(req.source, collectFacts(r0), live) : {};
     const pinned = live.every((n) => physical.machines[n]?.hostPublicKey ?? state.machines[n]?.hostKey);
+    // connectHosts and observeHosts never reject (failures are per machine); the sessions are closed below
+    // whatever happens.
+    const opening = connectHosts(run, live);
+    if (!pinned) await opening; // the keys it learns go into the evaluation
+    const observing = opening.then(async (opened) => {
+      sessions = opened;
+      return observeHosts(r0, opened);
+    });
     let desired: Awaited<ReturnType<typeof evaluate>>;
-    if (pinned) {
-      // connectHosts never rejects (failures are per machine); the sessions are closed below whatever happens.
-      const connecting = connectHosts(run, live);
-      try {
-        desired = await evaluate();
-      } finally {
-        sessions = await connecting;
-      }
-    } else {
-      sessions = await connectHosts(run, live);
+    let hosts: Awaited<typeof observing>;
+    try {
       desired = await evaluate();
+    } finally {
+      hosts = await observing;
     }
     for (const [name, ref] of Object.entries(desired)) {
       const r = run.reports[name];
@@ -112,9 +115,6 @@ export async function reconcileDeployment(
         if (ep) r.address = ep.host;
       }
     }
-
-    // Ask each host what it runs.
-    const hosts = await observeHosts(run, sessions);
     for (const [name, view] of Object.entries(hosts)) {
       const r = run.reports[name];
       if (r && view.ok && view.observation.currentSystem) r.current = view.observation.currentSystem;
