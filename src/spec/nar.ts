@@ -3,12 +3,24 @@
 // A copy to a host sends each path's NAR; the host hashes what it receives and refuses a path whose hash differs
 // from the one in the local store's database, so a path damaged on disk never spreads. Reading the files here,
 // rather than through a `nix-store --export` process per host, spares a process, a pipe and a hash per copy.
-import { promises as fsp, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  read,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  type Dirent,
+} from 'node:fs';
+import { promisify } from 'node:util';
 
 /** File contents larger than this are read in chunks of this size; smaller ones in one read. */
 const CHUNK = 256 * 1024;
-/** Small tokens are gathered into buffers of about this size before they are handed on. */
-const GATHER = 256 * 1024;
+/** The NAR is written into buffers of this size (or larger, for one file that needs it) and handed on full. */
+const SEGMENT = 256 * 1024;
 
 export interface NarOptions {
   /**
@@ -23,15 +35,34 @@ export interface NarOptions {
 export async function* narOf(path: string, options: NarOptions = {}): AsyncGenerator<Buffer> {
   const w = new NarWriter(options.lend ?? false);
   w.out.string('nix-archive-1');
-  yield* w.dump(Buffer.from(path));
-  const rest = w.out.take();
-  if (rest) yield rest;
+  yield* w.dump(Buffer.from(path), undefined);
+  yield* w.out.take();
 }
 
 const SLASH = Buffer.from('/');
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
+const readAt = promisify(read);
+
+type Kind = 'file' | 'directory' | 'symlink';
+
+/** The kind a directory listing gives, or undefined when it does not say (the file system is asked then). */
+function kindOf(e: Pick<Dirent, 'isFile' | 'isDirectory' | 'isSymbolicLink'>): Kind | undefined {
+  if (e.isFile()) return 'file';
+  if (e.isDirectory()) return 'directory';
+  if (e.isSymbolicLink()) return 'symlink';
+  return undefined;
+}
+
+function kindAt(path: Buffer): Kind {
+  const st = lstatSync(path);
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'directory';
+  if (st.isSymbolicLink()) return 'symlink';
+  throw unsupported(path);
+}
 
 class NarWriter {
-  readonly out = new Gather();
+  readonly out = new Segments();
   /** Two buffers taken in turn for the chunks of large files, when lending. */
   private readonly lent: Buffer[] | undefined;
   private turn = 0;
@@ -40,63 +71,67 @@ class NarWriter {
     this.lent = lend ? [] : undefined;
   }
 
-  async *dump(path: Buffer): AsyncGenerator<Buffer> {
+  /** `kind` comes from the parent directory's listing; undefined means ask the file system. */
+  async *dump(path: Buffer, kind: Kind | undefined): AsyncGenerator<Buffer> {
     const out = this.out;
-    const st = lstatSync(path);
     out.string('(');
-    if (st.isSymbolicLink()) {
-      out
-        .string('type')
-        .string('symlink')
-        .string('target')
-        .bytes(readlinkSync(path, { encoding: 'buffer' }));
-    } else if (st.isFile()) {
+    switch (kind ?? kindAt(path)) {
+      case 'symlink':
+        out
+          .string('type')
+          .string('symlink')
+          .string('target')
+          .bytes(readlinkSync(path, { encoding: 'buffer' }));
+        break;
+      case 'file':
+        yield* this.file(path);
+        break;
+      case 'directory': {
+        out.string('type').string('directory');
+        // Nix orders entries by their bytes.
+        const entries = readdirSync(path, { withFileTypes: true, encoding: 'buffer' }).sort((a, b) =>
+          Buffer.compare(a.name, b.name),
+        );
+        for (const e of entries) {
+          out.string('entry').string('(').string('name').bytes(e.name).string('node');
+          yield* this.dump(Buffer.concat([path, SLASH, e.name]), kindOf(e));
+          out.string(')');
+          if (out.full) yield* out.take();
+        }
+        break;
+      }
+    }
+    out.string(')');
+    if (out.full) yield* out.take();
+  }
+
+  /** A regular file: small ones read in place, large ones in chunks off the main thread. */
+  private async *file(path: Buffer): AsyncGenerator<Buffer> {
+    const out = this.out;
+    const fd = openSync(path, OPEN_FLAGS); // not following a link that replaced the file
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw changed(path);
       out.string('type').string('regular');
       if (st.mode & 0o100) out.string('executable').string('');
       out.string('contents').number(st.size);
-      yield* this.contents(path, st);
+      if (st.size <= CHUNK) {
+        out.fill(st.size, (buf, at) => readExactly(fd, buf, at, st.size, path));
+      } else {
+        yield* out.take();
+        let done = 0;
+        while (done < st.size) {
+          const want = Math.min(CHUNK, st.size - done);
+          const buf = this.buffer(want);
+          const { bytesRead } = await readAt(fd, buf, 0, want, done);
+          if (bytesRead !== want) throw changed(path);
+          done += want;
+          yield buf;
+        }
+      }
       out.pad(st.size);
-    } else if (st.isDirectory()) {
-      out.string('type').string('directory');
-      // Nix orders entries by their bytes.
-      const names = readdirSync(path, { encoding: 'buffer' }).sort(Buffer.compare);
-      for (const name of names) {
-        out.string('entry').string('(').string('name').bytes(name).string('node');
-        yield* this.dump(Buffer.concat([path, SLASH, name]));
-        out.string(')');
-        if (out.size >= GATHER) yield out.take()!;
-      }
-    } else {
-      throw new Error(`${path.toString()} has a file type a Nix archive cannot hold`);
-    }
-    out.string(')');
-  }
-
-  /** A regular file's bytes: exactly `st.size` of them, or an error if the file changed meanwhile. */
-  private async *contents(path: Buffer, st: Stats): AsyncGenerator<Buffer> {
-    const out = this.out;
-    if (st.size <= CHUNK) {
-      const data = readFileSync(path);
-      if (data.length !== st.size) throw changed(path);
-      out.bytes(data, false);
-      if (out.size >= GATHER) yield out.take()!;
-      return;
-    }
-    const pending = out.take();
-    if (pending) yield pending;
-    const file = await fsp.open(path, 'r');
-    try {
-      let done = 0;
-      while (done < st.size) {
-        const want = Math.min(CHUNK, st.size - done);
-        const buf = this.buffer(want);
-        const { bytesRead } = await file.read(buf, 0, want, done);
-        if (bytesRead !== want) throw changed(path);
-        done += want;
-        yield buf;
-      }
     } finally {
-      await file.close();
+      closeSync(fd);
     }
   }
 
@@ -108,56 +143,99 @@ class NarWriter {
   }
 }
 
+/**
+ * Read exactly `size` bytes of `fd` into `buf` at `at`; a file that got shorter changed meanwhile. (One that
+ * changed otherwise gives a NAR whose hash the receiving store refuses.)
+ */
+function readExactly(fd: number, buf: Buffer, at: number, size: number, path: Buffer): void {
+  let done = 0;
+  while (done < size) {
+    const n = readSync(fd, buf, at + done, size - done, done);
+    if (n === 0) throw changed(path);
+    done += n;
+  }
+}
+
+function unsupported(path: Buffer): Error {
+  return new Error(`${path.toString()} has a file type a Nix archive cannot hold`);
+}
+
 function changed(path: Buffer): Error {
   return new Error(`${path.toString()} changed while it was being read`);
 }
 
-/** Collects the small tokens of a NAR (lengths, words, padding) into few buffers. */
-class Gather {
-  private parts: Buffer[] = [];
-  size = 0;
+/** Writes the NAR's tokens and small files into segments and hands them on once full. */
+class Segments {
+  private done: Buffer[] = [];
+  private buf = Buffer.allocUnsafe(SEGMENT);
+  private pos = 0;
+  /** Whether a segment is ready to go. */
+  get full(): boolean {
+    return this.done.length > 0 || this.pos >= SEGMENT;
+  }
 
   number(n: number): this {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64LE(BigInt(n));
-    return this.push(b);
+    this.room(8);
+    this.buf.writeUInt32LE(n % 0x100000000, this.pos);
+    this.buf.writeUInt32LE(Math.floor(n / 0x100000000), this.pos + 4);
+    this.pos += 8;
+    return this;
   }
 
+  /** One of the format's own words (ASCII). */
   string(s: string): this {
-    return this.bytes(Buffer.from(s, 'utf8'));
+    this.number(s.length);
+    this.room(s.length);
+    this.pos += this.buf.write(s, this.pos, 'latin1');
+    return this.pad(s.length);
   }
 
-  /** A length-prefixed, padded string; `framed` false adds the bytes alone (file contents). */
-  bytes(b: Buffer, framed = true): this {
-    if (!framed) return this.push(b);
-    this.number(b.length).push(b);
+  /** A length-prefixed, padded string. */
+  bytes(b: Buffer): this {
+    this.number(b.length);
+    this.room(b.length);
+    b.copy(this.buf, this.pos);
+    this.pos += b.length;
     return this.pad(b.length);
+  }
+
+  /** `size` bytes written in place by `write(buffer, offset)`. */
+  fill(size: number, write: (buf: Buffer, at: number) => void): this {
+    this.room(size);
+    write(this.buf, this.pos);
+    this.pos += size;
+    return this;
   }
 
   pad(length: number): this {
     const n = (8 - (length % 8)) % 8;
-    return n === 0 ? this : this.push(ZEROS.subarray(0, n));
-  }
-
-  /** What was gathered, as one buffer, or undefined if nothing. */
-  take(): Buffer | undefined {
-    if (this.size === 0) return undefined;
-    const b = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
-    this.parts = [];
-    this.size = 0;
-    return b;
-  }
-
-  private push(b: Buffer): this {
-    if (b.length > 0) {
-      this.parts.push(b);
-      this.size += b.length;
+    if (n > 0) {
+      this.room(n);
+      this.buf.fill(0, this.pos, this.pos + n);
+      this.pos += n;
     }
     return this;
   }
-}
 
-const ZEROS = Buffer.alloc(8);
+  /** Everything written so far, in order; the buffers are the caller's from now on. */
+  take(): Buffer[] {
+    const out = this.done;
+    if (this.pos > 0) {
+      out.push(this.buf.subarray(0, this.pos));
+      this.buf = Buffer.allocUnsafe(SEGMENT);
+      this.pos = 0;
+    }
+    this.done = [];
+    return out;
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    if (this.pos > 0) this.done.push(this.buf.subarray(0, this.pos));
+    this.buf = Buffer.allocUnsafe(Math.max(SEGMENT, n));
+    this.pos = 0;
+  }
+}
 
 const BASE32 = '0123456789abcdfghijklmnpqrsvwxyz';
 

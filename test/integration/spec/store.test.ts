@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readlink } from 'node:fs/promises';
+import { lstat, readlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Reason, ReconixError } from '../../../src/api/conditions.js';
@@ -24,11 +24,13 @@ let
     inherit tag;
   } // extra);
   dep = mk "dep" { args = [ "-c" "echo $tag > $out" ]; };
+  # A store path that is itself a symlink.
+  alias = mk "alias" { inherit dep; args = [ "-c" "ln -s $dep $out" ]; };
 in {
   inherit dep;
   # Every kind of NAR entry: nested and empty directories, executables, empty files, symlinks, names that sort
   # differently by bytes than by locale, sizes that need padding, and a file read in several chunks.
-  tree = mk "tree" { inherit dep; args = [ "-c" ''
+  tree = mk "tree" { inherit dep alias; args = [ "-c" ''
     set -e
     mkdir -p $out/sub/deeper $out/empty
     printf 'seven!!' > $out/sub/odd
@@ -38,6 +40,7 @@ in {
     echo deep > $out/sub/deeper/file
     ln -s ../zero $out/sub/link
     ln -s $dep $out/dep
+    ln -s $alias $out/alias
     ln -s nowhere $out/dangling
     dd if=/dev/zero bs=1000 count=2600 2>/dev/null | tr '\\000' 'x' > $out/big
     echo $tag >> $out/big
@@ -150,6 +153,12 @@ describe('NixLocalStore (real Nix)', function () {
       assert.equal(createHash('sha256').update(ours).digest('hex'), sha256Base16(info.narHash));
     }
     assert.ok(closure.find((i) => i.path === tree)!.narSize > 2_600_000, 'the big file is in the tree');
+    const kinds = await Promise.all(closure.map(async (i) => (await lstat(i.path)).isSymbolicLink()));
+    assert.ok(kinds.includes(true), 'a path that is a symlink is in the closure');
+    assert.ok(
+      (await Promise.all(closure.map(async (i) => (await lstat(i.path)).isFile()))).includes(true),
+      'a path that is a single file is in the closure',
+    );
   });
 
   it('fails reading the NAR of a path that is not there', async () => {
