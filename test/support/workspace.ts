@@ -80,23 +80,27 @@ export async function makeWorkspace(example: string, manifest = 'local.yaml'): P
   return ws;
 }
 
-/** Poll `probe` until it returns a truthy value, or fail after `ms`. */
+/** Poll `probe` every `everyMs` until it returns something but undefined or false; fail after `timeoutMs`. */
 export async function eventually<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,
-  ms = 30_000,
+  timeoutMs = 30_000,
+  everyMs = 100,
 ): Promise<T> {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await probe();
-      if (v) return v;
+      if (v !== undefined && v !== false) return v;
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -17,6 +17,7 @@ import {
   type RunningKubeController,
 } from '../../../src/sources/kube/run.js';
 import { startKube, type KubePeer } from '../../support/kube.js';
+import { eventually } from '../../support/workspace.js';
 
 /** The repository's root, from the source tree or the compiled copy in dist/. */
 export function repoRoot(): string {
@@ -26,28 +27,14 @@ export function repoRoot(): string {
   }
 }
 
-export async function until<T>(
+/** `eventually`, with the longer default wait that an API server's round trips need. */
+export function until<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,
   timeoutMs = 60_000,
   everyMs = 200,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  return eventually(what, probe, timeoutMs, everyMs);
 }
 
 /** A logger that keeps every line, to search for what must never be logged. */
@@ -74,33 +61,44 @@ export interface KubeEnv {
 export async function startKubeEnv(): Promise<KubeEnv> {
   const kube = await startKube();
   try {
-    const kubectl = async (args: string[], input?: string) => {
-      const r = await kube.kubectl(args, input);
-      if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-      return r.stdout;
-    };
-    await kubectl(['apply', '-f', join(repoRoot(), CRD_FILE)]);
-    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`]);
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(kube.kubeconfigPath);
-    return {
-      kube,
-      kubeConfig,
-      kubectl,
-      async getJson<T>(kind: string, name: string, namespace = 'default') {
-        const r = await kube.kubectl(['get', kind, name, '-n', namespace, '-o', 'json']);
-        if (r.code !== 0) {
-          if (/NotFound|not found/.test(r.stderr)) return undefined;
-          throw new Error(`kubectl get ${kind} ${name}: ${r.stderr}`);
-        }
-        return JSON.parse(r.stdout) as T;
-      },
-      cleanup: () => kube.stop(),
-    };
+    return await kubeEnvOf(kube);
   } catch (err) {
     await kube.stop();
     throw err;
   }
+}
+
+/**
+ * The test environment around a running API server: the CRD installed and established, a kubectl that fails
+ * loudly, and `kubeConfig` for the controller (by default straight to the server).
+ */
+export async function kubeEnvOf(kube: KubePeer, kubeConfig?: KubeConfig): Promise<KubeEnv> {
+  const kubectl = async (args: string[], input?: string) => {
+    const r = await kube.kubectl(args, input);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r.stdout;
+  };
+  await kubectl(['apply', '-f', join(repoRoot(), CRD_FILE)]);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`]);
+  let config = kubeConfig;
+  if (!config) {
+    config = new KubeConfig();
+    config.loadFromFile(kube.kubeconfigPath);
+  }
+  return {
+    kube,
+    kubeConfig: config,
+    kubectl,
+    async getJson<T>(kind: string, name: string, namespace = 'default') {
+      const r = await kube.kubectl(['get', kind, name, '-n', namespace, '-o', 'json']);
+      if (r.code !== 0) {
+        if (/NotFound|not found/.test(r.stderr)) return undefined;
+        throw new Error(`kubectl get ${kind} ${name}: ${r.stderr}`);
+      }
+      return JSON.parse(r.stdout) as T;
+    },
+    cleanup: () => kube.stop(),
+  };
 }
 
 export interface ControllerUnderTest {

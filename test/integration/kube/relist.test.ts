@@ -7,16 +7,14 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { Reason } from '../../../src/api/conditions.js';
-import { CRD_FILE, CRD_NAME } from '../../../src/api/crd.js';
 import type { ReconcileRequest } from '../../../src/reconcile/context.js';
 import type { MachineResult } from '../../../src/reconcile/operations.js';
 import type { ReconcileReport } from '../../../src/reconcile/report.js';
 import { startKube, type KubePeer } from '../../support/kube.js';
-import { repoRoot, startController, until, type ControllerUnderTest, type KubeEnv } from './harness.js';
+import { kubeEnvOf, startController, until, type ControllerUnderTest, type KubeEnv } from './harness.js';
 
 interface Obj {
   metadata: { name: string; generation: number; resourceVersion: string; deletionTimestamp?: string };
@@ -139,13 +137,6 @@ describe('re-list on 410 Gone (real kube-apiserver without watch cache)', functi
 
   before(async () => {
     kube = await startKube({ extraApiServerArgs: ['--watch-cache=false'] });
-    const kubectl = async (args: string[], input?: string) => {
-      const r = await kube.kubectl(args, input);
-      if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-      return r.stdout;
-    };
-    await kubectl(['apply', '-f', join(repoRoot(), CRD_FILE)]);
-    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`]);
     link = await startLink(Number(new URL(kube.server).port));
     // The controller reaches the API server through the link; kubectl and the checks below go direct.
     const kubeConfig = new KubeConfig();
@@ -162,20 +153,7 @@ describe('re-list on 410 Gone (real kube-apiserver without watch cache)', functi
       contexts: [{ name: 'linked', cluster: 'linked', user: 'admin' }],
       currentContext: 'linked',
     });
-    env = {
-      kube,
-      kubeConfig,
-      kubectl,
-      async getJson<T>(kind: string, name: string, namespace = 'default') {
-        const r = await kube.kubectl(['get', kind, name, '-n', namespace, '-o', 'json']);
-        if (r.code !== 0) {
-          if (/NotFound|not found/.test(r.stderr)) return undefined;
-          throw new Error(`kubectl get ${kind} ${name}: ${r.stderr}`);
-        }
-        return JSON.parse(r.stdout) as T;
-      },
-      cleanup: () => kube.stop(),
-    };
+    env = await kubeEnvOf(kube, kubeConfig);
     ctl = await startController(env, {
       reconcile: async (req) => okReport(req),
       destroy: async (req): Promise<MachineResult<string>[]> => {

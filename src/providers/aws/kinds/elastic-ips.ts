@@ -10,7 +10,7 @@ import { aws, hasCode } from '../errors.js';
 import type { ElasticIpSpec } from '../spec.js';
 import { deploymentFilter, fromTagList, ownTags, tagSpecs, userTags, TAG_NAME, TAG_TOKEN } from '../tags.js';
 import { regionOf, type Found, type KindContext, type ResourceKind } from './kind.js';
-import { syncTags } from './tagging.js';
+import { retagAndDescribe } from './tagging.js';
 
 function found(region: string, a: Address): Found {
   const tags = fromTagList(a.Tags);
@@ -78,17 +78,14 @@ export const elasticIps: ResourceKind<ElasticIpSpec> = {
     });
   },
 
-  async update(ctx, spec, f) {
-    await syncTags(
+  update(ctx, spec, f) {
+    return retagAndDescribe(
       ctx,
-      spec.region,
-      spec.key,
-      f.id,
-      (f.attrs.tags as Record<string, string>) ?? {},
-      spec.tags,
+      spec,
+      f,
+      () => describe(ctx, spec.region, f.id),
+      (a) => found(spec.region, a),
     );
-    const a = await aws(`${spec.key}: describing ${f.id}`, () => describe(ctx, spec.region, f.id));
-    return a ? found(spec.region, a) : f;
   },
 
   async destroy(ctx, record) {

@@ -14,7 +14,7 @@ import { resolve, type ResourceFacts } from '../refs.js';
 import type { RuleSpec, SecurityGroupSpec } from '../spec.js';
 import { deploymentFilter, fromTagList, ownTags, tagSpecs, userTags, TAG_NAME, TAG_TOKEN } from '../tags.js';
 import { regionOf, type Found, type KindContext, type ResourceKind } from './kind.js';
-import { syncTags } from './tagging.js';
+import { retagAndDescribe } from './tagging.js';
 
 /** One ingress rule, flat: what the spec says and what AWS lists compare as equal values. */
 export interface FlatRule {
@@ -176,16 +176,13 @@ export const securityGroups: ResourceKind<SecurityGroupSpec> & {
     await aws(`${spec.key}: updating the rules of ${f.id}`, () =>
       setRules(ctx, spec.region, f.id, (f.attrs.rules as FlatRule[] | undefined) ?? [], want),
     );
-    await syncTags(
+    return retagAndDescribe(
       ctx,
-      spec.region,
-      spec.key,
-      f.id,
-      (f.attrs.tags as Record<string, string>) ?? {},
-      spec.tags,
+      spec,
+      f,
+      () => describe(ctx, spec.region, f.id),
+      (g) => found(spec.region, g),
     );
-    const g = await aws(`${spec.key}: describing ${f.id}`, () => describe(ctx, spec.region, f.id));
-    return g ? found(spec.region, g) : f;
   },
 
   /** Rules that name other groups keep those groups from being deleted: revoke them first. */

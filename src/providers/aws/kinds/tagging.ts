@@ -2,7 +2,7 @@
 import { CreateTagsCommand, DeleteTagsCommand } from '@aws-sdk/client-ec2';
 import { aws } from '../errors.js';
 import { tagDelta, toTagList, type Tags } from '../tags.js';
-import type { KindContext } from './kind.js';
+import type { Found, KindContext } from './kind.js';
 
 export async function syncTags(
   ctx: KindContext,
@@ -24,4 +24,20 @@ export async function syncTags(
       ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: remove.map((Key) => ({ Key })) })),
     );
   }
+}
+
+/**
+ * The end of an in-place update: bring the user tags of `f` in line with `spec`, then describe the object again
+ * (`f` stays if it cannot be found any more).
+ */
+export async function retagAndDescribe<T>(
+  ctx: KindContext,
+  spec: { region: string; key: string; tags: Tags },
+  f: Found,
+  describe: () => Promise<T | undefined>,
+  toFound: (described: T) => Found,
+): Promise<Found> {
+  await syncTags(ctx, spec.region, spec.key, f.id, (f.attrs.tags as Tags | undefined) ?? {}, spec.tags);
+  const described = await aws(`${spec.key}: describing ${f.id}`, describe);
+  return described ? toFound(described) : f;
 }
