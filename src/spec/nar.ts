@@ -167,8 +167,11 @@ function changed(path: Buffer): Error {
 /** Writes the NAR's tokens and small files into segments and hands them on once full. */
 class Segments {
   private done: Buffer[] = [];
-  private buf = Buffer.allocUnsafe(SEGMENT);
+  private buf = EMPTY;
   private pos = 0;
+  /** Size of the next buffer: small for small NARs, doubling up to SEGMENT for large ones. */
+  private next = FIRST_SEGMENT;
+
   /** Whether a segment is ready to go. */
   get full(): boolean {
     return this.done.length > 0 || this.pos >= SEGMENT;
@@ -217,25 +220,36 @@ class Segments {
     return this;
   }
 
-  /** Everything written so far, in order; the buffers are the caller's from now on. */
+  /**
+   * Everything written so far, in order; the buffers are the caller's from now on. A buffer mostly empty is kept
+   * for what comes next and a copy of its bytes handed on instead.
+   */
   take(): Buffer[] {
     const out = this.done;
+    this.done = [];
     if (this.pos > 0) {
-      out.push(this.buf.subarray(0, this.pos));
-      this.buf = Buffer.allocUnsafe(SEGMENT);
+      if (this.pos < this.buf.length / 4) {
+        out.push(Buffer.from(this.buf.subarray(0, this.pos)));
+      } else {
+        out.push(this.buf.subarray(0, this.pos));
+        this.buf = EMPTY;
+      }
       this.pos = 0;
     }
-    this.done = [];
     return out;
   }
 
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     if (this.pos > 0) this.done.push(this.buf.subarray(0, this.pos));
-    this.buf = Buffer.allocUnsafe(Math.max(SEGMENT, n));
+    this.buf = Buffer.allocUnsafe(Math.max(this.next, n));
+    this.next = Math.min(SEGMENT, this.next * 2);
     this.pos = 0;
   }
 }
+
+const EMPTY = Buffer.alloc(0);
+const FIRST_SEGMENT = 16 * 1024;
 
 const BASE32 = '0123456789abcdfghijklmnpqrsvwxyz';
 
