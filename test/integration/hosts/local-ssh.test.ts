@@ -1,6 +1,6 @@
 // Two real local hosts, driven over SSH: observe, copy, activate, roll back, reboot, destroy.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Reason, ReconixError } from '../../../src/api/conditions.js';
@@ -62,6 +62,25 @@ describe('local hosts over SSH', function () {
     const pid = records[name]?.pid;
     if (pid === undefined) throw new Error(`${name} is not running`);
     return (await run('nsenter', ['--mount', '--target', String(pid), '--', 'nix-store', ...args])).stdout;
+  };
+  /** The processes named `comm` below `pid` (the host's sshd): what this test's sessions started there. */
+  const descendants = async (pid: number, comm: string): Promise<number[]> => {
+    const parents = new Map<number, number>();
+    const names = new Map<number, string>();
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+      const m = /^(\d+) \((.*)\) \S+ (\d+)/.exec(stat);
+      if (m) {
+        parents.set(Number(m[1]), Number(m[3]));
+        names.set(Number(m[1]), m[2]!);
+      }
+    }
+    const below = (p: number): boolean => {
+      for (let q = parents.get(p); q !== undefined && q > 1; q = parents.get(q)) if (q === pid) return true;
+      return false;
+    };
+    return [...names].filter(([p, n]) => n === comm && below(p)).map(([p]) => p);
   };
   /** A system no host has seen yet: its own top path and the rest of its closure. */
   const freshSystem = async (tag: string) => {
@@ -235,6 +254,30 @@ describe('local hosts over SSH', function () {
     assert.deepEqual(await db.missingPaths([top.path]), [top.path]);
     await db.importPaths([top], store);
     assert.deepEqual(await db.missingPaths([top.path]), []);
+  });
+
+  it("fails a copy whose host importer dies half-way with the host's error; the next copy starts afresh", async function () {
+    const web = await connect('web');
+    const { top, dependencies } = await freshSystem('importer-killed');
+    const sshd = Number(records.web!.pid);
+    const earlier = new Set(await descendants(sshd, 'nix-store')); // other sessions' importers
+    let killed: number[] | undefined;
+    const dying: NarSource = {
+      async *nar(path) {
+        for await (const c of store.nar(path)) {
+          yield Buffer.from(c);
+          if (!killed) {
+            killed = (await descendants(sshd, 'nix-store')).filter((p) => !earlier.has(p));
+            for (const p of killed) process.kill(p, 'SIGKILL');
+          }
+        }
+      },
+    };
+    const err = await rejectsWith(web.importPaths([...dependencies, top], dying), Reason.CopyFailed);
+    assert.ok(killed && killed.length === 1, `killed ${String(killed)}`);
+    assert.match(err.message, /importing \d+ store paths failed: nix-store --serve exited/);
+    await copyClosure(web, store, top.path);
+    assert.deepEqual(await web.missingPaths([top.path]), []);
   });
 
   it('fails a copy whose local read fails, and the session stays usable', async function () {
