@@ -127,13 +127,17 @@ export class ServeConnection {
       let stop: (err: unknown) => void = () => undefined;
       const stopped = new Promise<never>((_, reject) => (stop = reject));
       stopped.catch(() => undefined);
+      let hostFailed = false;
       const replies = (async () => {
         for (let i = 0; i < confirmations; i++) {
           if ((await this.reader.number()) !== 1)
             throw new Error('nix-store --serve did not confirm the import');
         }
       })();
-      replies.catch(stop);
+      replies.catch((err: unknown) => {
+        hostFailed = true;
+        stop(err);
+      });
       let bytes = 0;
       try {
         if (!perPath) this.channel.write(wireNumber(CMD_IMPORT_PATHS));
@@ -145,13 +149,11 @@ export class ServeConnection {
         }
         if (!perPath) this.channel.write(wireNumber(0));
       } catch (err) {
-        if (err instanceof ExportStreamError) {
-          this.channel.close(); // the host waits for the rest of the NAR: only closing stops it
-          await replies.catch(() => undefined);
-          throw new ExportStreamError(err.cause, this.stderr);
-        }
-        await replies;
-        throw err;
+        if (hostFailed) throw err; // the host's error, with its stderr added by run()
+        // Our side failed (a read, or a path's metadata): the host waits for the rest, and only closing stops it.
+        this.channel.close();
+        await replies.catch(() => undefined);
+        throw new ExportStreamError(err instanceof ExportStreamError ? err.cause : err, this.stderr);
       }
       await replies;
       return bytes;
@@ -177,10 +179,9 @@ export class ServeConnection {
     }
     try {
       for (;;) {
-        const next = await Promise.race([
-          chunks.next().catch((err: unknown) => Promise.reject(local(err))),
-          stopped,
-        ]);
+        const reading = chunks.next().catch((err: unknown) => Promise.reject(local(err)));
+        reading.catch(() => undefined); // when the host failed first, nobody waits for it any more
+        const next = await Promise.race([reading, stopped]);
         if (writing) await Promise.race([writing, stopped]);
         writing = undefined;
         if (next.done) break;

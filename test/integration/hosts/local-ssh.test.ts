@@ -292,6 +292,18 @@ describe('local hosts over SSH', function () {
     const err = await rejectsWith(web.importPaths([info], store), Reason.CopyFailed);
     assert.match(err.message, /reading the local store failed: .*ENOENT/);
     assert.deepEqual(await web.missingPaths([absent]), [absent]);
+
+    // Metadata that cannot be sent fails the same way, before the host could wait for it forever.
+    const { top, dependencies } = await freshSystem('bad-hash');
+    await web.importPaths(dependencies, store);
+    const bad = await rejectsWith(
+      web.importPaths([{ ...top, narHash: 'md5:nonsense' }], store),
+      Reason.CopyFailed,
+    );
+    assert.match(bad.message, /not a SHA-256 hash/);
+    assert.deepEqual(await web.missingPaths([top.path]), [top.path]);
+    await web.importPaths([top], store);
+    assert.deepEqual(await web.missingPaths([top.path]), []);
   });
 
   it('stops a copy whose NAR is not the size recorded, before the host takes it', async function () {
