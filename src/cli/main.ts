@@ -106,6 +106,9 @@ function overrides(o: Record<string, unknown>): RequestOverrides {
     ...(o.mode ? { mode: o.mode as RequestOverrides['mode'] & string } : {}),
     ...(o.killObsolete ? { killObsolete: true } : {}),
     ...(o.alwaysActivate ? { alwaysActivate: true } : {}),
+    ...(o.createOnly ? { stopAfter: 'create' as const } : {}),
+    ...(o.buildOnly ? { stopAfter: 'build' as const } : {}),
+    ...(o.copyOnly ? { stopAfter: 'copy' as const } : {}),
   };
 }
 
@@ -151,6 +154,19 @@ cloudOptions(selection(program.command('deploy')))
     new Option('--mode <mode>', 'how to activate').choices(['switch', 'boot', 'test', 'dry-activate']),
   )
   .option('--always-activate', 'activate even machines that already run their system')
+  .addOption(
+    new Option('--create-only', 'create missing hosts and cloud resources, then stop').conflicts([
+      'buildOnly',
+      'copyOnly',
+    ]),
+  )
+  .addOption(
+    new Option(
+      '--build-only',
+      "build every selected machine's system here; create and activate nothing",
+    ).conflicts('copyOnly'),
+  )
+  .option('--copy-only', 'create, build and copy to the hosts, but activate nothing')
   .option('--json', 'print the report as JSON')
   .action(async (o: Record<string, unknown>) => {
     const { deps, deployments } = await setup(cloudFlags(o));

@@ -51,7 +51,15 @@ export interface ReconcileRequest {
   killObsolete?: boolean;
   alwaysActivate?: boolean;
   revision?: string;
+  /**
+   * Stop a deploy after a stage, as NixOps' --create-only, --build-only and --copy-only: `create` makes missing
+   * hosts and resources only; `build` builds every selected machine's system and creates nothing; `copy` also
+   * copies the closures to the hosts (creating missing ones) but activates nothing.
+   */
+  stopAfter?: DeployStage;
 }
+
+export type DeployStage = 'create' | 'build' | 'copy';
 
 export interface Run {
   req: ReconcileRequest;

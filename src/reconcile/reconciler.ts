@@ -1,9 +1,9 @@
 // One reconcile of one deployment: the same story for the CLI, the directory controller and Kubernetes.
 import { Reason, ReconixError, reasonOf } from '../api/conditions.js';
 import { emptyState } from '../api/model.js';
-import type { Plan } from '../plan/actions.js';
+import type { ActionKind, Plan } from '../plan/actions.js';
 import { mergePlans, planSystems, planTargets, selectMachines } from '../plan/plan.js';
-import type { ReconcileDeps, ReconcileRequest, Run } from './context.js';
+import type { DeployStage, ReconcileDeps, ReconcileRequest, Run } from './context.js';
 import { closeAll, connectHosts, observeHosts, type Sessions } from './hosts.js';
 import { applySystemActions } from './apply.js';
 import type { MachineReport, ReconcileReport } from './report.js';
@@ -34,8 +34,9 @@ export async function reconcileDeployment(
     const physical = await deps.evaluator.physical(req.source);
     run = { req, deps, state, save, physical, targets: {}, reports: {}, resourceChanges: [] };
     await deps.prepare?.(physical, state);
-    // A dry activation only asks hosts what would change: it never creates machines or cloud resources.
-    const provisions = req.op === 'deploy' && req.mode !== 'dry-activate';
+    // A dry activation only asks hosts what would change, and --build-only only builds: neither creates
+    // machines or cloud resources.
+    const provisions = req.op === 'deploy' && req.mode !== 'dry-activate' && req.stopAfter !== 'build';
     const selected = selectMachines(Object.keys(physical.machines), req.include, req.exclude);
     for (const name of selected) {
       const m = physical.machines[name];
@@ -81,16 +82,27 @@ export async function reconcileDeployment(
 
     // Connect to the machines that are up; a host seen for the first time has its key pinned here, before
     // the keys are injected into every machine's configuration.
-    const live = selected.filter((n) => {
-      const t = run?.targets[n];
-      return t?.exists && t.running && !run?.reports[n]?.error;
-    });
+    const live =
+      req.stopAfter === 'create'
+        ? []
+        : selected.filter((n) => {
+            const t = run?.targets[n];
+            return t?.exists && t.running && !run?.reports[n]?.error;
+          });
+    // --build-only builds the machines that do not exist yet too (without their addresses, which they lack).
+    const evaluated =
+      req.stopAfter === 'build'
+        ? selected.filter((n) => {
+            const r = run?.reports[n];
+            return r && !r.error && r.verdict !== 'obsolete';
+          })
+        : live;
     // Evaluate the systems of the machines that are up, with every machine's address and key injected, and ask
     // each host what it runs meanwhile. When every key is pinned already, connecting cannot change them, so
     // connecting runs at the same time as well.
     const r0 = run;
     const evaluate = async () =>
-      live.length > 0 ? await deps.evaluator.systems(req.source, collectFacts(r0), live) : {};
+      evaluated.length > 0 ? await deps.evaluator.systems(req.source, collectFacts(r0), evaluated) : {};
     const pinned = live.every((n) => physical.machines[n]?.hostPublicKey ?? state.machines[n]?.hostKey);
     // connectHosts and observeHosts never reject (failures are per machine); the sessions are closed below
     // whatever happens.
@@ -134,6 +146,19 @@ export async function reconcileDeployment(
       mode: req.mode,
       alwaysActivate: req.alwaysActivate ?? false,
     });
+    if (req.stopAfter === 'build') {
+      // Machines without a host get their systems built as well.
+      for (const [name, ref] of Object.entries(desired)) {
+        if (!sessions.has(name) && !builtLocally.has(ref.outPath))
+          systemPlan.actions.push({
+            kind: 'build',
+            machine: name,
+            drvPath: ref.drvPath,
+            outPath: ref.outPath,
+          });
+      }
+    }
+
     plan = mergePlans(targetPlan, systemPlan);
     if (run.resourceChanges.length > 0) plan.resources = run.resourceChanges;
     for (const mp of systemPlan.machines) {
@@ -144,9 +169,22 @@ export async function reconcileDeployment(
       if (req.op !== 'deploy' && (mp.verdict === 'update' || mp.verdict === 'drifted')) r.outcome = 'planned';
     }
 
-    // Apply: build, copy, activate, each machine on its own.
+    // Apply: build, copy, activate, each machine on its own (up to the stage asked for).
     if (req.op === 'deploy') {
-      await applySystemActions(run, systemPlan.actions, sessions, hosts);
+      const stages = req.stopAfter ? STAGE_ACTIONS[req.stopAfter] : undefined;
+      const actions = stages ? systemPlan.actions.filter((a) => stages.includes(a.kind)) : systemPlan.actions;
+      await applySystemActions(run, actions, sessions, hosts);
+      if (stages) {
+        // What a full deploy would still do to a machine: create it, start it or activate its system.
+        const activating = new Set(
+          systemPlan.actions.filter((a) => a.kind === 'activate').map((a) => a.machine),
+        );
+        for (const r of Object.values(run.reports)) {
+          if (r.error || r.outcome !== 'unchanged') continue;
+          if (activating.has(r.machine) || ['create', 'start', 'update', 'drifted'].includes(r.verdict))
+            r.outcome = 'planned';
+        }
+      }
     }
     const report = finish(run, plan);
     if (req.op === 'deploy') {
@@ -177,6 +215,13 @@ export async function reconcileDeployment(
     await handle?.release();
   }
 }
+
+/** What a deploy that stops after a stage still does. */
+const STAGE_ACTIONS: Record<DeployStage, readonly ActionKind[]> = {
+  create: [],
+  build: ['build'],
+  copy: ['build', 'copy'],
+};
 
 function summarise(
   req: ReconcileRequest,
@@ -216,9 +261,12 @@ function summarise(
   const changed = Object.values(machines).filter(
     (m) => m.outcome === 'activated' || m.outcome === 'drift-corrected',
   );
+  const waiting = Object.values(machines).filter((m) => m.outcome === 'planned').length;
   const message =
-    req.op === 'deploy'
-      ? `${Object.keys(machines).length} machines reconciled, ${changed.length} activated`
-      : `${plan.actions.length} actions planned`;
+    req.op !== 'deploy'
+      ? `${plan.actions.length} actions planned`
+      : req.stopAfter
+        ? `${Object.keys(machines).length} machines reconciled up to the ${req.stopAfter} stage, ${waiting} left to activate`
+        : `${Object.keys(machines).length} machines reconciled, ${changed.length} activated`;
   return { ...base, ok: true, reason: Reason.ReconciliationSucceeded, message };
 }

@@ -1,6 +1,6 @@
 // A deployment as a source delivers it: the manifest, its resolved network and a hash of everything it reads.
 import type { ActivationMode, NixDeploymentSpec } from '../api/deployment.js';
-import type { ReconcileRequest } from '../reconcile/context.js';
+import type { DeployStage, ReconcileRequest } from '../reconcile/context.js';
 import type { NetworkSource } from '../reconcile/ports.js';
 
 export interface LoadedDeployment {
@@ -38,6 +38,7 @@ export interface RequestOverrides {
   killObsolete?: boolean;
   alwaysActivate?: boolean;
   revision?: string;
+  stopAfter?: DeployStage;
 }
 
 /** The reconcile request a manifest asks for, with command-line overrides on top. */
@@ -60,5 +61,6 @@ export function requestFor(
     ...(o.killObsolete ? { killObsolete: true } : {}),
     ...(o.alwaysActivate ? { alwaysActivate: true } : {}),
     ...(o.revision ? { revision: o.revision } : {}),
+    ...(o.stopAfter ? { stopAfter: o.stopAfter } : {}),
   };
 }

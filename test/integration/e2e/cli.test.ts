@@ -34,6 +34,12 @@ describe('the reconix command', function () {
     assert.match(r.stdout, /Plan: 1 to create/);
   });
 
+  it('refuses two stages to stop after, naming both', async () => {
+    const r = await cli('deploy', '--build-only', '--copy-only');
+    assert.notEqual(r.exitCode, 0);
+    assert.match(r.stderr, /--build-only.*cannot be used with.*--copy-only/);
+  });
+
   it('deploy exits 0 and says what it did', async () => {
     const r = await cli('deploy');
     assert.equal(r.exitCode, 0, r.stdout + r.stderr);
