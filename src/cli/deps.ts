@@ -20,10 +20,15 @@ export function defaultStateDir(): string {
   return path.join(base, 'reconix');
 }
 
+/** Where the client key of a state directory lives (OpenSSH format, usable by ssh -i). */
+export function clientKeyFile(stateDir: string): string {
+  return path.join(stateDir, 'keys', 'client_ed25519');
+}
+
 /** The SSH key Reconix uses to reach the hosts it creates; made once per state directory. */
 export async function clientKey(stateDir: string): Promise<ClientKey> {
-  const dir = path.join(stateDir, 'keys');
-  const file = path.join(dir, 'client_ed25519');
+  const file = clientKeyFile(stateDir);
+  const dir = path.dirname(file);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   try {
     await fs.access(file);

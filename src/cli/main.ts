@@ -3,14 +3,21 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import type { ReconcileDeps } from '../reconcile/context.js';
-import { deleteGeneration, destroy, listGenerations, power, rollback } from '../reconcile/operations.js';
+import {
+  deleteGeneration,
+  destroy,
+  listGenerations,
+  power,
+  rollback,
+  sshAccess,
+} from '../reconcile/operations.js';
 import { reconcileDeployment } from '../reconcile/reconciler.js';
 import { requestFor, type LoadedDeployment, type RequestOverrides } from '../sources/deployments.js';
 import { gitRevision, loadDeployments } from '../sources/load.js';
 import { jsonLogger, silentLogger } from '../util/log.js';
 import type { AwsSettings } from './aws.js';
 import { checkResults, renderCheck } from './check.js';
-import { buildDeps, defaultStateDir } from './deps.js';
+import { buildDeps, clientKeyFile, defaultStateDir } from './deps.js';
 import type { KubeCommandOptions } from './kube.js';
 import { renderInfo } from './info.js';
 import {
@@ -299,6 +306,26 @@ for (const [op, verb, about] of [
       }
     });
 }
+
+program
+  .command('ssh <machine> [command...]')
+  .description("a shell (or a command) on a machine, with Reconix's key and the machine's pinned host key")
+  .action(async (machine: string, command: string[]) => {
+    const { deps, deployments, g } = await setup();
+    if (deployments.length > 1) {
+      return program.error(`error: ${g.file} has several deployments: choose one with -d`);
+    }
+    const d = deployments[0]!;
+    const access = await sshAccess(requestFor(d.name, d.spec, d.source, 'plan'), deps, machine);
+    if (!access.hostKey) {
+      return program.error(
+        `error: ${machine}: no host key is pinned yet (deploy it first, or set hostPublicKey)`,
+      );
+    }
+    const { runSsh } = await import('./ssh.js');
+    const keyFile = access.keyFile ?? clientKeyFile(g.stateDir);
+    process.exitCode = await runSsh(machine, { ...access, hostKey: access.hostKey }, keyFile, command);
+  });
 
 type ControllerOptions = { dir?: string; kube?: boolean } & Omit<KubeCommandOptions, 'stateDir'>;
 

@@ -1,7 +1,7 @@
 // Operations on machines outside the main loop: generations, rollback, destroy. Same ports, same pinning.
 import pLimit from 'p-limit';
 import { Reason, ReconixError } from '../api/conditions.js';
-import { emptyState, type Generation, type TargetRecord } from '../api/model.js';
+import { emptyState, type Generation, type SshEndpoint, type TargetRecord } from '../api/model.js';
 import { selectMachines } from '../plan/plan.js';
 import type { StateHandle } from '../state/backend.js';
 import { provider, type ReconcileDeps, type ReconcileRequest, type Run } from './context.js';
@@ -75,6 +75,37 @@ async function eachMachine<T>(
       }),
     ),
   );
+}
+
+/** What an SSH client of one's own needs to reach a machine as Reconix does. */
+export interface SshAccess {
+  endpoint: SshEndpoint;
+  /** The pinned host key ("type base64"), if one is known yet. */
+  hostKey?: string;
+  /** The machine's deployment.sshKeyFile; absent means the deployment's own client key. */
+  keyFile?: string;
+}
+
+/** Where a machine is and which host key is pinned for it, from the spec and the recorded state. */
+export async function sshAccess(
+  req: ReconcileRequest,
+  deps: ReconcileDeps,
+  name: string,
+): Promise<SshAccess> {
+  const { run } = await openRun(req, deps, false);
+  const m = run.physical.machines[name];
+  if (!m) {
+    const known = Object.keys(run.physical.machines).join(', ') || 'none';
+    throw new ReconixError(Reason.InvalidManifest, `no machine ${name} in ${req.name} (machines: ${known})`);
+  }
+  const rec = run.state.machines[name];
+  const target = run.targets[name];
+  const endpoint = target?.endpoint ?? rec?.endpoint;
+  if (!endpoint) {
+    throw new ReconixError(Reason.HostUnreachable, `${name}: no address known yet (deploy it first)`);
+  }
+  const hostKey = m.hostPublicKey ?? rec?.hostKey ?? target?.facts.hostPublicKey;
+  return { endpoint, ...(hostKey ? { hostKey } : {}), ...(m.sshKeyFile ? { keyFile: m.sshKeyFile } : {}) };
 }
 
 export async function listGenerations(

@@ -60,6 +60,34 @@ describe('the reconix command', function () {
     );
   });
 
+  it('ssh runs a command on a machine, words as given, and passes its exit code on', async () => {
+    const r = await cli('ssh', 'machine', '--', 'printf', '%s|', 'a b', "it's; echo not run");
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(r.stdout, "a b|it's; echo not run|");
+    const motd = await cli('ssh', 'machine', '--', 'cat', '/run/current-system/etc/motd');
+    assert.match(motd.stdout, /Welcome to machine, deployed by Reconix/);
+    assert.equal((await cli('ssh', 'machine', '--', 'sh', '-c', 'exit 7')).exitCode, 7);
+  });
+
+  it('ssh trusts only the pinned host key', async () => {
+    const file = join(dir, '.state', 'deployments', 'trivial-local.json');
+    const saved = await readFile(file, 'utf8');
+    const state = JSON.parse(saved) as { machines: { machine: { hostKey?: string } } };
+    assert.match(state.machines.machine.hostKey ?? '', /^ssh-ed25519 /);
+    // Another valid key, pinned in place of the host's own.
+    state.machines.machine.hostKey =
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBHqmzDrMlc8xmFEDHbUdJPkpm0Qw3oqvVSu3o6c1P4K';
+    await writeFile(file, JSON.stringify(state));
+    try {
+      const r = await cli('ssh', 'machine', '--', 'true');
+      assert.equal(r.exitCode, 255);
+      assert.match(r.stderr, /Host key verification failed/);
+    } finally {
+      await writeFile(file, saved);
+    }
+    assert.equal((await cli('ssh', 'machine', '--', 'true')).exitCode, 0);
+  });
+
   it('check exits 0 for a healthy machine and info prints a table', async () => {
     const check = await cli('check');
     assert.equal(check.exitCode, 0, check.stdout);
