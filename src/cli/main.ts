@@ -10,6 +10,8 @@ import {
   power,
   rollback,
   sshAccess,
+  sshAccessAll,
+  type SshAccess,
 } from '../reconcile/operations.js';
 import { reconcileDeployment } from '../reconcile/reconciler.js';
 import { requestFor, type LoadedDeployment, type RequestOverrides } from '../sources/deployments.js';
@@ -19,6 +21,7 @@ import type { AwsSettings } from './aws.js';
 import { checkResults, renderCheck } from './check.js';
 import { buildDeps, clientKeyFile, defaultStateDir } from './deps.js';
 import type { KubeCommandOptions } from './kube.js';
+import type { SshTarget } from './ssh.js';
 import { renderInfo } from './info.js';
 import {
   planHasChanges,
@@ -317,15 +320,60 @@ program
     }
     const d = deployments[0]!;
     const access = await sshAccess(requestFor(d.name, d.spec, d.source, 'plan'), deps, machine);
-    if (!access.hostKey) {
-      return program.error(
-        `error: ${machine}: no host key is pinned yet (deploy it first, or set hostPublicKey)`,
-      );
-    }
+    const target = sshTarget(machine, access, g.stateDir);
+    if (target instanceof Error) return program.error(`error: ${target.message}`);
     const { runSsh } = await import('./ssh.js');
-    const keyFile = access.keyFile ?? clientKeyFile(g.stateDir);
-    process.exitCode = await runSsh(machine, { ...access, hostKey: access.hostKey }, keyFile, command);
+    process.exitCode = await runSsh(target, command);
   });
+
+selection(program.command('exec <command...>'))
+  .description('run a command on every selected machine over ssh, output prefixed with the machine name')
+  .option('--max-parallel <n>', 'machines at once', int)
+  .action(async (command: string[], o: Record<string, unknown>) => {
+    const { deps, deployments, g } = await setup();
+    const { execAll } = await import('./ssh.js');
+    let failed = 0;
+    for (const d of deployments) {
+      const req = requestFor(d.name, d.spec, d.source, 'plan', overrides(o));
+      const targets = [];
+      for (const [machine, access] of await sshAccessAll(req, deps)) {
+        const target = access instanceof Error ? access : sshTarget(machine, access, g.stateDir);
+        if (target instanceof Error) {
+          process.stderr.write(`${machine}: ${target.message}\n`);
+          failed++;
+        } else targets.push(target);
+      }
+      if (targets.length === 0) continue;
+      const write = (stream: NodeJS.WriteStream) => (text: string) => void stream.write(text);
+      const codes = await execAll(
+        targets,
+        command,
+        req.maxParallel,
+        write(process.stdout),
+        write(process.stderr),
+      );
+      for (const [machine, code] of codes) {
+        if (code === 0) continue;
+        failed++;
+        process.stderr.write(
+          `${machine}: ${code === 255 ? 'ssh failed (exit code 255)' : `exit code ${code}`}\n`,
+        );
+      }
+    }
+    if (failed > 0) process.exitCode = 1;
+  });
+
+/** The ssh target of a machine, or why there is none yet. */
+function sshTarget(machine: string, access: SshAccess, stateDir: string): SshTarget | Error {
+  if (!access.hostKey) {
+    return new Error(`${machine}: no host key is pinned yet (deploy it first, or set hostPublicKey)`);
+  }
+  return {
+    machine,
+    access: { ...access, hostKey: access.hostKey },
+    keyFile: access.keyFile ?? clientKeyFile(stateDir),
+  };
+}
 
 type ControllerOptions = { dir?: string; kube?: boolean } & Omit<KubeCommandOptions, 'stateDir'>;
 

@@ -1,8 +1,11 @@
-// `reconix ssh`: the system's ssh client, pointed at a machine with Reconix's key and only its pinned host key.
-import { spawn } from 'node:child_process';
+// `reconix ssh` and `reconix exec`: the system's ssh client, pointed at machines with Reconix's key and only their
+// pinned host keys.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
+import pLimit from 'p-limit';
 import type { SshAccess } from '../reconcile/operations.js';
 import { shellJoin } from '../util/shell.js';
 
@@ -50,23 +53,93 @@ function aliasOf(machine: string): string {
   return `reconix-${machine.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
 }
 
-/** Run ssh with the terminal attached; resolves with its exit code. */
-export async function runSsh(
-  machine: string,
-  access: SshAccess & { hostKey: string },
-  keyFile: string,
-  command: readonly string[],
-): Promise<number> {
+/** A machine to reach with ssh: what sshAccess found, with a pinned key, and the key file to use. */
+export interface SshTarget {
+  machine: string;
+  access: SshAccess & { hostKey: string };
+  keyFile: string;
+}
+
+/** Run `fn` with a known_hosts file that pins every target's key (under its alias); the file goes after. */
+async function withKnownHosts<T>(
+  targets: readonly SshTarget[],
+  fn: (file: string) => Promise<T>,
+): Promise<T> {
   const dir = await mkdtemp(path.join(tmpdir(), 'reconix-ssh-'));
   try {
-    const knownHosts = path.join(dir, 'known_hosts');
-    await writeFile(knownHosts, knownHostsLine(machine, access.hostKey), { mode: 0o600 });
-    const child = spawn('ssh', sshArgs(machine, access, keyFile, knownHosts, command), { stdio: 'inherit' });
-    return await new Promise<number>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 255)));
+    const file = path.join(dir, 'known_hosts');
+    await writeFile(file, targets.map((t) => knownHostsLine(t.machine, t.access.hostKey)).join(''), {
+      mode: 0o600,
     });
+    return await fn(file);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+function exitCode(child: ChildProcess): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 255)));
+  });
+}
+
+/** Run ssh with the terminal attached; resolves with its exit code. */
+export function runSsh(target: SshTarget, command: readonly string[]): Promise<number> {
+  return withKnownHosts([target], (knownHosts) =>
+    exitCode(
+      spawn('ssh', sshArgs(target.machine, target.access, target.keyFile, knownHosts, command), {
+        stdio: 'inherit',
+      }),
+    ),
+  );
+}
+
+/**
+ * Run `command` on every target, `parallel` at a time, without a terminal; each line of output is written as it
+ * comes, after the machine's name. Resolves with each machine's exit code (255: ssh itself failed).
+ */
+export function execAll(
+  targets: readonly SshTarget[],
+  command: readonly string[],
+  parallel: number,
+  out: (text: string) => void,
+  err: (text: string) => void,
+): Promise<Map<string, number>> {
+  const width = Math.max(...targets.map((t) => t.machine.length));
+  return withKnownHosts(targets, async (knownHosts) => {
+    const codes = new Map<string, number>();
+    const limit = pLimit(Math.max(1, parallel));
+    await Promise.all(
+      targets.map((t) =>
+        limit(async () => {
+          const args = [
+            '-o',
+            'BatchMode=yes',
+            ...sshArgs(t.machine, t.access, t.keyFile, knownHosts, command),
+          ];
+          const child = spawn('ssh', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+          const prefix = `${t.machine.padEnd(width)} | `;
+          prefixLines(child.stdout, prefix, out);
+          prefixLines(child.stderr, prefix, err);
+          codes.set(t.machine, await exitCode(child));
+        }),
+      ),
+    );
+    return codes;
+  });
+}
+
+/** Write each whole line of `stream` with `prefix`; a last line without a newline gets one. */
+function prefixLines(stream: Readable, prefix: string, write: (text: string) => void): void {
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    if (lines.length > 0) write(lines.map((l) => `${prefix}${l}\n`).join(''));
+  });
+  stream.once('end', () => {
+    if (partial !== '') write(`${prefix}${partial}\n`);
+  });
 }

@@ -4,7 +4,7 @@ import { Reason, ReconixError } from '../api/conditions.js';
 import { emptyState, type Generation, type SshEndpoint, type TargetRecord } from '../api/model.js';
 import { selectMachines } from '../plan/plan.js';
 import type { StateHandle } from '../state/backend.js';
-import { provider, type ReconcileDeps, type ReconcileRequest, type Run } from './context.js';
+import { machine, provider, type ReconcileDeps, type ReconcileRequest, type Run } from './context.js';
 import { closeAll, connectHost, copyClosure } from './hosts.js';
 import type { HostSession, ResourceManager, TargetContext, TargetProvider } from './ports.js';
 import { collectFacts, destroyMachine, targetContext } from './targets.js';
@@ -93,11 +93,32 @@ export async function sshAccess(
   name: string,
 ): Promise<SshAccess> {
   const { run } = await openRun(req, deps, false);
-  const m = run.physical.machines[name];
-  if (!m) {
+  if (!run.physical.machines[name]) {
     const known = Object.keys(run.physical.machines).join(', ') || 'none';
     throw new ReconixError(Reason.InvalidManifest, `no machine ${name} in ${req.name} (machines: ${known})`);
   }
+  return accessOf(run, name);
+}
+
+/** sshAccess for every selected machine (one evaluation); a machine that cannot be reached yet has its error. */
+export async function sshAccessAll(
+  req: ReconcileRequest,
+  deps: ReconcileDeps,
+): Promise<Map<string, SshAccess | ReconixError>> {
+  const { run, selected } = await openRun(req, deps, false);
+  const out = new Map<string, SshAccess | ReconixError>();
+  for (const name of selected) {
+    try {
+      out.set(name, accessOf(run, name));
+    } catch (err) {
+      out.set(name, err as ReconixError);
+    }
+  }
+  return out;
+}
+
+function accessOf(run: Run, name: string): SshAccess {
+  const m = machine(run, name);
   const rec = run.state.machines[name];
   const target = run.targets[name];
   const endpoint = target?.endpoint ?? rec?.endpoint;

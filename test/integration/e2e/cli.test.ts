@@ -69,6 +69,17 @@ describe('the reconix command', function () {
     assert.equal((await cli('ssh', 'machine', '--', 'sh', '-c', 'exit 7')).exitCode, 7);
   });
 
+  it('exec runs a command on every machine, each line after its name, and fails if one fails', async () => {
+    const ok = await cli('exec', '--', 'cat', '/run/current-system/etc/motd');
+    assert.equal(ok.exitCode, 0, ok.stderr);
+    assert.match(ok.stdout, /^machine \| Welcome to machine, deployed by Reconix\.$/m);
+    const bad = await cli('exec', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3');
+    assert.equal(bad.exitCode, 1);
+    assert.match(bad.stdout, /^machine \| out$/m);
+    assert.match(bad.stderr, /^machine \| err$/m);
+    assert.match(bad.stderr, /^machine: exit code 3$/m);
+  });
+
   it('ssh trusts only the pinned host key', async () => {
     const file = join(dir, '.state', 'deployments', 'trivial-local.json');
     const saved = await readFile(file, 'utf8');

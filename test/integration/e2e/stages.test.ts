@@ -1,6 +1,11 @@
 // A deploy stopped after a stage, as NixOps' --create-only, --build-only and --copy-only: on real local hosts,
-// each stage does its part and nothing of the next, and a full deploy afterwards only does what is left.
+// each stage does its part and nothing of the next, and a full deploy afterwards only does what is left. Then
+// `exec` on the deployed machines.
 import assert from 'node:assert/strict';
+import { clientKeyFile } from '../../../src/cli/deps.js';
+import { execAll, type SshTarget } from '../../../src/cli/ssh.js';
+import { sshAccessAll } from '../../../src/reconcile/operations.js';
+import { requestFor } from '../../../src/sources/deployments.js';
 import { makeWorkspace, type Workspace } from '../../support/workspace.js';
 
 const MACHINES = ['backend1', 'backend2', 'proxy'];
@@ -76,6 +81,28 @@ describe('deploying in stages (--build-only, --create-only, --copy-only)', funct
       assert.equal(r.outcome, 'activated', m);
       assert.equal(r.copied?.paths ?? 0, 0, `${m} copied again`);
       assert.equal((await ws.activations(m)).length, 1);
+    }
+  });
+
+  it('exec reaches every machine at once, each line after its own name', async () => {
+    const d = await ws.load();
+    const found = await sshAccessAll(requestFor(d.name, d.spec, d.source, 'plan'), ws.deps);
+    const targets: SshTarget[] = [...found].map(([machine, access]) => {
+      assert.ok(!(access instanceof Error) && access.hostKey, `${machine}: ${String(access)}`);
+      return { machine, access: { ...access, hostKey: access.hostKey }, keyFile: clientKeyFile(ws.stateDir) };
+    });
+    let out = '';
+    const codes = await execAll(
+      targets,
+      ['readlink', '/run/current-system'],
+      3,
+      (t) => (out += t),
+      () => {},
+    );
+    assert.deepEqual([...codes.values()], [0, 0, 0]);
+    const state = await ws.state();
+    for (const m of MACHINES) {
+      assert.ok(out.includes(`${m.padEnd(8)} | ${state.machines[m]!.activated!.system}\n`), out);
     }
   });
 });
