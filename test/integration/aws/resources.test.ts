@@ -228,6 +228,21 @@ describe('AWS resources against moto', function () {
     assert.ok(!w.counter.calls.some((c) => /^(Create|Import|Allocate|Run)/.test(c.command)));
   });
 
+  /** s3Buckets.b recorded with its token, and the bucket made in S3 but never tagged: a create cut short. */
+  const bucketCutShort = async (bucket: string, token: string) => {
+    w.state.resources['s3Buckets.b'] = {
+      type: 's3Buckets',
+      name: 'b',
+      token,
+      facts: { region: R, name: bucket },
+    };
+    await w.clients
+      .s3(R)
+      .send(
+        new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: R } }),
+      );
+  };
+
   it('uses the recorded token when a create was cut short before its call, and adopts when after it', async () => {
     const net = view({
       ebsVolumes: { data: { region: R, zone: `${R}a`, size: 1 } },
@@ -240,18 +255,7 @@ describe('AWS resources against moto', function () {
       token: 'a'.repeat(48),
       facts: { region: R },
     };
-    w.state.resources['s3Buckets.b'] = {
-      type: 's3Buckets',
-      name: 'b',
-      token: 'b'.repeat(48),
-      facts: { region: R, name: 'cut-short' },
-    };
-    await w.clients.s3(R).send(
-      new CreateBucketCommand({
-        Bucket: 'cut-short',
-        CreateBucketConfiguration: { LocationConstraint: R },
-      }),
-    );
+    await bucketCutShort('cut-short', 'b'.repeat(48));
     const changes = byKey(await w.manager().reconcile(w.ctx(net), true));
     assert.equal(changes['ebsVolumes.data']?.action, 'create');
     assert.equal(w.state.resources['ebsVolumes.data']?.token, 'a'.repeat(48));
@@ -331,18 +335,7 @@ describe('AWS resources against moto', function () {
   });
 
   it('destroys a bucket whose create was cut short before it could be tagged', async () => {
-    w.state.resources['s3Buckets.b'] = {
-      type: 's3Buckets',
-      name: 'b',
-      token: 'c'.repeat(48),
-      facts: { region: R, name: 'cut-short-destroy' },
-    };
-    await w.clients.s3(R).send(
-      new CreateBucketCommand({
-        Bucket: 'cut-short-destroy',
-        CreateBucketConfiguration: { LocationConstraint: R },
-      }),
-    );
+    await bucketCutShort('cut-short-destroy', 'c'.repeat(48));
     await w.manager().destroy(w.ctx(view()), {});
     assert.deepEqual((await listEverything(w.clients, [R])).buckets, []);
     assert.deepEqual(w.state.resources, {});

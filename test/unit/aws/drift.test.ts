@@ -2,16 +2,9 @@ import assert from 'node:assert/strict';
 import type { Instance } from '@aws-sdk/client-ec2';
 import { planInstance } from '../../../src/providers/aws/instances/drift.js';
 import { parseInstance } from '../../../src/providers/aws/instances/spec.js';
+import { ec2Machine } from './machines.js';
 
-const spec = (ec2: Record<string, unknown>) =>
-  parseInstance('d', {
-    name: 'web',
-    targetEnv: 'ec2',
-    targetPort: 22,
-    targetUser: 'root',
-    options: { ec2 },
-    keys: [],
-  });
+const spec = (ec2: Record<string, unknown>) => parseInstance('d', ec2Machine(ec2));
 
 const running: Instance = {
   InstanceId: 'i-1',

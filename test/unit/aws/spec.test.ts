@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { Reason, ReconixError } from '../../../src/api/conditions.js';
-import type { MachinePhysical } from '../../../src/api/model.js';
 import { checkReferences, parseInstance } from '../../../src/providers/aws/instances/spec.js';
 import { parseResources } from '../../../src/providers/aws/spec.js';
+import { ec2Machine } from './machines.js';
 
 const invalid = (pattern: RegExp) => (err: unknown) => {
   assert.ok(err instanceof ReconixError, String(err));
@@ -11,15 +11,6 @@ const invalid = (pattern: RegExp) => (err: unknown) => {
   assert.match(err.message, pattern);
   return true;
 };
-
-const machine = (ec2: Record<string, unknown>): MachinePhysical => ({
-  name: 'web',
-  targetEnv: 'ec2',
-  targetPort: 22,
-  targetUser: 'root',
-  options: { ec2 },
-  keys: [],
-});
 
 describe('AWS specs from the physical view', () => {
   it('gives resources NixOps-like defaults: names from the deployment, groups with a description', () => {
@@ -126,7 +117,7 @@ describe('AWS specs from the physical view', () => {
   }
 
   it('reads a machine with NixOps defaults: the default group, m1.small, a Name tag', () => {
-    const spec = parseInstance('prod', machine({ region: 'eu-west-1', ami: 'ami-1' }));
+    const spec = parseInstance('prod', ec2Machine({ region: 'eu-west-1', ami: 'ami-1' }));
     assert.deepEqual(
       [spec.instanceType, spec.securityGroups, spec.tags, spec.associatePublicIpAddress, spec.blockDevices],
       ['m1.small', ['default'], { Name: 'prod [web]' }, false, []],
@@ -136,7 +127,7 @@ describe('AWS specs from the physical view', () => {
   it('reads references, volumes made at launch and attached volumes', () => {
     const spec = parseInstance(
       'd',
-      machine({
+      ec2Machine({
         region: 'r',
         ami: 'ami-1',
         keyPair: { _ref: 'ec2KeyPairs.kp', name: 'reconix-d-kp' },
@@ -195,7 +186,7 @@ describe('AWS specs from the physical view', () => {
     ],
   ] as const) {
     it(`refuses a machine with ${what}`, () => {
-      assert.throws(() => parseInstance('d', machine(ec2 as never)), invalid(pattern));
+      assert.throws(() => parseInstance('d', ec2Machine(ec2 as never)), invalid(pattern));
     });
   }
 });
