@@ -6,6 +6,15 @@ cd "$(dirname "$0")/.."
 
 scripts/apt-ensure.sh nix-bin openssh-server openssl git util-linux
 
+# Nix builds as unprivileged build users of the group 'nixbld' (build-users-group's default). Debian's nix-bin
+# leaves creating them to nix-setup-systemd, which needs systemd; make them here as the multi-user install does.
+getent group nixbld >/dev/null || groupadd --system nixbld
+for i in $(seq 1 8); do
+  id -u "nixbld$i" >/dev/null 2>&1 ||
+    useradd --system --no-create-home --home-dir /var/empty --shell /usr/sbin/nologin \
+      --gid nixbld --groups nixbld --comment "Nix build user $i" "nixbld$i"
+done
+
 # Nix: no binary cache is reachable, and the new CLI is needed for path-info.
 conf=/etc/nix/nix.conf
 mkdir -p /etc/nix
