@@ -6,15 +6,6 @@ cd "$(dirname "$0")/.."
 
 scripts/apt-ensure.sh nix-bin openssh-server openssl git util-linux
 
-# Nix builds as unprivileged build users of the group 'nixbld' (build-users-group's default). Debian's nix-bin
-# leaves creating them to nix-setup-systemd, which needs systemd; make them here as the multi-user install does.
-getent group nixbld >/dev/null || groupadd --system nixbld
-for i in $(seq 1 8); do
-  id -u "nixbld$i" >/dev/null 2>&1 ||
-    useradd --system --no-create-home --home-dir /var/empty --shell /usr/sbin/nologin \
-      --gid nixbld --groups nixbld --comment "Nix build user $i" "nixbld$i"
-done
-
 # Nix: no binary cache is reachable, and the new CLI is needed for path-info.
 conf=/etc/nix/nix.conf
 mkdir -p /etc/nix
@@ -22,6 +13,10 @@ touch "$conf"
 grep -q '^substituters' "$conf" || echo 'substituters =' >>"$conf"
 grep -q '^experimental-features' "$conf" || echo 'experimental-features = nix-command' >>"$conf"
 grep -q '^sandbox' "$conf" || echo 'sandbox = false' >>"$conf"
+# Debian's nix-bin is built to run builds as the users of the group 'nixbld', which only its nix-setup-systemd
+# package creates (with systemd-sysusers). Reconix runs Nix as root against the local store, as a single-user
+# install does: build as the calling user, with no build users to create.
+grep -q '^build-users-group' "$conf" || echo 'build-users-group =' >>"$conf"
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
