@@ -70,6 +70,10 @@ export async function prepareHost(
   runner: Runner,
 ): Promise<string> {
   const authorized = authorizedKeysLine(settings.clientPublicKey);
+  // The host's namespace mounts its own directories over these; on a machine where Nix never ran, /nix is not
+  // there yet to mount over.
+  await mkdir('/nix', { recursive: true, mode: 0o755 });
+  await mkdir('/root', { recursive: true, mode: 0o700 });
   await mkdir(`${layout.nix}/store`, { recursive: true });
   await mkdir(`${layout.nix}/var/nix/profiles`, { recursive: true });
   await mkdir(layout.root, { recursive: true, mode: 0o700 });
