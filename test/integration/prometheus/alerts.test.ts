@@ -76,7 +76,7 @@ describe('the shipped alerts on a real controller process, evaluated by a real P
     assert.equal(await alertState('ReconixMachineDrifted'), 'inactive');
   });
 
-  it('fires ReconixMachineDrifted for a host switched out of band, and resolves it once the host is corrected', async () => {
+  it('fires ReconixMachineDrifted for a host switched out of band, keeps it through a broken manifest, and resolves it once the host is corrected', async () => {
     // GIVEN a second generation deployed by the controller
     await ws.write('network.nix', network.replace('deployed by Reconix', 'deployed by Reconix, again'));
     await eventually(
@@ -104,11 +104,18 @@ describe('the shipped alerts on a real controller process, evaluated by a real P
     assert.equal(firing?.labels.machine, 'machine');
     assert.doesNotMatch((await ws.activations('machine')).at(-1)!, new RegExp(`switch ${desired}$`));
 
+    // WHEN the manifest stops parsing, THEN the deployment is kept: its drift alert goes on firing
+    await ws.write('local.yaml', manifest('Report').replace('spec:', 'spec: ['));
+    await waitFor('ReconixReconcileFailing', 'firing');
+    assert.match(controller!.log(), /"reason":"InvalidManifest"/);
+    assert.equal(await alertState('ReconixMachineDrifted'), 'firing');
+
     // WHEN the deployment is switched to Correct
     await ws.write('local.yaml', manifest('Correct'));
 
-    // THEN the controller re-activates the desired system and the alert resolves
+    // THEN the controller re-activates the desired system and both alerts resolve
     await waitFor('ReconixMachineDrifted', 'inactive');
+    await waitFor('ReconixReconcileFailing', 'inactive');
     assert.match((await ws.activations('machine')).at(-1)!, new RegExp(`switch ${desired}$`));
     assert.equal(await prometheus!.value(`reconix_machine_drifted{deployment="${DEPLOYMENT}"}`), '0');
   });
