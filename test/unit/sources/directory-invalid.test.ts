@@ -12,7 +12,7 @@ import { DirectoryController } from '../../../src/sources/directory/controller.j
 import { loadDeployments } from '../../../src/sources/load.js';
 import { FileStateStore } from '../../../src/state/file-store.js';
 import { eventually } from '../../support/workspace.js';
-import { manifestDoc } from './load.test.js';
+import { manifestDoc } from './manifests.js';
 
 /** A successful deploy in which `web` of every deployment drifted and was only reported. */
 function drifted(req: ReconcileRequest): ReconcileReport {

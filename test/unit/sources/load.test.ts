@@ -3,18 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadDeployments } from '../../../src/sources/load.js';
-
-/** A valid NixDeployment document named `name`. */
-export function manifestDoc(name: string, extra = ''): string {
-  return [
-    'apiVersion: reconix.dev/v1alpha1',
-    'kind: NixDeployment',
-    `metadata: { name: ${name} }`,
-    'spec:',
-    '  network: { files: [network.nix] }',
-    extra,
-  ].join('\n');
-}
+import { manifestDoc } from './manifests.js';
 
 describe('loadDeployments', () => {
   let dir: string;
