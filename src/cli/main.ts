@@ -375,7 +375,10 @@ function sshTarget(machine: string, access: SshAccess, stateDir: string): SshTar
   };
 }
 
-type ControllerOptions = { dir?: string; kube?: boolean } & Omit<KubeCommandOptions, 'stateDir'>;
+type ControllerOptions = { dir?: string; kube?: boolean; stuckAfter: string } & Omit<
+  KubeCommandOptions,
+  'stateDir'
+>;
 
 program
   .command('controller')
@@ -385,6 +388,7 @@ program
   .option('--dir <dir>', 'directory of NixDeployment manifests; may be a symlink swapped by git-sync')
   .option('--listen <addr>', 'address for /metrics and /healthz', '127.0.0.1:9402')
   .option('--concurrency <n>', 'deployments reconciled at once', int, 4)
+  .option('--stuck-after <duration>', '(--dir) /healthz fails while a reconcile runs longer than this', '1h')
   .option(
     '--kube',
     'Kubernetes mode: watch NixDeployment objects; state, status and events in the API server',
@@ -406,11 +410,13 @@ program
     const log = jsonLogger('info');
     const deps = await buildDeps({ stateDir: g.stateDir, log });
     // Metrics and the file watcher are loaded only by the controller: one-shot commands start faster.
-    const [{ ReconixMetrics }, { serveMetrics }, { DirectoryController }] = await Promise.all([
-      import('../metrics/metrics.js'),
-      import('../metrics/server.js'),
-      import('../sources/directory/controller.js'),
-    ]);
+    const [{ ReconixMetrics }, { serveMetrics }, { DirectoryController }, { parseDuration }] =
+      await Promise.all([
+        import('../metrics/metrics.js'),
+        import('../metrics/server.js'),
+        import('../sources/directory/controller.js'),
+        import('../spec/duration.js'),
+      ]);
     const metrics = new ReconixMetrics();
     const scratch = path.join(g.stateDir, 'scratch');
     const controller = new DirectoryController({
@@ -420,9 +426,14 @@ program
       revisionOf: gitRevision,
       log,
       metrics,
+      state: deps.state,
       concurrency: o.concurrency,
+      stuckAfterMs: parseDuration(o.stuckAfter),
     });
-    const server = await serveMetrics(o.listen, metrics.registry, { live: () => true, ready: () => true });
+    const server = await serveMetrics(o.listen, metrics.registry, {
+      live: () => controller.liveness(),
+      ready: () => controller.readiness(),
+    });
     log.info('controller started', { dir: o.dir, listen: `${server.address}:${server.port}` });
     await controller.start();
     const stop = async () => {

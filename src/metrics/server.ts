@@ -9,6 +9,14 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/** A probe's answer: a plain yes/no, or one that says why not. */
+export type ProbeResult = boolean | { ok: boolean; detail: string };
+
+export interface HealthChecks {
+  live: () => ProbeResult;
+  ready: () => ProbeResult;
+}
+
 export function parseListen(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(':');
   const host = i > 0 ? addr.slice(0, i).replace(/^\[|\]$/g, '') : '127.0.0.1';
@@ -20,7 +28,7 @@ export function parseListen(addr: string): { host: string; port: number } {
 export async function serveMetrics(
   listen: string,
   registry: Registry,
-  health: { live: () => boolean; ready: () => boolean },
+  health: HealthChecks,
 ): Promise<MetricsServer> {
   const { host, port } = parseListen(listen);
   const server: Server = createServer((req, res) => {
@@ -44,9 +52,11 @@ export async function serveMetrics(
       res.end('not found\n');
       return;
     }
-    const ok = check();
+    const result = check();
+    const { ok, detail } =
+      typeof result === 'boolean' ? { ok: result, detail: result ? 'ok' : 'not ready' } : result;
     res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-    res.end(ok ? 'ok\n' : 'not ready\n');
+    res.end(`${detail}\n`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,14 +1,18 @@
 // Directory mode: every NixDeployment manifest under a directory (or a git-sync link to one) is reconciled on
 // change, debounced, and every interval with jitter. Failures back off per deployment; none blocks another.
+// A manifest that stops loading keeps its deployment, its metrics and its recorded state, and fails it with
+// InvalidManifest until it loads again.
 import { watch as watchTree, type FSWatcher } from 'chokidar';
 import { watch as fsWatch, type FSWatcher as NodeWatcher, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { Reason } from '../../api/conditions.js';
 import type { ReconixMetrics } from '../../metrics/metrics.js';
 import type { ReconcileRequest } from '../../reconcile/context.js';
 import type { Logger } from '../../reconcile/ports.js';
 import { WorkQueue, withJitter } from '../../reconcile/queue.js';
 import type { ReconcileReport } from '../../reconcile/report.js';
 import { parseDuration as parseDurationMs } from '../../spec/index.js';
+import type { StateBackend } from '../../state/backend.js';
 import {
   DEFAULT_INTERVAL_MS,
   DEFAULT_RETRY_MS,
@@ -17,6 +21,7 @@ import {
   type LoadError,
   type Loader,
 } from '../deployments.js';
+import { DEFAULT_STUCK_AFTER_MS, DirectoryHealth, type Probe } from './health.js';
 
 export interface DirectoryControllerOptions {
   dir: string;
@@ -25,7 +30,11 @@ export interface DirectoryControllerOptions {
   revisionOf: (root: string) => Promise<string | undefined>;
   log: Logger;
   metrics?: ReconixMetrics;
+  /** Where a deployment whose manifest stops loading gets its InvalidManifest status recorded. */
+  state?: StateBackend;
   concurrency?: number;
+  /** A reconcile running longer than this makes `liveness()` fail. */
+  stuckAfterMs?: number;
   debounceMs?: number;
   /** How often the link is re-resolved besides watching it (a safety net for missed events). */
   linkPollMs?: number;
@@ -36,6 +45,9 @@ export class DirectoryController {
   private readonly queue: WorkQueue;
   private readonly deployments = new Map<string, LoadedDeployment>();
   private readonly lastHash = new Map<string, string>();
+  /** Deployments whose manifest no longer loads, with the error; they keep their last good spec here. */
+  private readonly broken = new Map<string, string>();
+  private readonly health: DirectoryHealth;
   private errors: LoadError[] = [];
   private root: string | undefined;
   private revision: string | undefined;
@@ -47,6 +59,7 @@ export class DirectoryController {
   readonly lastReports = new Map<string, ReconcileReport>();
 
   constructor(private readonly opts: DirectoryControllerOptions) {
+    this.health = new DirectoryHealth(opts.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS);
     this.queue = new WorkQueue((name) => this.handle(name), {
       concurrency: opts.concurrency ?? 4,
       baseDelayMs: DEFAULT_RETRY_MS,
@@ -67,14 +80,29 @@ export class DirectoryController {
     this.linkPoll.unref();
   }
 
-  async stop(): Promise<void> {
+  /** Stop watching and wait for running reconciles, at most `graceMs` (a hung activation must not block). */
+  async stop(graceMs = 30_000): Promise<void> {
     this.stopped = true;
     if (this.debounce) clearTimeout(this.debounce);
     if (this.linkPoll) clearInterval(this.linkPoll);
     this.linkWatcher?.close();
     await this.treeWatcher?.close();
     this.queue.shutdown();
-    await this.queue.idle();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)));
+    if (await Promise.race([this.queue.idle().then(() => false), late]))
+      this.opts.log.warn('stopping with reconciles still running', { graceMs });
+    clearTimeout(timer);
+  }
+
+  /** /readyz: every deployment of the first load reconciled once (or failed to load). */
+  readiness(): Probe {
+    return this.health.readiness();
+  }
+
+  /** /healthz: no reconcile running longer than the stuck threshold. */
+  liveness(): Probe {
+    return this.health.liveness();
   }
 
   /** Reconcile one deployment now (as a requestedAt annotation does in Kubernetes mode). */
@@ -141,43 +169,65 @@ export class DirectoryController {
       seen.add(d.name);
       this.deployments.set(d.name, d);
       const key = `${d.inputHash}@${revision ?? ''}`;
-      if (this.lastHash.get(d.name) !== key) {
+      const wasBroken = this.broken.delete(d.name);
+      if (this.lastHash.get(d.name) !== key || wasBroken) {
         this.lastHash.set(d.name, key);
         this.queue.forget(d.name);
         this.queue.add(d.name);
       }
     }
-    for (const name of [...this.deployments.keys()]) {
-      // A manifest that fails to load keeps its deployment as it was: nothing is torn down by a typo.
-      if (!seen.has(name) && !result.errors.some((e) => e.name === name)) {
-        this.deployments.delete(name);
-        this.lastHash.delete(name);
-        this.queue.remove(name);
-        this.opts.metrics?.dropDeployment(name);
-        this.opts.log.info('deployment no longer in the source; its machines are left as they are', {
-          deployment: name,
-        });
+    for (const [name, d] of [...this.deployments]) {
+      if (seen.has(name)) continue;
+      // A manifest that fails to load keeps its deployment as it was: nothing is torn down by a typo. A YAML
+      // error hides the document's name, so the file it came from having an error is enough.
+      const errors = result.errors.filter((e) => e.name === name || (!e.name && e.path === d.manifestPath));
+      if (errors.length > 0) {
+        const message = errors.map((e) => e.message).join('; ');
+        if (this.broken.get(name) !== message) {
+          this.broken.set(name, message);
+          this.queue.forget(name);
+          this.queue.add(name);
+        }
+        continue;
       }
+      this.deployments.delete(name);
+      this.lastHash.delete(name);
+      this.broken.delete(name);
+      this.queue.remove(name);
+      this.health.done(name);
+      this.opts.metrics?.dropDeployment(name);
+      this.opts.log.info('deployment no longer in the source; its machines are left as they are', {
+        deployment: name,
+      });
     }
+    this.health.firstLoadDone(seen);
   }
 
   private async handle(name: string): Promise<void> {
     const d = this.deployments.get(name);
     if (!d) return;
+    this.health.started(name);
+    try {
+      await this.reconcileOnce(name, d);
+    } finally {
+      this.health.finished(name);
+    }
+  }
+
+  private async reconcileOnce(name: string, d: LoadedDeployment): Promise<void> {
     const interval = d.spec.interval ? parseDurationMs(d.spec.interval) : DEFAULT_INTERVAL_MS;
-    if (d.spec.suspend) {
+    const broken = this.broken.get(name);
+    if (broken === undefined && d.spec.suspend) {
       this.opts.log.info('deployment suspended', { deployment: name });
       this.queue.addAfter(name, withJitter(interval));
       return;
     }
-    const req = requestFor(
-      name,
-      d.spec,
-      d.source,
-      'deploy',
-      this.revision ? { revision: this.revision } : {},
-    );
-    const report = await this.opts.reconcile(req);
+    const report =
+      broken !== undefined
+        ? await this.invalidManifest(name, broken)
+        : await this.opts.reconcile(
+            requestFor(name, d.spec, d.source, 'deploy', this.revision ? { revision: this.revision } : {}),
+          );
     this.lastReports.set(name, report);
     this.opts.metrics?.record(report);
     this.opts.onReport?.(report);
@@ -193,5 +243,52 @@ export class DirectoryController {
         retryInMs: delay,
       });
     }
+  }
+
+  /**
+   * The reconcile of a deployment whose manifest does not load: it fails with InvalidManifest and touches no
+   * machine, so its machines' series stay as last observed. Retried like any failure, so that the failing-
+   * reconcile alert sees its error count grow.
+   */
+  private async invalidManifest(name: string, message: string): Promise<ReconcileReport> {
+    const at = new Date().toISOString();
+    const report: ReconcileReport = {
+      deployment: name,
+      op: 'deploy',
+      ok: false,
+      reason: Reason.InvalidManifest,
+      message: `the manifest no longer loads; the last one that did is kept: ${message}`,
+      plan: { machines: [], actions: [] },
+      machines: {},
+      startedAt: at,
+      durationMs: 0,
+      ...(this.revision ? { revision: this.revision } : {}),
+    };
+    this.opts.log.error('deployment kept as it was: its manifest does not load', {
+      deployment: name,
+      error: message,
+    });
+    const state = this.opts.state;
+    if (state) {
+      try {
+        const handle = await state.acquire(name, 'reconix controller (invalid manifest)');
+        try {
+          const { revision } = report;
+          handle.state.status = {
+            at,
+            ok: false,
+            reason: report.reason,
+            message: report.message,
+            ...(revision ? { revision } : {}),
+          };
+          await handle.save();
+        } finally {
+          await handle.release();
+        }
+      } catch (err) {
+        this.opts.log.warn('cannot record the status', { deployment: name, error: (err as Error).message });
+      }
+    }
+    return report;
   }
 }

@@ -1,8 +1,10 @@
-// The directory controller on real hosts: edits, out-of-band drift, a git-sync style link swap, metrics.
+// The directory controller on real hosts: edits, out-of-band drift, a git-sync style link swap, metrics, and a
+// manifest that stops loading.
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Reason } from '../../../src/api/conditions.js';
 import { checkResults } from '../../../src/cli/check.js';
 import { ReconixMetrics } from '../../../src/metrics/metrics.js';
 import { serveMetrics, type MetricsServer } from '../../../src/metrics/server.js';
@@ -58,11 +60,15 @@ describe('the directory controller on real hosts', function () {
       revisionOf: gitRevision,
       log: silentLogger,
       metrics,
+      state: ws.deps.state,
       debounceMs: 100,
       linkPollMs: 500,
       onReport: (r) => reports.push(r),
     });
-    server = await serveMetrics('127.0.0.1:0', metrics.registry, { live: () => true, ready: () => true });
+    server = await serveMetrics('127.0.0.1:0', metrics.registry, {
+      live: () => controller.liveness(),
+      ready: () => controller.readiness(),
+    });
     await controller.start();
   });
   after(async () => {
@@ -145,5 +151,42 @@ describe('the directory controller on real hosts', function () {
     assert.match(text, /reconix_drift_detected_total\{deployment="apache-local",machine="backend1"\} [1-9]/);
     assert.match(text, /reconix_source_revision_info\{deployment="apache-local",revision="[0-9a-f]{40}"\} 1/);
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    assert.equal((await fetch(`${base}/readyz`)).status, 200);
+  });
+
+  it('keeps a deployment whose manifest stops loading, and fails only the broken document of a file', async () => {
+    const file = join(sync, 'current', 'local.yaml');
+    const good = await readFile(file, 'utf8');
+    const activations = await ws.activations('backend1');
+    const metric = async (re: RegExp) => re.test(await metrics.registry.metrics());
+
+    // WHEN another document of the same file is broken, THEN the deployment goes on as before
+    await writeFile(file, `${good}\n---\nkind: NixDeployment\nmetadata: { name: [oops\n`);
+    await eventually('the load error', async () => controller.loadErrors.length === 1);
+    const after = reports.length;
+    assert.equal((await nextReport(after)).ok, true);
+
+    // WHEN its own document stops parsing
+    await writeFile(file, good.replace('spec:', 'spec: ['));
+    // THEN it is failed with InvalidManifest, its machines' series stay, and nothing is activated
+    const failed = await eventually('the InvalidManifest report', async () =>
+      reports.find((r, i) => i >= after && r.reason === Reason.InvalidManifest),
+    );
+    assert.match(failed.message, /local\.yaml \(document 1\)/);
+    assert.equal((await ws.state()).status?.reason, Reason.InvalidManifest);
+    assert.ok(await metric(/reconix_deployment_ready\{deployment="apache-local"\} 0/));
+    assert.ok(
+      await metric(
+        /reconix_reconcile_errors_total\{deployment="apache-local",reason="InvalidManifest"\} [1-9]/,
+      ),
+    );
+    assert.ok(await metric(/reconix_machine_drifted\{deployment="apache-local",machine="backend1"\} 0/));
+    assert.deepEqual(await ws.activations('backend1'), activations);
+
+    // WHEN it is fixed, THEN it is reconciled again and Ready
+    await writeFile(file, good);
+    await eventually('a successful reconcile', async () => reports.at(-1)?.ok === true);
+    assert.ok(await metric(/reconix_deployment_ready\{deployment="apache-local"\} 1/));
+    assert.equal((await ws.state()).status?.ok, true);
   });
 });
