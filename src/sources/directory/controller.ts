@@ -181,11 +181,21 @@ export class DirectoryController {
     this.lastReports.set(name, report);
     this.opts.metrics?.record(report);
     this.opts.onReport?.(report);
+    const retry = d.spec.retryInterval ? parseDurationMs(d.spec.retryInterval) : DEFAULT_RETRY_MS;
     if (report.ok) {
       this.queue.forget(name);
       this.queue.addAfter(name, withJitter(interval));
+    } else if (report.error?.reaction === 'stall') {
+      // Retrying cannot help: a change to the manifest or its files (reload), or a request, wakes it.
+      this.queue.forget(name);
+      this.opts.log.warn('reconcile stalled; waiting for the manifest or its files to change', {
+        deployment: name,
+        reason: report.reason,
+      });
+    } else if (report.error?.reaction === 'wait') {
+      this.queue.forget(name);
+      this.queue.addAfter(name, withJitter(retry));
     } else {
-      const retry = d.spec.retryInterval ? parseDurationMs(d.spec.retryInterval) : DEFAULT_RETRY_MS;
       const delay = this.queue.addRateLimited(name, retry, interval);
       this.opts.log.warn('reconcile failed; retrying', {
         deployment: name,
