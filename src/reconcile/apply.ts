@@ -1,6 +1,6 @@
 // Phase B: build what changed (one Nix call), then copy and activate machine by machine, capped.
 import pLimit from 'p-limit';
-import { Reason } from '../api/conditions.js';
+import { Reason, ReconixError } from '../api/conditions.js';
 import type { Action } from '../plan/actions.js';
 import { assertNever } from '../plan/actions.js';
 import { fail, type Run } from './context.js';
@@ -100,8 +100,11 @@ async function applyStep(run: Run, step: Action, session: HostSession, ctx: Step
           ctx.closures.get(step.system),
         );
       } catch (err) {
-        fail(run, name, err, Reason.CopyFailed);
-        throw err;
+        // Say it was the copy that failed, keeping what the error knows about itself (its reaction).
+        if (err instanceof ReconixError) throw err;
+        throw new ReconixError(Reason.CopyFailed, err instanceof Error ? err.message : String(err), {
+          cause: err,
+        });
       }
       return;
     }

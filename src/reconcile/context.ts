@@ -1,4 +1,5 @@
 // What one reconcile carries between its steps.
+import { failureOf, type Reason } from '../api/conditions.js';
 import type { ActivationMode, DriftPolicy } from '../api/deployment.js';
 import type { DeploymentState, MachinePhysical, PhysicalView, TargetObservation } from '../api/model.js';
 import type { StateBackend } from '../state/backend.js';
@@ -84,16 +85,16 @@ export function machine(run: Run, name: string): MachinePhysical {
   return m;
 }
 
-export function fail(run: Run, name: string, err: unknown, reasonFallback: string): void {
+export function fail(run: Run, name: string, err: unknown, reasonFallback: Reason): void {
   const r = run.reports[name];
   if (!r) return;
-  const reason = (err as { reason?: string }).reason ?? reasonFallback;
   r.outcome = r.outcome === 'unreachable' ? 'unreachable' : 'failed';
-  r.error = { reason: reason as never, message: err instanceof Error ? err.message : String(err) };
+  r.error = failureOf(err, reasonFallback);
   run.deps.log.error('machine failed', {
     deployment: run.req.name,
     machine: name,
-    reason,
+    reason: r.error.reason,
+    reaction: r.error.reaction,
     error: r.error.message,
   });
 }

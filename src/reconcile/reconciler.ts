@@ -1,5 +1,5 @@
 // One reconcile of one deployment: the same story for the CLI, the directory controller and Kubernetes.
-import { Reason, ReconixError, reasonOf } from '../api/conditions.js';
+import { combinedReaction, failureOf, Reason } from '../api/conditions.js';
 import { emptyState } from '../api/model.js';
 import type { ActionKind, Plan } from '../plan/actions.js';
 import { mergePlans, planSystems, planTargets, selectMachines } from '../plan/plan.js';
@@ -75,7 +75,11 @@ export async function reconcileDeployment(
       if (mp.verdict === 'obsolete') r.outcome = 'obsolete';
       if (mp.verdict === 'unreachable' && !r.error) {
         r.outcome = 'unreachable';
-        r.error = { reason: Reason.HostUnreachable, message: `${mp.machine}: ${mp.note ?? 'unreachable'}` };
+        r.error = {
+          reason: Reason.HostUnreachable,
+          message: `${mp.machine}: ${mp.note ?? 'unreachable'}`,
+          reaction: 'retry',
+        };
       }
     }
     if (provisions) await applyTargetActions(run, targetPlan.actions);
@@ -199,10 +203,12 @@ export async function reconcileDeployment(
     }
     return report;
   } catch (err) {
+    const failure = failureOf(err);
     deps.log.error('reconcile failed', {
       deployment: req.name,
-      reason: reasonOf(err),
-      error: (err as Error).message,
+      reason: failure.reason,
+      reaction: failure.reaction,
+      error: failure.message,
     });
     const report = finish(run, plan, err);
     if (req.op === 'deploy') {
@@ -223,7 +229,7 @@ const STAGE_ACTIONS: Record<DeployStage, readonly ActionKind[]> = {
   copy: ['build', 'copy'],
 };
 
-function summarise(
+export function summarise(
   req: ReconcileRequest,
   started: Date,
   ended: Date,
@@ -241,8 +247,8 @@ function summarise(
     ...(req.revision ? { revision: req.revision } : {}),
   };
   if (err !== undefined) {
-    const reason = err instanceof ReconixError ? err.reason : Reason.ProvisioningFailed;
-    return { ...base, ok: false, reason, message: err instanceof Error ? err.message : String(err) };
+    const error = failureOf(err, Reason.ProvisioningFailed);
+    return { ...base, ok: false, reason: error.reason, message: error.message, error };
   }
   const failed = Object.values(machines).filter((m) => m.error);
   if (failed.length > 0) {
@@ -250,13 +256,10 @@ function summarise(
     const reason = failed.every((f) => f.error?.reason === first.error?.reason)
       ? (first.error?.reason ?? Reason.PartialFailure)
       : Reason.PartialFailure;
-    const message = failed.map((f) => `${f.machine}: ${f.error?.message ?? 'failed'}`).join('; ');
-    return {
-      ...base,
-      ok: false,
-      reason,
-      message: `${failed.length} of ${Object.keys(machines).length} machines failed: ${message}`,
-    };
+    const list = failed.map((f) => `${f.machine}: ${f.error?.message ?? 'failed'}`).join('; ');
+    const message = `${failed.length} of ${Object.keys(machines).length} machines failed: ${list}`;
+    const reaction = combinedReaction(failed.map((f) => f.error?.reaction ?? 'retry'));
+    return { ...base, ok: false, reason, message, error: { reason, message, reaction } };
   }
   const changed = Object.values(machines).filter(
     (m) => m.outcome === 'activated' || m.outcome === 'drift-corrected',

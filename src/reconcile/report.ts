@@ -1,5 +1,5 @@
 // The outcome of one reconcile, per machine and as a whole.
-import type { Reason } from '../api/conditions.js';
+import type { Failure, Reason } from '../api/conditions.js';
 import type { MachineVerdict, Plan } from '../plan/actions.js';
 import type { CopyStats } from './ports.js';
 
@@ -29,7 +29,8 @@ export interface MachineReport {
   created?: boolean;
   built?: boolean;
   copied?: CopyStats;
-  error?: { reason: Reason; message: string };
+  /** Why this machine failed, and whether retrying can help. */
+  error?: Failure;
 }
 
 export interface ReconcileReport {
@@ -38,6 +39,8 @@ export interface ReconcileReport {
   ok: boolean;
   reason: Reason;
   message: string;
+  /** Present exactly when `ok` is false: the reason and message above, and how a controller should react. */
+  error?: Failure;
   plan: Plan;
   machines: Record<string, MachineReport>;
   startedAt: string;

@@ -121,6 +121,7 @@ export class KubeStateStore implements StateBackend {
           Reason.StateLocked,
           `the state of ${id} is held by ${other.identity} (${other.purpose}) since ${other.renewed}; ` +
             'waiting for it to finish or to go stale',
+          { reaction: 'wait' },
         );
       }
       const state = current ? decode(current, id) : emptyState(id);

@@ -231,11 +231,21 @@ export class DirectoryController {
     this.lastReports.set(name, report);
     this.opts.metrics?.record(report);
     this.opts.onReport?.(report);
+    const retry = d.spec.retryInterval ? parseDurationMs(d.spec.retryInterval) : DEFAULT_RETRY_MS;
     if (report.ok) {
       this.queue.forget(name);
       this.queue.addAfter(name, withJitter(interval));
+    } else if (report.error?.reaction === 'stall') {
+      // Retrying cannot help: a change to the manifest or its files (reload), or a request, wakes it.
+      this.queue.forget(name);
+      this.opts.log.warn('reconcile stalled; waiting for the manifest or its files to change', {
+        deployment: name,
+        reason: report.reason,
+      });
+    } else if (report.error?.reaction === 'wait') {
+      this.queue.forget(name);
+      this.queue.addAfter(name, withJitter(retry));
     } else {
-      const retry = d.spec.retryInterval ? parseDurationMs(d.spec.retryInterval) : DEFAULT_RETRY_MS;
       const delay = this.queue.addRateLimited(name, retry, interval);
       this.opts.log.warn('reconcile failed; retrying', {
         deployment: name,
@@ -247,8 +257,7 @@ export class DirectoryController {
 
   /**
    * The reconcile of a deployment whose manifest does not load: it fails with InvalidManifest and touches no
-   * machine, so its machines' series stay as last observed. Retried like any failure, so that the failing-
-   * reconcile alert sees its error count grow.
+   * machine, so its machines' series stay as last observed. It stalls: only a change to its files wakes it.
    */
   private async invalidManifest(name: string, message: string): Promise<ReconcileReport> {
     const at = new Date().toISOString();
@@ -258,6 +267,11 @@ export class DirectoryController {
       ok: false,
       reason: Reason.InvalidManifest,
       message: `the manifest no longer loads; the last one that did is kept: ${message}`,
+      error: {
+        reason: Reason.InvalidManifest,
+        message: `the manifest no longer loads; the last one that did is kept: ${message}`,
+        reaction: 'stall',
+      },
       plan: { machines: [], actions: [] },
       machines: {},
       startedAt: at,

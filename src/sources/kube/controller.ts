@@ -1,18 +1,20 @@
 // Kubernetes mode: NixDeployments watched by an informer feed the same work queue and reconciler core as the
 // directory controller. A watch event becomes a reconcile only when it matters (new generation, requestedAt,
 // deletion), so the controller's own status writes never trigger one; every deployment is also reconciled
-// every spec.interval, with jitter, since missing an event must never matter.
+// every spec.interval, with jitter, since missing an event must never matter. A stalled deployment is the
+// exception: retrying cannot help it, so it waits for its object, one of its Secrets or its source tree to change.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ReconixMetrics } from '../../metrics/metrics.js';
 import type { Logger } from '../../reconcile/ports.js';
 import { WorkQueue, withJitter } from '../../reconcile/queue.js';
 import { parseDeploymentId } from '../../state/kube-store.js';
-import type { NixDeploymentClient } from './api.js';
+import type { NixDeploymentClient, SecretApi } from './api.js';
 import { kubeMessage } from './errors.js';
 import type { EventRecorder } from './events.js';
 import { ResilientInformer } from './informer.js';
 import { keyOf, triggerOf, type NixDeploymentObject } from './object.js';
 import type { Next, ObjectReconciler } from './reconcile-object.js';
+import { SecretWatch } from './secret-watch.js';
 import type { SourceResolver } from './source.js';
 
 export interface KubeControllerOptions {
@@ -31,6 +33,10 @@ export interface KubeControllerOptions {
   /** Backoff of watch restarts. */
   watchBaseDelayMs?: number;
   watchMaxDelayMs?: number;
+  /** Where the Secrets of stalled deployments are read, to wake them when one changes; none: not woken so. */
+  secrets?: SecretApi;
+  /** How often the Secrets of stalled deployments are read. Default 10 s. */
+  secretPollMs?: number;
 }
 
 /** A resync faster than this would be a loop, whatever the spec says. */
@@ -39,6 +45,9 @@ const MIN_INTERVAL_MS = 1000;
 export class KubeController {
   private readonly queue: WorkQueue;
   private readonly informer: ResilientInformer;
+  private readonly secretWatch: SecretWatch | undefined;
+  /** Deployments that wait for a change: no retry, no resync. */
+  private readonly stalledKeys = new Set<string>();
   private readonly triggers = new Map<string, string>();
   private stopSourceWatch: (() => void) | undefined;
   private started = false;
@@ -65,11 +74,20 @@ export class KubeController {
       onRestart: () => void (this.watchRestarts += 1),
       onRelist: () => void (this.relists += 1),
     });
+    this.secretWatch =
+      opts.secrets &&
+      new SecretWatch({
+        api: opts.secrets,
+        log: opts.log,
+        onChange: (key) => this.queue.add(key),
+        ...(opts.secretPollMs === undefined ? {} : { everyMs: opts.secretPollMs }),
+      });
   }
 
   async start(): Promise<void> {
     this.started = true;
     await this.informer.start();
+    this.secretWatch?.start();
     this.stopSourceWatch = this.opts.sources?.watch((root) => this.sourceChanged(root), this.opts.log);
     this.opts.log.info('watching NixDeployments', { path: this.opts.client.path });
   }
@@ -78,9 +96,15 @@ export class KubeController {
     if (!this.started) return;
     this.started = false;
     this.stopSourceWatch?.();
+    await this.secretWatch?.stop();
     await this.informer.stop();
     this.queue.shutdown();
     await this.queue.idle();
+  }
+
+  /** Whether the deployment is stalled now, waiting for a change. */
+  isStalled(key: string): boolean {
+    return this.stalledKeys.has(key);
   }
 
   /** Ready once the first list is in the cache. */
@@ -111,6 +135,7 @@ export class KubeController {
   private remove(obj: NixDeploymentObject): void {
     const key = keyOf(obj);
     this.triggers.delete(key);
+    this.unstall(key);
     this.queue.remove(key);
     this.opts.events.forget(obj);
     this.opts.metrics?.dropDeployment(key);
@@ -126,6 +151,8 @@ export class KubeController {
     const { namespace, name } = parseDeploymentId(key);
     const obj = this.informer.get(namespace, name);
     if (!obj) return; // deleted meanwhile
+    // Whatever woke it, the reconcile decides afresh whether it is still stalled.
+    this.unstall(key);
     this.reconciles.set(key, (this.reconciles.get(key) ?? 0) + 1);
     let next: Next;
     try {
@@ -145,9 +172,20 @@ export class KubeController {
         this.opts.log.warn('reconcile failed; retrying', { deployment: key, retryInMs: delay });
         return;
       }
+      case 'stall':
+        // No retry and no resync: the informer (object), the source watch (files) or the Secret watch wakes it.
+        this.queue.forget(key);
+        this.stalledKeys.add(key);
+        this.secretWatch?.watch(key, next.namespace, next.secrets, next.seen);
+        return;
       case 'forget':
         this.queue.remove(key);
         return;
     }
+  }
+
+  private unstall(key: string): void {
+    this.stalledKeys.delete(key);
+    this.secretWatch?.forget(key);
   }
 }

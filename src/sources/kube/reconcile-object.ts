@@ -1,7 +1,7 @@
 // One reconcile of one NixDeployment object, read top to bottom: handle deletion, hold the finalizer, say we are
 // at it, read the Secrets and the network source, run the reconciler core, write the status, emit events.
 // What the controller should do next is returned, not decided here.
-import { ConditionType, Reason, ReconixError, reasonOf } from '../../api/conditions.js';
+import { ConditionType, Reason, failureOf, type Failure } from '../../api/conditions.js';
 import type { NixDeploymentStatus } from '../../api/deployment.js';
 import type { ReconixMetrics } from '../../metrics/metrics.js';
 import type { ReconcileDeps, ReconcileRequest } from '../../reconcile/context.js';
@@ -24,12 +24,17 @@ import {
 } from './object.js';
 import { readDeploymentSecrets, type DeploymentSecrets } from './secrets.js';
 import type { SourceResolver } from './source.js';
-import { conditionOf, progressingStatus, resultStatus } from './status.js';
+import { recordingSecrets, secretNamesOf, type SecretVersions } from './secret-watch.js';
+import { conditionOf, failureOfOutcome, progressingStatus, resultStatus } from './status.js';
 
-/** What the controller does with the key afterwards. */
+/**
+ * What the controller does with the key afterwards. `stall`: nothing until the object, one of its Secrets (named
+ * in `secrets`, with the versions this reconcile saw) or its network files change.
+ */
 export type Next =
   | { kind: 'requeue'; afterMs: number }
   | { kind: 'retry'; baseMs: number; maxMs: number }
+  | { kind: 'stall'; namespace: string; secrets: string[]; seen: SecretVersions }
   | { kind: 'forget' };
 
 export interface ObjectReconcilerOptions {
@@ -47,14 +52,6 @@ export interface ObjectReconcilerOptions {
   /** Called as a reconcile of a live object starts (latency measurements, tests). */
   onStart?: (id: string, obj: NixDeploymentObject) => void;
 }
-
-// Failures that retrying alone does not fix: a person has to change the spec, a Secret or the machine.
-const STALLING = new Set<string>([
-  Reason.InvalidManifest,
-  Reason.RootRequired,
-  Reason.HostKeyMismatch,
-  Reason.SecretNotFound,
-]);
 
 export class ObjectReconciler {
   private readonly now: () => Date;
@@ -97,25 +94,27 @@ export class ObjectReconciler {
 
     // Credentials and the network, then the reconciler core.
     let report: ReconcileReport | undefined;
-    let failure: { reason: Reason; message: string; stalled: boolean } | undefined;
+    let failure: Failure | undefined;
     let revision: string | undefined;
+    const seen: SecretVersions = {};
     try {
-      const secrets = await readDeploymentSecrets(this.opts.secrets, obj);
+      const secrets = await readDeploymentSecrets(recordingSecrets(this.opts.secrets, seen), obj);
       const resolved = await this.opts.sources.resolve(obj);
       revision = resolved.revision;
       const req = requestFor(id, obj.spec, resolved.source, 'deploy', { revision });
       report = await (this.opts.reconcile ?? reconcileDeployment)(req, this.opts.depsFor(id, secrets));
     } catch (err) {
-      const stalled = err instanceof ReconixError && err.reaction === 'stall';
-      failure = { reason: reasonOf(err), message: (err as Error).message, stalled };
+      failure = failureOf(err);
       this.opts.log.error('reconcile failed', {
         deployment: id,
         reason: failure.reason,
+        reaction: failure.reaction,
         error: failure.message,
       });
     }
-    const ok = !failure && (report?.ok ?? false);
-    const reason = failure?.reason ?? report?.reason ?? Reason.ProvisioningFailed;
+    const outcome = { ...(report ? { report } : {}), ...(failure ? { failure } : {}) };
+    const failed = failureOfOutcome(outcome);
+    const reason = failed?.reason ?? report?.reason ?? Reason.ReconciliationSucceeded;
 
     // Status, events and metrics say what happened.
     await this.writeStatus(
@@ -123,9 +122,7 @@ export class ObjectReconciler {
       resultStatus(status, {
         generation,
         now: this.stamp(),
-        ...(report ? { report } : {}),
-        ...(failure ? { failure: { reason: failure.reason, message: failure.message } } : {}),
-        stalled: failure?.stalled ?? STALLING.has(reason),
+        ...outcome,
         ...(revision ? { revision } : {}),
         ...(asked ? { requestedAt: asked } : {}),
       }),
@@ -139,7 +136,24 @@ export class ObjectReconciler {
       this.opts.metrics?.reconcileErrors.inc({ deployment: id, reason });
       this.opts.metrics?.deploymentReady.set({ deployment: id }, 0);
     }
-    return ok ? { kind: 'requeue', afterMs: interval } : retry;
+    // The failure's reaction decides when to come back.
+    switch (failed?.reaction) {
+      case undefined:
+        return { kind: 'requeue', afterMs: interval };
+      case 'stall':
+        this.opts.log.warn(
+          'reconcile stalled: waiting for a change to the object, its Secrets or its files',
+          {
+            deployment: id,
+            reason,
+          },
+        );
+        return { kind: 'stall', namespace: obj.metadata.namespace, secrets: secretNamesOf(obj), seen };
+      case 'wait':
+        return { kind: 'requeue', afterMs: retry.baseMs };
+      case 'retry':
+        return retry;
+    }
   }
 
   /** Destroy what the deployment created; drop the finalizer only when that is done. */
@@ -165,9 +179,7 @@ export class ObjectReconciler {
       failed = results.filter((r) => !r.ok);
       destroyed = results.length - failed.length;
     } catch (err) {
-      failed = [
-        { machine: '(all)', ok: false, error: { reason: reasonOf(err), message: (err as Error).message } },
-      ];
+      failed = [{ machine: '(all)', ok: false, error: failureOf(err) }];
     }
     if (failed.length === 0) {
       await this.opts.events.record(obj, 'Normal', 'Destroyed', `destroyed ${destroyed} machine(s)`);
@@ -184,8 +196,7 @@ export class ObjectReconciler {
       resultStatus(status, {
         generation,
         now: this.stamp(),
-        failure: { reason: Reason.DestroyFailed, message },
-        stalled: false,
+        failure: { reason: Reason.DestroyFailed, message, reaction: 'retry' },
       }),
     ).catch(() => undefined);
     await this.opts.events.record(obj, 'Warning', Reason.DestroyFailed, message);

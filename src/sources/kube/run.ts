@@ -36,6 +36,8 @@ export interface KubeRunOptions {
   revisionOf?: (root: string) => Promise<string | undefined>;
   /** Watch only this namespace. */
   namespace?: string;
+  /** How often the Secrets of stalled deployments are read, to wake them when one changes. Default 10 s. */
+  secretPollMs?: number;
   concurrency?: number;
   /** Address of /metrics, /healthz and /readyz. */
   listen: string;
@@ -117,6 +119,8 @@ export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeC
     sources,
     log: o.log,
     metrics: o.metrics,
+    secrets: core,
+    ...(o.secretPollMs ? { secretPollMs: o.secretPollMs } : {}),
     ...(o.concurrency ? { concurrency: o.concurrency } : {}),
   });
   cache.controller = running;

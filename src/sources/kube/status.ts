@@ -1,7 +1,7 @@
 // The status of a NixDeployment, per the Kubernetes API conventions: conditions keyed by type whose
 // lastTransitionTime moves only when their status does, observedGeneration, revisions, and a per-machine view
 // bounded so that a thousand machines fit in one object. Pure: no I/O, the time is given.
-import { ConditionType, Reason } from '../../api/conditions.js';
+import { ConditionType, Reason, type Failure } from '../../api/conditions.js';
 import { MAX_LISTED_MACHINES, type Condition, type NixDeploymentStatus } from '../../api/deployment.js';
 import type { MachineReport, ReconcileReport } from '../../reconcile/report.js';
 
@@ -77,19 +77,18 @@ export interface Outcome {
   now: string;
   /** The reconcile's report; absent when it failed before evaluating (a missing Secret, say). */
   report?: ReconcileReport;
-  /** A failure outside the report. */
-  failure?: { reason: Reason; message: string };
-  /** The failure needs a human: retrying alone will not fix it. */
-  stalled: boolean;
+  /** A failure outside the report (a missing Secret, say); it wins over the report's own error. */
+  failure?: Failure;
   revision?: string;
   requestedAt?: string;
 }
 
 /** Status after a reconcile. */
 export function resultStatus(prev: NixDeploymentStatus | undefined, o: Outcome): NixDeploymentStatus {
-  const ok = !o.failure && (o.report?.ok ?? false);
-  const reason = o.failure?.reason ?? o.report?.reason ?? Reason.ProvisioningFailed;
-  const message = o.failure?.message ?? o.report?.message ?? '';
+  const failure = failureOfOutcome(o);
+  const ok = failure === undefined;
+  const reason = failure?.reason ?? o.report?.reason ?? Reason.ReconciliationSucceeded;
+  const message = failure?.message ?? o.report?.message ?? '';
   let conditions = removeCondition(prev?.conditions ?? [], ConditionType.Reconciling);
   conditions = setCondition(
     conditions,
@@ -97,8 +96,9 @@ export function resultStatus(prev: NixDeploymentStatus | undefined, o: Outcome):
     o.generation,
     o.now,
   );
+  // Stalled says that retrying alone will not help: a change to the spec, a Secret or a network file must come.
   conditions =
-    !ok && o.stalled
+    failure?.reaction === 'stall'
       ? setCondition(
           conditions,
           { type: ConditionType.Stalled, status: 'True', reason, message },
@@ -125,6 +125,14 @@ export function resultStatus(prev: NixDeploymentStatus | undefined, o: Outcome):
     status.machineStates = machineStates;
   }
   return status;
+}
+
+/** Why the reconcile did not succeed, if it did not; a report that failed without saying why is retried. */
+export function failureOfOutcome(o: Pick<Outcome, 'failure' | 'report'>): Failure | undefined {
+  if (o.failure) return o.failure;
+  if (!o.report) return { reason: Reason.ProvisioningFailed, message: 'no report', reaction: 'retry' };
+  if (o.report.ok) return undefined;
+  return o.report.error ?? { reason: o.report.reason, message: o.report.message, reaction: 'retry' };
 }
 
 function driftCondition(report: ReconcileReport): ConditionInput {

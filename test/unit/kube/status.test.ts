@@ -26,7 +26,9 @@ const machine = (name: string, outcome: MachineReport['outcome'], error?: string
   verdict: 'up-to-date',
   outcome,
   system: `/nix/store/${name}-system`,
-  ...(error ? { error: { reason: Reason.ActivationFailed, message: error } } : {}),
+  ...(error
+    ? { error: { reason: Reason.ActivationFailed, message: error, reaction: 'retry' as const } }
+    : {}),
 });
 
 describe('NixDeployment status', () => {
@@ -39,7 +41,7 @@ describe('NixDeployment status', () => {
     ms[7] = machine('m0007', 'drift-reported');
     ms[8] = machine('m0008', 'drift-reported');
     // WHEN the status is computed
-    const s = resultStatus(undefined, { generation: 4, now: 'T', report: report(ms, false), stalled: false });
+    const s = resultStatus(undefined, { generation: 4, now: 'T', report: report(ms, false) });
     // THEN the counts cover all machines and the list is short and ordered by trouble
     assert.deepEqual(s.machines, { total: 1000, ready: 995, drifted: 2, failed: 3 });
     assert.equal(s.machineStates?.length, MAX_LISTED_MACHINES);
@@ -54,14 +56,17 @@ describe('NixDeployment status', () => {
   });
 
   it('keeps lastTransitionTime while a condition keeps its status, and moves it when it changes', () => {
-    const first = resultStatus(undefined, { generation: 1, now: 'T1', report: report([]), stalled: false });
-    const again = resultStatus(first, { generation: 1, now: 'T2', report: report([]), stalled: false });
+    const first = resultStatus(undefined, { generation: 1, now: 'T1', report: report([]) });
+    const again = resultStatus(first, { generation: 1, now: 'T2', report: report([]) });
     assert.equal(conditionOf(again, 'Ready')?.lastTransitionTime, 'T1');
     const failed = resultStatus(again, {
       generation: 2,
       now: 'T3',
-      failure: { reason: Reason.SecretNotFound, message: 'Secret default/k does not exist' },
-      stalled: true,
+      failure: {
+        reason: Reason.SecretNotFound,
+        message: 'Secret default/k does not exist',
+        reaction: 'stall',
+      },
     });
     assert.equal(conditionOf(failed, 'Ready')?.lastTransitionTime, 'T3');
     assert.equal(conditionOf(failed, 'Ready')?.reason, 'SecretNotFound');
@@ -74,7 +79,6 @@ describe('NixDeployment status', () => {
       generation: 1,
       now: 'T1',
       report: report([]),
-      stalled: false,
       revision: 'r1',
     });
     assert.equal(done.lastAppliedRevision, 'r1');
@@ -82,7 +86,7 @@ describe('NixDeployment status', () => {
     const resync = progressingStatus(done, 1, 'T2', 'resync');
     assert.equal(conditionOf(resync, 'Ready')?.status, 'True');
     assert.equal(conditionOf(resync, 'Reconciling')?.status, 'True');
-    const after = resultStatus(resync, { generation: 1, now: 'T3', report: report([]), stalled: false });
+    const after = resultStatus(resync, { generation: 1, now: 'T3', report: report([]) });
     assert.equal(conditionOf(after, 'Reconciling'), undefined);
   });
 
@@ -91,13 +95,11 @@ describe('NixDeployment status', () => {
       generation: 1,
       now: 'T',
       report: report([machine('a', 'activated')]),
-      stalled: false,
     });
     const evalFailed = resultStatus(known, {
       generation: 2,
       now: 'T',
       report: report([], false, { reason: Reason.EvaluationFailed }),
-      stalled: false,
     });
     assert.deepEqual(evalFailed.machines, known.machines);
     assert.equal(conditionOf(evalFailed, 'Ready')?.reason, 'EvaluationFailed');
