@@ -131,6 +131,11 @@ export async function reconcileDeployment(
       const r = run.reports[name];
       if (r && view.ok && view.observation.currentSystem) r.current = view.observation.currentSystem;
     }
+    // A host that refused the connection (or its key) was not observed: the plan says so, with why.
+    for (const n of live) {
+      const error = run.reports[n]?.error;
+      if (!sessions.has(n) && error) hosts[n] = { ok: false, error: error.message };
+    }
 
     // Plan: what to build, copy and activate, and what drifted.
     const builtLocally = await deps.store.validPaths(Object.values(desired).map((ref) => ref.outPath));
@@ -138,7 +143,7 @@ export async function reconcileDeployment(
     for (const n of live) env[n] = physical.machines[n]?.targetEnv ?? 'none';
     const systemPlan = planSystems({
       env,
-      desired: Object.fromEntries(Object.entries(desired).filter(([n]) => sessions.has(n))),
+      desired: Object.fromEntries(Object.entries(desired).filter(([n]) => hosts[n])),
       hosts,
       recorded: state,
       builtLocally,
@@ -242,7 +247,8 @@ function summarise(
   };
   if (err !== undefined) {
     const reason = err instanceof ReconixError ? err.reason : Reason.ProvisioningFailed;
-    return { ...base, ok: false, reason, message: err instanceof Error ? err.message : String(err) };
+    const message = err instanceof Error ? err.message : String(err);
+    return { ...base, ok: false, reason, message, error: { reason, message } };
   }
   const failed = Object.values(machines).filter((m) => m.error);
   if (failed.length > 0) {

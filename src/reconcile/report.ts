@@ -38,6 +38,8 @@ export interface ReconcileReport {
   ok: boolean;
   reason: Reason;
   message: string;
+  /** Set when the deployment as a whole failed (evaluation, state, a provider), not one machine. */
+  error?: { reason: Reason; message: string };
   plan: Plan;
   machines: Record<string, MachineReport>;
   startedAt: string;
