@@ -35,6 +35,8 @@ export function assertConforms(command: OutputCommand, stdout: string): unknown 
   const doc = JSON.parse(stdout) as unknown;
   const errors = schemaErrors(command, doc);
   if (errors.length > 0)
-    throw new Error(`${command} --json does not follow ${schemaFile(command)}:\n${errors.join('\n')}\n${stdout}`);
+    throw new Error(
+      `${command} --json does not follow ${schemaFile(command)}:\n${errors.join('\n')}\n${stdout}`,
+    );
   return doc;
 }
