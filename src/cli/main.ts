@@ -22,7 +22,8 @@ import { checkResults, renderCheck } from './check.js';
 import { buildDeps, clientKeyFile, defaultStateDir } from './deps.js';
 import type { KubeCommandOptions } from './kube.js';
 import type { SshTarget } from './ssh.js';
-import { renderInfo } from './info.js';
+import { infoOutput, renderInfo } from './info.js';
+import { deployOutput, jsonDocument, planOutput } from './output.js';
 import {
   planHasChanges,
   renderDeploy,
@@ -143,17 +144,10 @@ cloudOptions(selection(program.command('plan')))
       );
       if (!report.ok) code = 2;
       else if (planHasChanges(report.plan) && code === 0) code = 1;
-      if (o.json)
-        out.push({
-          deployment: d.name,
-          ok: report.ok,
-          reason: report.reason,
-          message: report.message,
-          ...report.plan,
-        });
+      if (o.json) out.push(planOutput(report));
       else print(renderPlan(report));
     }
-    if (o.json) print(JSON.stringify(out.length === 1 ? out[0] : out, null, 2));
+    if (o.json) print(jsonDocument(out));
     process.exitCode = code;
   });
 
@@ -181,15 +175,18 @@ cloudOptions(selection(program.command('deploy')))
   .action(async (o: Record<string, unknown>) => {
     const { deps, deployments } = await setup(cloudFlags(o));
     let code = 0;
+    const out = [];
     for (const d of deployments) {
       const report = await reconcileDeployment(
         requestFor(d.name, d.spec, d.source, 'deploy', overrides(o)),
         deps,
       );
-      print(o.json ? JSON.stringify(report, null, 2) : renderDeploy(report));
+      if (o.json) out.push(deployOutput(report));
+      else print(renderDeploy(report));
       const machineFailures = Object.values(report.machines).some((m) => m.error);
       if (!report.ok) code = Math.max(code, machineFailures ? 1 : 2);
     }
+    if (o.json) print(jsonDocument(out));
     process.exitCode = code;
   });
 
@@ -199,6 +196,7 @@ selection(program.command('check'))
   .action(async (o: Record<string, unknown>) => {
     const { deps, deployments } = await setup();
     let code = 0;
+    const out = [];
     for (const d of deployments) {
       const report = await reconcileDeployment(
         requestFor(d.name, d.spec, d.source, 'check', overrides(o)),
@@ -206,12 +204,10 @@ selection(program.command('check'))
       );
       const res = checkResults(report);
       code |= res.exitCode;
-      print(
-        o.json
-          ? JSON.stringify({ deployment: d.name, ...res }, null, 2)
-          : `Deployment ${d.name}:\n${renderCheck(report)}`,
-      );
+      if (o.json) out.push(res);
+      else print(`Deployment ${d.name}:\n${renderCheck(report)}`);
     }
+    if (o.json) print(jsonDocument(out));
     process.exitCode = code;
   });
 
@@ -220,14 +216,17 @@ selection(program.command('info'))
   .option('--json', 'print as JSON')
   .action(async (o: Record<string, unknown>) => {
     const { deps, deployments } = await setup();
+    const out = [];
     for (const d of deployments) {
       const report = await reconcileDeployment(
         requestFor(d.name, d.spec, d.source, 'check', overrides(o)),
         deps,
       );
-      const state = await deps.state.read(d.name);
-      print(renderInfo(d.name, report, state, Boolean(o.json)));
+      const info = infoOutput(report, await deps.state.read(d.name));
+      if (o.json) out.push(info);
+      else print(renderInfo(info));
     }
+    if (o.json) print(jsonDocument(out));
   });
 
 selection(program.command('list-generations'))

@@ -1,6 +1,7 @@
 // Human-readable output of plans, reports, generations and info tables.
 import type { Generation } from '../api/model.js';
-import type { Action, MachinePlan } from '../plan/actions.js';
+import type { PlanOutput } from '../api/output.js';
+import type { Action, MachinePlan, Plan } from '../plan/actions.js';
 import type { MachineResult } from '../reconcile/operations.js';
 import type { MachineReport, ReconcileReport } from '../reconcile/report.js';
 import { renderResourceChanges } from './render-resources.js';
@@ -78,6 +79,18 @@ function describeMachine(m: MachinePlan, actions: readonly Action[]): string {
   }
 }
 
+/** Machines by verdict, as the plan's summary line counts them. */
+export function planCounts(plan: Plan): PlanOutput['counts'] {
+  const count = (...verdicts: string[]) => plan.machines.filter((m) => verdicts.includes(m.verdict)).length;
+  return {
+    create: count('create'),
+    update: count('update'),
+    drifted: count('drifted'),
+    unchanged: count('up-to-date', 'held'),
+    unreachable: count('unreachable'),
+  };
+}
+
 export function renderPlan(report: ReconcileReport): string {
   const lines = [`Deployment ${report.deployment}:`];
   const width = Math.max(4, ...report.plan.machines.map((m) => m.machine.length));
@@ -86,10 +99,10 @@ export function renderPlan(report: ReconcileReport): string {
       `  ${SYMBOL[m.verdict] ?? ' '} ${m.machine.padEnd(width)}  ${m.env.padEnd(5)}  ${describeMachine(m, report.plan.actions)}`,
     );
   }
-  const count = (v: string) => report.plan.machines.filter((m) => m.verdict === v).length;
+  const n = planCounts(report.plan);
   lines.push(
-    `Plan: ${count('create')} to create, ${count('update')} to update, ${count('drifted')} drifted, ` +
-      `${count('up-to-date') + count('held')} unchanged, ${count('unreachable')} unreachable.`,
+    `Plan: ${n.create} to create, ${n.update} to update, ${n.drifted} drifted, ` +
+      `${n.unchanged} unchanged, ${n.unreachable} unreachable.`,
   );
   lines.push(...renderResourceChanges(report.plan.resources));
   if (!report.ok) lines.push(`Error (${report.reason}): ${report.message}`);

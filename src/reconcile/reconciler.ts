@@ -135,6 +135,11 @@ export async function reconcileDeployment(
       const r = run.reports[name];
       if (r && view.ok && view.observation.currentSystem) r.current = view.observation.currentSystem;
     }
+    // A host that refused the connection (or its key) was not observed: the plan says so, with why.
+    for (const n of live) {
+      const error = run.reports[n]?.error;
+      if (!sessions.has(n) && error) hosts[n] = { ok: false, error: error.message };
+    }
 
     // Plan: what to build, copy and activate, and what drifted.
     const builtLocally = await deps.store.validPaths(Object.values(desired).map((ref) => ref.outPath));
@@ -142,7 +147,7 @@ export async function reconcileDeployment(
     for (const n of live) env[n] = physical.machines[n]?.targetEnv ?? 'none';
     const systemPlan = planSystems({
       env,
-      desired: Object.fromEntries(Object.entries(desired).filter(([n]) => sessions.has(n))),
+      desired: Object.fromEntries(Object.entries(desired).filter(([n]) => hosts[n])),
       hosts,
       recorded: state,
       builtLocally,
@@ -247,7 +252,7 @@ export function summarise(
     ...(req.revision ? { revision: req.revision } : {}),
   };
   if (err !== undefined) {
-    const error = failureOf(err, Reason.ProvisioningFailed);
+    const error = { ...failureOf(err, Reason.ProvisioningFailed), scope: 'deployment' as const };
     return { ...base, ok: false, reason: error.reason, message: error.message, error };
   }
   const failed = Object.values(machines).filter((m) => m.error);
@@ -259,7 +264,7 @@ export function summarise(
     const list = failed.map((f) => `${f.machine}: ${f.error?.message ?? 'failed'}`).join('; ');
     const message = `${failed.length} of ${Object.keys(machines).length} machines failed: ${list}`;
     const reaction = combinedReaction(failed.map((f) => f.error?.reaction ?? 'retry'));
-    return { ...base, ok: false, reason, message, error: { reason, message, reaction } };
+    return { ...base, ok: false, reason, message, error: { reason, message, reaction, scope: 'machines' } };
   }
   const changed = Object.values(machines).filter(
     (m) => m.outcome === 'activated' || m.outcome === 'drift-corrected',

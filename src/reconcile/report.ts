@@ -33,14 +33,21 @@ export interface MachineReport {
   error?: Failure;
 }
 
+export interface ReportFailure extends Failure {
+  scope: 'deployment' | 'machines';
+}
+
 export interface ReconcileReport {
   deployment: string;
   op: 'deploy' | 'plan' | 'check';
   ok: boolean;
   reason: Reason;
   message: string;
-  /** Present exactly when `ok` is false: the reason and message above, and how a controller should react. */
-  error?: Failure;
+  /**
+   * Present exactly when `ok` is false: the reason and message above, how a controller should react, and whether
+   * the deployment as a whole failed (evaluation, state, a provider) or some of its machines did.
+   */
+  error?: ReportFailure;
   plan: Plan;
   machines: Record<string, MachineReport>;
   startedAt: string;

@@ -271,6 +271,7 @@ export class DirectoryController {
         reason: Reason.InvalidManifest,
         message: `the manifest no longer loads; the last one that did is kept: ${message}`,
         reaction: 'stall',
+        scope: 'deployment',
       },
       plan: { machines: [], actions: [] },
       machines: {},

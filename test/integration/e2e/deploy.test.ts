@@ -1,5 +1,7 @@
 // End to end on real local hosts: deploy, redeploy, change one machine, roll back and forward, locking.
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Reason } from '../../../src/api/conditions.js';
 import { listGenerations, rollback } from '../../../src/reconcile/operations.js';
 import { requestFor } from '../../../src/sources/deployments.js';
@@ -47,8 +49,26 @@ describe('deploying the apache network to local hosts', function () {
     for (const m of MACHINES) assert.ok(hosts.includes(`${state.machines[m]!.endpoint!.host} ${m}`));
   });
 
+  /** What each host's own store holds: the valid paths its Nix database lists, and the entries of /nix/store. */
+  async function stores(): Promise<Record<string, { valid: string[]; entries: string[] }>> {
+    const state = await ws.state();
+    const out: Record<string, { valid: string[]; entries: string[] }> = {};
+    for (const m of MACHINES) {
+      const { pid, dir } = state.machines[m]!.target as { pid: number; dir: string };
+      const listed = await run('nsenter', [
+        ...['--mount', '--target', String(pid), '--'],
+        ...['nix', '--extra-experimental-features', 'nix-command', 'path-info', '--all'],
+      ]);
+      const valid = listed.stdout.split('\n').filter(Boolean).sort();
+      out[m] = { valid, entries: (await readdir(join(dir, 'nix/store'))).sort() };
+      assert.ok(valid.includes(state.machines[m]!.activated!.system), `${m} lists its system`);
+    }
+    return out;
+  }
+
   it('copies nothing and activates nothing on a second deploy', async () => {
     const before = await Promise.all(MACHINES.map((m) => ws.activations(m)));
+    const storesBefore = await stores();
     const report = await ws.run('deploy');
     assert.equal(report.ok, true, report.message);
     assert.deepEqual(report.plan.actions, []);
@@ -57,6 +77,8 @@ describe('deploying the apache network to local hosts', function () {
       assert.equal(report.machines[m]!.copied, undefined);
     }
     assert.deepEqual(await Promise.all(MACHINES.map((m) => ws.activations(m))), before);
+    // The hosts' stores say the same as the report: not one path added or removed.
+    assert.deepEqual(await stores(), storesBefore);
   });
 
   it('rebuilds, copies and activates only the machine whose configuration changed', async () => {

@@ -17,7 +17,7 @@ function report(error?: Failure, machines: MachineReport[] = []): ReconcileRepor
     ok: !error,
     reason: error?.reason ?? Reason.ReconciliationSucceeded,
     message: error?.message ?? '1 machines reconciled, 0 activated',
-    ...(error ? { error } : {}),
+    ...(error ? { error: { ...error, scope: 'deployment' as const } } : {}),
     plan: { machines: [], actions: [] },
     machines: Object.fromEntries(machines.map((m) => [m.machine, m])),
     startedAt: '2026-01-01T00:00:00.000Z',

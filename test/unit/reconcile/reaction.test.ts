@@ -82,6 +82,7 @@ describe('the report of a reconcile', () => {
       reason: Reason.EvaluationFailed,
       message: 'network.nix:3: syntax error',
       reaction: 'stall',
+      scope: 'deployment',
     });
   });
 
@@ -93,6 +94,7 @@ describe('the report of a reconcile', () => {
     };
     const report = summarise(req, at, at, machines, plan);
     assert.equal(report.error?.reaction, 'stall');
+    assert.equal(report.error?.scope, 'machines');
     assert.equal(report.error?.reason, Reason.ProvisioningFailed);
     assert.equal(report.error?.message, report.message);
     assert.match(report.message, /^2 of 3 machines failed: a: a broke; b: b broke$/);

@@ -37,7 +37,9 @@ function report(req: ReconcileRequest, reaction: Reaction | undefined): Reconcil
     ok: reaction === undefined,
     reason: reaction ? Reason.EvaluationFailed : Reason.ReconciliationSucceeded,
     message,
-    ...(reaction ? { error: { reason: Reason.EvaluationFailed, message, reaction } } : {}),
+    ...(reaction
+      ? { error: { reason: Reason.EvaluationFailed, message, reaction, scope: 'deployment' as const } }
+      : {}),
     plan: { machines: [], actions: [] },
     machines: {},
     startedAt: new Date().toISOString(),

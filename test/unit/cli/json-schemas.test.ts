@@ -1,0 +1,29 @@
+// The schemas of --json outputs published in docs/schemas/ are the ones src/api/output.ts defines.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { OUTPUT_SCHEMAS, outputSchemaJson, schemaFile, type OutputCommand } from '../../../src/api/output.js';
+import { schemaErrors } from '../../support/schemas.js';
+import { REPO_ROOT } from '../../support/workspace.js';
+
+const COMMANDS = Object.keys(OUTPUT_SCHEMAS) as OutputCommand[];
+
+describe('the published JSON output schemas', () => {
+  for (const command of COMMANDS) {
+    it(`${schemaFile(command)} is what the schema generates (run \`npm run gen:schemas\` when this fails)`, () => {
+      assert.equal(readFileSync(join(REPO_ROOT, schemaFile(command)), 'utf8'), outputSchemaJson(command));
+    });
+  }
+
+  it('are each described in docs/json-output.md', () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs/json-output.md'), 'utf8');
+    for (const command of COMMANDS) assert.ok(doc.includes(schemaFile(command).slice(5)), command);
+  });
+
+  it('take one deployment or an array of them, and refuse fields they do not document', () => {
+    const one = { deployment: 'd', exitCode: 0, machines: [] };
+    assert.deepEqual(schemaErrors('check', one), []);
+    assert.deepEqual(schemaErrors('check', [one, one]), []);
+    assert.notDeepEqual(schemaErrors('check', { ...one, extra: 1 }), []);
+  });
+});
