@@ -11,7 +11,10 @@ export function planOutput(report: ReconcileReport): PlanOutput {
     ok: report.ok,
     reason: report.reason,
     message: report.message,
-    ...(report.error ? { error: report.error } : {}),
+    // The deployment-level failure only: a machine's is in its own entry.
+    ...(report.error?.scope === 'deployment'
+      ? { error: { reason: report.error.reason, message: report.error.message } }
+      : {}),
     changes: planHasChanges(report.plan),
     counts: planCounts(report.plan),
     machines,
