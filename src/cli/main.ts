@@ -79,16 +79,13 @@ async function setup(
     );
     process.exit(2);
   }
-  const deps = await buildDeps({
-    stateDir: g.stateDir,
-    log,
-    aws: { ...extras.aws, ...awsGlobals(g), ...aws },
-  });
+  const deps = await buildDeps({ stateDir: g.stateDir, log, aws: { ...awsGlobals(g), ...aws } });
   return { deps, deployments, g };
 }
 
 function awsGlobals(g: Globals): AwsSettings {
   return {
+    ...extras.aws,
     ...(g.awsEndpoint ? { endpoint: g.awsEndpoint } : {}),
   };
 }
