@@ -72,7 +72,7 @@ const counts = (names: (string | undefined)[]) => {
   return out;
 };
 
-describe('crash safety: SIGKILL at every AWS call, then rerun', function () {
+describe('crash safety: SIGKILL before and after every mutating AWS call, then rerun', function () {
   this.timeout(1_800_000);
   const moto = useMoto(this);
   let dir: string;
