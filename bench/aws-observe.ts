@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import pLimit from 'p-limit';
 import type { MachinePhysical, MachineRecord, TargetRecord } from '../src/api/model.js';
-import { AwsHandoff, CallCounter, Ec2TargetProvider, FileSecretStore } from '../src/providers/aws/index.js';
+import { AwsHandoff, Ec2TargetProvider, FileSecretStore } from '../src/providers/aws/index.js';
 import { parseInstanceRecord } from '../src/providers/aws/instances/record.js';
 
+import { CallCounter } from '../test/support/aws-hooks.js';
 import { startMoto } from '../test/support/moto.js';
 import { intOption, median, timed } from './support/stats.js';
 
@@ -31,7 +32,6 @@ async function main(): Promise<void> {
       secrets: new FileSecretStore(secretsDir),
       handoff: new AwsHandoff(),
       clock: noWait,
-      reach: 'address-map-only',
     });
     const machines: MachinePhysical[] = Array.from({ length: n }, (_, i) => ({
       name: `m${i}`,

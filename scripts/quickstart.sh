@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Quickstart: set up this machine, then deploy the apache example (a proxy and two backends) to three local
 # hosts that Reconix creates here, and show what it did. Run as root. Undo with:
-#   node dist/src/cli/main.js -f examples/apache/local.yaml destroy
+#   node dist/src/cli/bin.js -f examples/apache/local.yaml destroy
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
 export RECONIX_STATE_DIR="${RECONIX_STATE_DIR:-$PWD/.reconix}"
-reconix() { node dist/src/cli/main.js -f examples/apache/local.yaml "$@"; }
+reconix() { node dist/src/cli/bin.js -f examples/apache/local.yaml "$@"; }
 
 echo "== plan"
 reconix plan || true
@@ -24,4 +24,4 @@ echo "== check"
 reconix check
 echo
 echo "State is in $RECONIX_STATE_DIR. Remove the three hosts with:"
-echo "  RECONIX_STATE_DIR=$RECONIX_STATE_DIR node dist/src/cli/main.js -f examples/apache/local.yaml destroy"
+echo "  RECONIX_STATE_DIR=$RECONIX_STATE_DIR node dist/src/cli/bin.js -f examples/apache/local.yaml destroy"

@@ -4,12 +4,10 @@ import { Reason, ReconixError } from '../api/conditions.js';
 import {
   AwsHandoff,
   AwsResourceManager,
-  crashHook,
   createAwsClients,
   Ec2TargetProvider,
   FileSecretStore,
-  loadAddressMap,
-  parseCrashAt,
+  type AddressOverrides,
   type AwsCallHook,
 } from '../providers/aws/index.js';
 import type { ResourceManager, TargetProvider } from '../reconcile/ports.js';
@@ -20,9 +18,10 @@ export interface AwsSettings {
   allowReboot?: boolean;
   allowRecreate?: boolean;
   killObsolete?: boolean;
-  /** Test-only: machines bound to local test hosts (--test-address-map or RECONIX_TEST_ADDRESS_MAP). */
-  addressMapFile?: string;
+  /** Called around every AWS call (counting, tracing). */
   hooks?: AwsCallHook[];
+  /** Where SSH reaches an ec2 machine instead of its instance's address. */
+  addressOverride?: AddressOverrides;
   /** Credentials of this deployment (from a Kubernetes Secret); default: the environment's. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
@@ -30,12 +29,7 @@ export interface AwsSettings {
 /** Settings from the environment, under the command line's. */
 export function awsSettingsFromEnv(flags: AwsSettings = {}): AwsSettings {
   const endpoint = flags.endpoint ?? process.env.AWS_ENDPOINT_URL;
-  const addressMapFile = flags.addressMapFile ?? process.env.RECONIX_TEST_ADDRESS_MAP;
-  return {
-    ...flags,
-    ...(endpoint ? { endpoint } : {}),
-    ...(addressMapFile ? { addressMapFile: path.resolve(addressMapFile) } : {}),
-  };
+  return { ...flags, ...(endpoint ? { endpoint } : {}) };
 }
 
 export async function buildAws(
@@ -45,7 +39,6 @@ export async function buildAws(
   const s = awsSettingsFromEnv(flags);
   // The SDK warns on every run about a future Node requirement; Reconix supports the Node it runs on.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const crash = parseCrashAt(process.env.RECONIX_CRASH_AT);
   const accessKeyId = s.credentials?.accessKeyId ?? process.env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = s.credentials?.secretAccessKey ?? process.env.AWS_SECRET_ACCESS_KEY;
   const sessionToken = s.credentials ? s.credentials.sessionToken : process.env.AWS_SESSION_TOKEN;
@@ -62,18 +55,15 @@ export async function buildAws(
     ...(accessKeyId && secretAccessKey
       ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } }
       : {}),
-    hooks: [...(s.hooks ?? []), ...(crash ? [crashHook(crash)] : [])],
+    hooks: s.hooks ?? [],
   });
   const secrets = new FileSecretStore(path.join(stateDir, 'secrets'));
   const handoff = new AwsHandoff();
-  const map = s.addressMapFile ? await loadAddressMap(s.addressMapFile) : {};
   const provider = new Ec2TargetProvider({
     clients,
     secrets,
     handoff,
-    addressOverride: (machine) => map[machine],
-    // A fake cloud's addresses are never contacted: only mapped test hosts are.
-    reach: s.endpoint || serviceEndpointSet() ? 'address-map-only' : 'instance-addresses',
+    ...(s.addressOverride ? { addressOverride: s.addressOverride } : {}),
   });
   const resources = new AwsResourceManager({
     clients,
@@ -84,9 +74,4 @@ export async function buildAws(
     killObsolete: s.killObsolete ?? false,
   });
   return { provider, resources };
-}
-
-/** The SDK also honours per-service endpoints (AWS_ENDPOINT_URL_EC2, ..._S3): those are not AWS either. */
-function serviceEndpointSet(): boolean {
-  return Object.keys(process.env).some((k) => k.startsWith('AWS_ENDPOINT_URL_') && process.env[k]);
 }

@@ -46,6 +46,14 @@ export async function clientKey(stateDir: string): Promise<ClientKey> {
   };
 }
 
+/**
+ * What a program embedding the reconix command adds to the clients it builds: hooks on every AWS call, where SSH
+ * reaches ec2 machines. The reconix binary adds nothing.
+ */
+export interface CliExtras {
+  aws?: Pick<AwsSettings, 'hooks' | 'addressOverride'>;
+}
+
 export interface DepsOptions {
   stateDir: string;
   log: Logger;

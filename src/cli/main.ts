@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // The reconix command: the reconciler run once (deploy, plan, check...) or continuously (controller).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
@@ -19,7 +18,7 @@ import { gitRevision, loadDeployments } from '../sources/load.js';
 import { jsonLogger, silentLogger } from '../util/log.js';
 import type { AwsSettings } from './aws.js';
 import { checkResults, renderCheck } from './check.js';
-import { buildDeps, clientKeyFile, defaultStateDir } from './deps.js';
+import { buildDeps, clientKeyFile, defaultStateDir, type CliExtras } from './deps.js';
 import type { KubeCommandOptions } from './kube.js';
 import type { SshTarget } from './ssh.js';
 import { infoOutput, renderInfo } from './info.js';
@@ -39,7 +38,6 @@ interface Globals {
   stateDir: string;
   verbose?: boolean;
   awsEndpoint?: string;
-  testAddressMap?: string;
 }
 
 const int = (v: string) => {
@@ -56,11 +54,10 @@ const program = new Command('reconix')
   .option('--state-dir <dir>', 'where Reconix records what it created and activated', defaultStateDir())
   .option('-v, --verbose', 'structured logs on stderr')
   .option('--aws-endpoint <url>', 'an AWS-compatible endpoint instead of AWS (default: $AWS_ENDPOINT_URL)')
-  .option(
-    '--test-address-map <file>',
-    'TESTS ONLY: JSON binding ec2 machines to local test hosts (default: $RECONIX_TEST_ADDRESS_MAP)',
-  )
   .showHelpAfterError();
+
+/** What runCli's caller adds to the clients the commands build. */
+let extras: CliExtras = {};
 
 function globals(): Globals {
   return program.opts<Globals>();
@@ -89,8 +86,8 @@ async function setup(
 
 function awsGlobals(g: Globals): AwsSettings {
   return {
+    ...extras.aws,
     ...(g.awsEndpoint ? { endpoint: g.awsEndpoint } : {}),
-    ...(g.testAddressMap ? { addressMapFile: g.testAddressMap } : {}),
   };
 }
 
@@ -407,7 +404,7 @@ program
     if (o.kube) return (await import('./kube.js')).kubeControllerCommand({ ...o, stateDir: g.stateDir });
     if (!o.dir) return program.error('error: controller needs --dir, or --kube');
     const log = jsonLogger('info');
-    const deps = await buildDeps({ stateDir: g.stateDir, log });
+    const deps = await buildDeps({ stateDir: g.stateDir, log, aws: { ...extras.aws } });
     // Metrics and the file watcher are loaded only by the controller: one-shot commands start faster.
     const [{ ReconixMetrics }, { serveMetrics }, { DirectoryController }, { parseDuration }] =
       await Promise.all([
@@ -445,7 +442,11 @@ program
     process.on('SIGINT', () => void stop());
   });
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(2);
-});
+/** Run the reconix command on argv (shaped like process.argv), once per process, with what the caller adds. */
+export async function runCli(argv: readonly string[], add: CliExtras = {}): Promise<void> {
+  extras = add;
+  await program.parseAsync([...argv]).catch((err: unknown) => {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  });
+}

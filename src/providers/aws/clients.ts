@@ -14,7 +14,7 @@ export interface AwsCall {
   command: string;
 }
 
-/** Sees every call: counts them in tests and benchmarks, or stops the process at a chosen one (crash tests). */
+/** Sees every call, before it is sent and once it is answered: to count, trace or act on AWS calls. */
 export interface AwsCallHook {
   before?(call: AwsCall): void;
   after?(call: AwsCall, ok: boolean): void;

@@ -1,5 +1,4 @@
 // AWS: the `ec2` target and the resource manager for key pairs, security groups, volumes, elastic IPs and buckets.
-export { loadAddressMap, parseAddressMap, type AddressMap } from './address-map.js';
 export {
   createAwsClients,
   type AwsCall,
@@ -8,7 +7,11 @@ export {
   type AwsClients,
 } from './clients.js';
 export { AwsHandoff } from './handoff.js';
-export { Ec2TargetProvider, type AddressOverride, type Ec2ProviderOptions } from './instances/provider.js';
+export {
+  Ec2TargetProvider,
+  type AddressOverride,
+  type AddressOverrides,
+  type Ec2ProviderOptions,
+} from './instances/provider.js';
 export { AwsResourceManager, factsOf, type AwsResourceOptions } from './manager.js';
 export { FileSecretStore, type SecretStore } from './secrets.js';
-export { CallCounter, crashHook, isMutating, parseCrashAt, type CrashPoint } from './test-hooks.js';

@@ -104,7 +104,6 @@ describe('AWS calls: batching and retries', function () {
         secrets: w.secrets,
         handoff: new AwsHandoff(),
         clock: fastClock,
-        reach: 'address-map-only',
       });
       await assert.rejects(
         provider.observe('test', fleet(1), {}),

@@ -1,5 +1,5 @@
-// The reconix command against moto, with each EC2 machine bound to a local test host by the test-only address
-// map: deploy (resources, instances, activation), facts in every configuration, plan, stop/start/reboot, destroy.
+// The reconix command against moto, run through the test entry point that binds each EC2 machine to a local test
+// host (test/support/reconix-test-cli.ts): deploy (resources, instances, activation), facts in every configuration, plan, stop/start/reboot, destroy.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { clientKey } from '../../../src/cli/deps.js';
 import { createTestHost, type TestHost } from '../../support/hosts.js';
 import { listEverything } from '../../support/aws-listings.js';
-import { reconix, type CliRun } from '../../support/cli.js';
+import { reconixUnderTest, type CliRun } from '../../support/cli.js';
 import { MOTO_ENV } from '../../support/moto.js';
 import { useMoto } from './helpers.js';
 
@@ -75,9 +75,10 @@ describe('reconix with EC2 machines on moto, bound to local test hosts', functio
     const env = {
       ...MOTO_ENV,
       AWS_ENDPOINT_URL: moto().endpoint,
-      RECONIX_TEST_ADDRESS_MAP: join(dir, 'map.json'),
+      TEST_CLI_ADDRESS_MAP: join(dir, 'map.json'),
     };
-    run = (...args) => reconix(['--state-dir', stateDir, '-f', join(dir, 'reconix.yaml'), ...args], env);
+    run = (...args) =>
+      reconixUnderTest(['--state-dir', stateDir, '-f', join(dir, 'reconix.yaml'), ...args], env);
   });
 
   after(async () => {

@@ -1,6 +1,8 @@
-// The kill test: SIGKILL the reconix process at every AWS call of a deploy with machines and resources (before
-// the call is sent, or after AWS made the object but before Reconix could record it), run it again, and check
-// moto's own listings: no duplicates, no leaks, everything converged. Then the same for destroy.
+// The kill test: SIGKILL the reconix process before and after each mutating AWS call of a deploy with machines and
+// resources (before the call is sent, and after AWS made the object but before Reconix could record it), run it
+// again, and check moto's own listings: no duplicates, no leaks, everything converged. Then the same for destroy.
+// A clean run counts the calls, so that every one of them is a kill point; the test entry point
+// (test/support/reconix-test-cli.ts) kills itself there and says so, which tells its SIGKILL from a hang.
 import assert from 'node:assert/strict';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +11,7 @@ import type { Instance } from '@aws-sdk/client-ec2';
 import { clientKey } from '../../../src/cli/deps.js';
 import { fromTagList, TAG_NAME } from '../../../src/providers/aws/tags.js';
 import { listEverything } from '../../support/aws-listings.js';
-import { reconix, type CliRun } from '../../support/cli.js';
+import { reconixUnderTest, type CliRun } from '../../support/cli.js';
 import { createTestHost, type TestHost } from '../../support/hosts.js';
 import { MOTO_ENV } from '../../support/moto.js';
 import { useMoto } from './helpers.js';
@@ -61,13 +63,16 @@ spec:
   network: { files: [network.nix] }
 `;
 
+const WHEN = ['before', 'after'] as const;
+type When = (typeof WHEN)[number];
+
 const counts = (names: (string | undefined)[]) => {
   const out: Record<string, number> = {};
   for (const n of names) out[n ?? '(untagged)'] = (out[n ?? '(untagged)'] ?? 0) + 1;
   return out;
 };
 
-describe('crash safety: SIGKILL at every AWS call, then rerun', function () {
+describe('crash safety: SIGKILL before and after every mutating AWS call, then rerun', function () {
   this.timeout(1_800_000);
   const moto = useMoto(this);
   let dir: string;
@@ -92,7 +97,7 @@ describe('crash safety: SIGKILL at every AWS call, then rerun', function () {
       ]),
     );
     await writeFile(join(dir, 'map.json'), JSON.stringify(map));
-    env = { ...MOTO_ENV, AWS_ENDPOINT_URL: moto().endpoint, RECONIX_TEST_ADDRESS_MAP: join(dir, 'map.json') };
+    env = { ...MOTO_ENV, AWS_ENDPOINT_URL: moto().endpoint, TEST_CLI_ADDRESS_MAP: join(dir, 'map.json') };
   });
 
   after(async () => {
@@ -109,11 +114,52 @@ describe('crash safety: SIGKILL at every AWS call, then rerun', function () {
     return stateDir;
   }
 
-  const cli = (stateDir: string, args: string[], crashAt?: string): Promise<CliRun> =>
-    reconix(['--state-dir', stateDir, '-f', join(dir, 'reconix.yaml'), ...args], {
+  const cli = (
+    stateDir: string,
+    args: string[],
+    o: { crashAt?: string; callLog?: string } = {},
+  ): Promise<CliRun> =>
+    reconixUnderTest(['--state-dir', stateDir, '-f', join(dir, 'reconix.yaml'), ...args], {
       ...env,
-      ...(crashAt ? { RECONIX_CRASH_AT: crashAt } : {}),
+      ...(o.crashAt ? { TEST_CLI_CRASH_AT: o.crashAt } : {}),
+      ...(o.callLog ? { TEST_CLI_CALL_LOG: o.callLog } : {}),
     });
+
+  /** How many mutating AWS calls a clean run of `args` starts ("before" points) and sees succeed ("after"). */
+  async function crashPoints(stateDir: string, args: string[]): Promise<Record<When, number>> {
+    const log = join(dir, 'calls.log');
+    await rm(log, { force: true });
+    const clean = await cli(stateDir, args, { callLog: log });
+    assert.equal(clean.code, 0, `the clean ${args.join(' ')} failed:\n${clean.stdout}${clean.stderr}`);
+    const lines = (await readFile(log, 'utf8')).split('\n');
+    const points = { before: 0, after: 0 };
+    for (const w of WHEN) points[w] = lines.filter((l) => l.startsWith(`${w} `)).length;
+    assert.ok(points.after <= points.before, JSON.stringify(points));
+    return points;
+  }
+
+  /** The run died of the injected SIGKILL at `point`: not of a timeout, not at another call. */
+  function assertKilledAt(run: CliRun, point: string): void {
+    const out = `\n${run.stdout}${run.stderr}`;
+    assert.equal(run.timedOut, false, `${point}: timed out instead${out}`);
+    assert.equal(run.killedAt, point, `${point}: not killed there (a kill point never reached?)${out}`);
+    assert.equal(
+      run.signal,
+      'SIGKILL',
+      `${point}: ended with ${run.signal ?? `exit code ${run.code}`}${out}`,
+    );
+  }
+
+  /** Past its last mutating call a run is not killed: it runs through. */
+  function assertRanThrough(run: CliRun, point: string): void {
+    const out = `\n${run.stdout}${run.stderr}`;
+    assert.equal(
+      run.killedAt,
+      undefined,
+      `${point}: killed, so a clean run makes more calls than it counted`,
+    );
+    assert.equal(run.code, 0, `${point}: the run failed${out}`);
+  }
 
   /** Everything in moto, each exactly once, tagged, and nothing else. */
   async function assertConverged(stateDir: string, label: string): Promise<void> {
@@ -148,57 +194,74 @@ describe('crash safety: SIGKILL at every AWS call, then rerun', function () {
     );
   }
 
-  it('converges with no duplicate and no leak whichever AWS call the deploy is killed at', async () => {
-    const points: string[] = [];
-    for (let n = Number(process.env.CRASH_FROM ?? 1); ; n++) {
-      const when = n % 3 === 0 ? 'before' : 'after';
-      await moto().reset();
-      const stateDir = await freshState(`d${n}`);
-      const crashed = await cli(stateDir, ['deploy'], `${when}:${n}`);
-      if (crashed.signal !== 'SIGKILL') {
-        // Past the last AWS call of a deploy: it ran through.
-        assert.equal(crashed.code, 0, crashed.stdout + crashed.stderr);
-        break;
+  it('converges with no duplicate and no leak whichever mutating AWS call the deploy is killed before or after', async () => {
+    await moto().reset();
+    const calls = await crashPoints(await freshState('d-clean'), ['deploy']);
+    assert.ok(calls.after >= 10, `only ${JSON.stringify(calls)} mutating calls in a deploy`);
+    for (const when of WHEN) {
+      for (let n = Number(process.env.CRASH_FROM ?? 1); n <= calls[when] + 1; n++) {
+        const point = `${when}:${n}`;
+        await moto().reset();
+        const stateDir = await freshState(`d-${when}-${n}`);
+        const crashed = await cli(stateDir, ['deploy'], { crashAt: point });
+        if (n > calls[when]) {
+          assertRanThrough(crashed, point);
+          break;
+        }
+        assertKilledAt(crashed, point);
+        // Every other time, the recovery itself is killed at its first call that succeeds, if it makes one.
+        if (n % 2 === 0) {
+          const recovery = await cli(stateDir, ['deploy'], { crashAt: 'after:1' });
+          if (recovery.killedAt) assertKilledAt(recovery, 'after:1');
+          else assertRanThrough(recovery, `${point}, then after:1`);
+        }
+        const rerun = await cli(stateDir, ['deploy']);
+        assert.equal(rerun.code, 0, `killed at ${point}, the rerun failed:\n${rerun.stdout}${rerun.stderr}`);
+        await assertConverged(stateDir, `killed at ${point}`);
+        await rm(stateDir, { recursive: true, force: true });
       }
-      points.push(`${when}:${n}`);
-      // Every other time, the recovery itself is killed at its first call.
-      if (n % 2 === 0) assert.equal((await cli(stateDir, ['deploy'], 'after:1')).signal, 'SIGKILL');
-      const rerun = await cli(stateDir, ['deploy']);
-      assert.equal(
-        rerun.code,
-        0,
-        `killed at ${when}:${n}, the rerun failed:\n${rerun.stdout}${rerun.stderr}`,
-      );
-      await assertConverged(stateDir, `killed at ${when}:${n}`);
-      await rm(stateDir, { recursive: true, force: true });
     }
-    assert.ok(points.length >= 10, `only ${points.length} crash points: ${points.join(' ')}`);
   });
 
-  it('destroys everything whichever AWS call the destroy is killed at', async () => {
-    let points = 0;
-    for (let n = 1; ; n++) {
-      await moto().reset();
-      const stateDir = await freshState(`x${n}`);
-      assert.equal((await cli(stateDir, ['deploy'])).code, 0);
-      const crashed = await cli(stateDir, ['destroy'], `after:${n}`);
-      if (crashed.signal !== 'SIGKILL') break;
-      points++;
-      const rerun = await cli(stateDir, ['destroy']);
-      assert.equal(rerun.code, 0, `killed at after:${n}:\n${rerun.stdout}${rerun.stderr}`);
-      const all = await listEverything(moto().clients(), [R, R2]);
-      assert.deepEqual(
-        [all.instances, all.keyPairs, all.groups, all.addresses, all.buckets],
-        [[], [], [], [], []],
-        `killed at after:${n}`,
-      );
-      assert.deepEqual(
-        all.volumes.filter((v) => v.State !== 'deleted'),
-        [],
-        `killed at after:${n}: volumes`,
-      );
-      await rm(stateDir, { recursive: true, force: true });
+  it('destroys everything whichever mutating AWS call the destroy is killed before or after', async () => {
+    await moto().reset();
+    const clean = await freshState('x-clean');
+    assert.equal((await cli(clean, ['deploy'])).code, 0);
+    const calls = await crashPoints(clean, ['destroy']);
+    await assertNothingLeft('the clean destroy');
+    assert.ok(calls.after >= 5, `only ${JSON.stringify(calls)} mutating calls in a destroy`);
+    for (const when of WHEN) {
+      for (let n = 1; n <= calls[when] + 1; n++) {
+        const point = `${when}:${n}`;
+        await moto().reset();
+        const stateDir = await freshState(`x-${when}-${n}`);
+        assert.equal((await cli(stateDir, ['deploy'])).code, 0);
+        const crashed = await cli(stateDir, ['destroy'], { crashAt: point });
+        if (n > calls[when]) {
+          assertRanThrough(crashed, point);
+          await assertNothingLeft(point);
+          break;
+        }
+        assertKilledAt(crashed, point);
+        const rerun = await cli(stateDir, ['destroy']);
+        assert.equal(rerun.code, 0, `killed at ${point}:\n${rerun.stdout}${rerun.stderr}`);
+        await assertNothingLeft(`killed at ${point}`);
+        await rm(stateDir, { recursive: true, force: true });
+      }
     }
-    assert.ok(points >= 5, `only ${points} crash points`);
   });
+
+  async function assertNothingLeft(label: string): Promise<void> {
+    const all = await listEverything(moto().clients(), [R, R2]);
+    assert.deepEqual(
+      [all.instances, all.keyPairs, all.groups, all.addresses, all.buckets],
+      [[], [], [], [], []],
+      label,
+    );
+    assert.deepEqual(
+      all.volumes.filter((v) => v.State !== 'deleted'),
+      [],
+      `${label}: volumes`,
+    );
+  }
 });

@@ -1,4 +1,5 @@
-// The EC2 examples, run against moto with the commands docs/ec2.md gives, and once bound to a local test host.
+// The EC2 examples, run against moto with the commands docs/ec2.md gives, and once bound to a local test host. The
+// commands go through the test entry point: a machine bound to no test host is refused, never tried at moto's address.
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { clientKey } from '../../../src/cli/deps.js';
 import { NixEvaluator } from '../../../src/spec/evaluator.js';
 import { listEverything } from '../../support/aws-listings.js';
-import { reconix } from '../../support/cli.js';
+import { reconixUnderTest } from '../../support/cli.js';
 import { createTestHost } from '../../support/hosts.js';
 import { MOTO_ENV } from '../../support/moto.js';
 import { REPO_ROOT } from '../../support/workspace.js';
@@ -28,7 +29,7 @@ describe('the EC2 examples against moto', function () {
   });
 
   const cli = (args: string[], extra: Record<string, string> = {}) =>
-    reconix(['--state-dir', join(dir, 'state'), ...args], {
+    reconixUnderTest(['--state-dir', join(dir, 'state'), ...args], {
       ...MOTO_ENV,
       AWS_ENDPOINT_URL: moto().endpoint,
       ...extra,
@@ -40,10 +41,11 @@ describe('the EC2 examples against moto', function () {
     assert.equal(plan.code, 1, plan.stdout + plan.stderr);
     assert.match(plan.stdout, /\+ s3Buckets\.data will be created/);
     const deploy = await cli([...f, 'deploy']);
-    // moto runs no machine: the instance exists, but there is nothing to reach over SSH.
+    // moto runs no machine: the instance exists, but there is nothing to reach over SSH, and the test entry
+    // refuses the machine before anything could try moto's address for it.
     assert.equal(deploy.code, 1, deploy.stdout + deploy.stderr);
     assert.match(deploy.stdout, /\+ s3Buckets\.data was created/);
-    assert.match(deploy.stdout, /machine {2}created, FAILED \(HostUnreachable\)/);
+    assert.match(deploy.stdout, /machine {2}FAILED \(HostUnreachable\): machine is not bound to a test host/);
     let all = await listEverything(moto().clients(), [REGION]);
     assert.deepEqual(
       [all.buckets, all.keyPairs, all.instances.length],
@@ -66,15 +68,16 @@ describe('the EC2 examples against moto', function () {
       const map = { machine: { host: host.address, port: 22, user: 'root', hostPublicKey: host.hostKey } };
       await writeFile(join(dir, 'map.json'), JSON.stringify(map));
       const f = ['-f', join(dir, 'examples/trivial-ec2/ec2.yaml')];
-      const deploy = await cli([...f, 'deploy'], { RECONIX_TEST_ADDRESS_MAP: join(dir, 'map.json') });
+      const deploy = await cli([...f, 'deploy'], { TEST_CLI_ADDRESS_MAP: join(dir, 'map.json') });
       assert.equal(deploy.code, 0, deploy.stdout + deploy.stderr);
       assert.ok(await host.currentSystem());
       const all = await listEverything(moto().clients(), [REGION]);
       assert.deepEqual(all.groups, [`${REGION}/reconix-trivial-ec2-ssh`]);
       assert.equal(all.instances[0]?.KeyName, 'reconix-trivial-ec2-my-key-pair');
-      assert.equal((await cli([...f, 'stop'])).code, 0);
-      assert.equal((await cli([...f, 'start'])).code, 0);
-      assert.equal((await cli([...f, 'destroy'])).code, 0);
+      for (const op of ['stop', 'start', 'destroy']) {
+        const r = await cli([...f, op], { TEST_CLI_ADDRESS_MAP: join(dir, 'map.json') });
+        assert.equal(r.code, 0, `${op}:\n${r.stdout}${r.stderr}`);
+      }
       const left = await listEverything(moto().clients(), [REGION]);
       assert.deepEqual([left.instances, left.groups, left.keyPairs], [[], [], []]);
     } finally {

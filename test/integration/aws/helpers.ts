@@ -11,7 +11,6 @@ import {
 import {
   AwsHandoff,
   AwsResourceManager,
-  CallCounter,
   Ec2TargetProvider,
   FileSecretStore,
   type AddressOverride,
@@ -19,6 +18,7 @@ import {
 } from '../../../src/providers/aws/index.js';
 import type { Clock, ResourceContext, TargetContext } from '../../../src/reconcile/ports.js';
 import { silentLogger } from '../../../src/util/log.js';
+import { CallCounter } from '../../support/aws-hooks.js';
 import { motoInstalled, startMoto, type Moto } from '../../support/moto.js';
 
 /** A clock that does not wait: moto is immediate, and a test must not sleep. */
@@ -95,7 +95,6 @@ export async function world(moto: Moto, deployment = 'test'): Promise<AwsWorld> 
         handoff,
         clock: fastClock,
         addressOverride: (m) => overrides[m],
-        reach: 'address-map-only',
       }),
     ctx: (physical) => ({
       deployment,

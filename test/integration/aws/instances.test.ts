@@ -108,13 +108,14 @@ describe('the ec2 target against moto', function () {
         `SSH_HOST_ED25519_KEY_PUB:${rec.hostPublicKey}\nSSH_HOST_ED25519_KEY:-----BEGIN OPENSSH PRIVATE KEY-----|`,
       ),
     );
-    // AND the observation has the addresses and the key, but no endpoint: moto's addresses are never contacted
+    // AND the observation has the addresses and the key, and SSH would go to the public address (the test only
+    // reads it: nothing connects here)
     assert.deepEqual(seen.web?.facts, {
       privateIPv4: inst.PrivateIpAddress,
       publicIPv4: inst.PublicIpAddress,
       hostPublicKey: rec.hostPublicKey,
     });
-    assert.equal(seen.web?.endpoint, undefined);
+    assert.deepEqual(seen.web?.endpoint, { host: inst.PublicIpAddress, port: 22, user: 'root' });
     assert.equal(seen.web?.running, true);
     // AND the host's private key is not kept once the instance has it
     assert.equal(await w.secrets.read('test', `host-key.web.${rec.token}`), undefined);

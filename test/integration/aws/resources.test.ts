@@ -18,9 +18,9 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { Reason, ReconixError } from '../../../src/api/conditions.js';
-import { isMutating } from '../../../src/providers/aws/index.js';
 import { generateEd25519 } from '../../../src/providers/aws/keys.js';
 import type { ResourceChange } from '../../../src/reconcile/ports.js';
+import { isMutating } from '../../support/aws-hooks.js';
 import { listEverything } from '../../support/aws-listings.js';
 import { useMoto, view, world, type AwsWorld } from './helpers.js';
 

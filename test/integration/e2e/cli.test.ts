@@ -12,7 +12,7 @@ describe('the reconix command', function () {
   const cli = (...args: string[]): Promise<ExecResult> =>
     runProcess(
       process.execPath,
-      [join(REPO_ROOT, 'dist/src/cli/main.js'), '-f', join(dir, 'local.yaml'), ...args],
+      [join(REPO_ROOT, 'dist/src/cli/bin.js'), '-f', join(dir, 'local.yaml'), ...args],
       {
         env: { ...process.env, RECONIX_STATE_DIR: join(dir, '.state') },
       },
@@ -25,6 +25,21 @@ describe('the reconix command', function () {
   after(async () => {
     await cli('destroy');
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('--help, of the command and of each subcommand, says nothing of tests', async () => {
+    const top = await cli('--help');
+    assert.equal(top.exitCode, 0, top.stderr);
+    const commands = [...top.stdout.matchAll(/^ {2}([a-z-]+) /gm)].map((m) => m[1]!);
+    assert.ok(commands.includes('deploy') && commands.includes('controller'), top.stdout);
+    for (const command of commands) {
+      const help = command === 'help' ? top : await cli(command, '--help');
+      for (const text of [top.stdout, help.stdout]) {
+        for (const word of ['test-address-map', 'RECONIX_CRASH_AT', 'TEST']) {
+          assert.ok(!text.includes(word), `reconix ${command} --help mentions ${word}:\n${text}`);
+        }
+      }
+    }
   });
 
   it('plan exits 1 when there are changes and prints what they are', async () => {

@@ -24,7 +24,7 @@ describe('leader election between two controller processes (real kube-apiserver)
   const replicas: Replica[] = [];
 
   function startReplica(name: string): Replica {
-    const main = join(repoRoot(), 'dist/src/cli/main.js');
+    const main = join(repoRoot(), 'dist/src/cli/bin.js');
     const args = [main, '--state-dir', join(stateDir, name), 'controller', '--kube'];
     args.push('--kubeconfig', env.kube.kubeconfigPath, '--listen', '127.0.0.1:0');
     args.push('--leader-election-namespace', 'default', '--lease-duration', String(LEASE_SECONDS));

@@ -1,28 +1,32 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Reason, ReconixError } from '../../../src/api/conditions.js';
+import { cloudError } from '../../../src/providers/aws/errors.js';
+import { parseAddressMap, testHostsOnly } from '../../support/address-map.js';
 import {
   CallCounter,
   crashHook,
   isMutating,
-  parseAddressMap,
+  mutatingCallLog,
   parseCrashAt,
-} from '../../../src/providers/aws/index.js';
-import { cloudError } from '../../../src/providers/aws/errors.js';
+} from '../../support/aws-hooks.js';
 
 const call = (command: string) => ({ service: 'ec2' as const, region: 'r', command });
 
-describe('AWS call hooks, the address map and AWS errors', () => {
-  it('reads crash points and refuses anything else', () => {
-    assert.deepEqual(parseCrashAt('after:7'), { when: 'after', call: 7 });
-    assert.deepEqual(parseCrashAt(' before:1 '), { when: 'before', call: 1 });
-    assert.equal(parseCrashAt(undefined), undefined);
-    assert.throws(() => parseCrashAt('after:0'), /before:N or after:N/);
-    assert.throws(() => parseCrashAt('sometime'), /before:N or after:N/);
+describe("the tests' AWS call hooks and address map, and AWS errors", () => {
+  it('reads crash points and refuses anything else, naming where the text came from', () => {
+    assert.deepEqual(parseCrashAt('after:7', 'X'), { when: 'after', call: 7 });
+    assert.deepEqual(parseCrashAt(' before:1 ', 'X'), { when: 'before', call: 1 });
+    assert.equal(parseCrashAt(undefined, 'X'), undefined);
+    assert.throws(() => parseCrashAt('after:0', 'X'), /^Error: X must look like before:N or after:N/);
+    assert.throws(() => parseCrashAt('sometime', 'X'), /before:N or after:N/);
   });
 
   it('kills at the chosen mutating call, counting only calls that change something', () => {
     let killed = '';
-    const hook = crashHook({ when: 'after', call: 2 }, () => (killed = 'now'));
+    const hook = crashHook({ when: 'after', call: 2 }, (c) => (killed = c.command));
     for (const c of ['DescribeInstances', 'CreateSecurityGroup', 'GetBucketPolicy']) {
       hook.before?.(call(c));
       hook.after?.(call(c), true);
@@ -34,7 +38,7 @@ describe('AWS call hooks, the address map and AWS errors', () => {
     hook.before?.(call('RunInstances'));
     assert.equal(killed, '');
     hook.after?.(call('RunInstances'), true);
-    assert.equal(killed, 'now');
+    assert.equal(killed, 'RunInstances');
     let before = 0;
     const early = crashHook({ when: 'before', call: 1 }, () => before++);
     early.before?.(call('HeadBucket'));
@@ -57,6 +61,27 @@ describe('AWS call hooks, the address map and AWS errors', () => {
     assert.deepEqual(c.summary(), { 'ec2 r DescribeInstances': 1, 'ec2 r2 DescribeInstances': 1 });
   });
 
+  it('logs each mutating call as it starts and once it succeeded, and nothing else', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'reconix-call-log-'));
+    try {
+      const log = mutatingCallLog(join(dir, 'calls'));
+      for (const [c, ok] of [
+        ['DescribeInstances', true],
+        ['CreateBucket', true],
+        ['RunInstances', false],
+      ] as const) {
+        log.before?.(call(c));
+        log.after?.(call(c), ok);
+      }
+      assert.equal(
+        await readFile(join(dir, 'calls'), 'utf8'),
+        'before CreateBucket\nafter CreateBucket\nbefore RunInstances\n',
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('binds machines only to loopback test hosts with a pinned key', () => {
     const map = parseAddressMap(
       JSON.stringify({ web: { host: '127.78.0.3', hostPublicKey: 'ssh-ed25519 AAAA' } }),
@@ -76,6 +101,22 @@ describe('AWS call hooks, the address map and AWS errors', () => {
       /hostPublicKey/,
     );
     assert.throws(() => parseAddressMap('[', 'm'), /not JSON/);
+  });
+
+  it('refuses a machine the map does not bind, so that no fake cloud address is ever tried', () => {
+    const map = parseAddressMap(
+      JSON.stringify({ web: { host: '127.78.0.3', hostPublicKey: 'ssh-ed25519 AAAA' } }),
+      'm.json',
+    );
+    const reach = testHostsOnly(map, 'm.json');
+    assert.equal(reach('web')?.endpoint.host, '127.78.0.3');
+    assert.throws(
+      () => reach('db'),
+      (err: unknown) =>
+        err instanceof ReconixError &&
+        err.reason === Reason.HostUnreachable &&
+        /^db is not bound to a test host in m\.json/.test(err.message),
+    );
   });
 
   it('turns SDK errors into CloudError with the code, the status and what was being done', () => {

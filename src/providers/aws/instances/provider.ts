@@ -44,22 +44,17 @@ import {
   type InstanceRecord,
 } from './record.js';
 import { parseInstance, type InstanceSpec } from './spec.js';
-import { observation, view, type AddressOverride, type Reach } from './view.js';
+import { observation, view, type AddressOverride, type AddressOverrides } from './view.js';
 
-export type { AddressOverride };
+export type { AddressOverride, AddressOverrides };
 
 export interface Ec2ProviderOptions {
   clients: AwsClients;
   secrets: SecretStore;
   handoff: AwsHandoff;
   clock?: Clock;
-  /** Test-only address map, by machine name. */
-  addressOverride?: (machine: string) => AddressOverride | undefined;
-  /**
-   * "address-map-only" when the AWS endpoint is a fake cloud: the addresses it hands out are never contacted, a
-   * machine without an override has no endpoint. Default "instance-addresses".
-   */
-  reach?: 'instance-addresses' | 'address-map-only';
+  /** Where SSH reaches a machine instead of its instance's address; default: always the instance's. */
+  addressOverride?: AddressOverrides;
 }
 
 const hostKeySecret = (machine: string, token: string) => `host-key.${machine}.${token}`;
@@ -71,14 +66,11 @@ export class Ec2TargetProvider implements TargetProvider {
   /** Specs seen by observe/create, for start (whose port passes only the machine's name). */
   private readonly specs = new Map<string, InstanceSpec>();
 
-  private readonly reach: Reach;
+  private readonly overrides: AddressOverrides;
 
   constructor(private readonly o: Ec2ProviderOptions) {
     this.clock = o.clock ?? systemClock;
-    this.reach = {
-      override: (m) => o.addressOverride?.(m),
-      instanceAddresses: o.reach !== 'address-map-only',
-    };
+    this.overrides = o.addressOverride ?? (() => undefined);
   }
 
   async observe(
@@ -117,7 +109,7 @@ export class Ec2TargetProvider implements TargetProvider {
     );
     for (const { m, spec, rec, region } of wanted) {
       const inst = matchInstance(lists.get(region) ?? [], m.name, rec);
-      out[m.name] = observation(this.reach, m, spec, rec, inst);
+      out[m.name] = observation(this.overrides, m, spec, rec, inst);
     }
     return out;
   }
@@ -132,7 +124,7 @@ export class Ec2TargetProvider implements TargetProvider {
       spec = undefined;
     }
     return {
-      ...view(this.reach, machine, spec, rec, rec.privateIp, rec.publicIp),
+      ...view(this.overrides, machine, spec, rec, rec.privateIp, rec.publicIp),
       running: rec.ready === true,
     };
   }

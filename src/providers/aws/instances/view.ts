@@ -4,21 +4,20 @@ import type { MachinePhysical, SshEndpoint, TargetObservation } from '../../../a
 import { stateOf, type InstanceRecord } from './record.js';
 import type { InstanceSpec } from './spec.js';
 
-/** Test-only: where SSH reaches a machine instead of its instance, and the host key that address presents. */
+/**
+ * Where SSH reaches a machine instead of its instance's own address (a port forwarded through a bastion, an
+ * address on a VPN), and the host key found there.
+ */
 export interface AddressOverride {
   endpoint: SshEndpoint;
   hostPublicKey: string;
 }
 
-export interface Reach {
-  /** The test-only address map. */
-  override: (machine: string) => AddressOverride | undefined;
-  /** Whether instances' own addresses may be contacted (false against a fake cloud). */
-  instanceAddresses: boolean;
-}
+/** The override of a machine, if it has one; may throw to refuse a machine, which then fails with that error. */
+export type AddressOverrides = (machine: string) => AddressOverride | undefined;
 
 export function observation(
-  reach: Reach,
+  overrides: AddressOverrides,
   m: MachinePhysical,
   spec: InstanceSpec,
   rec: InstanceRecord | undefined,
@@ -29,7 +28,7 @@ export function observation(
     return { exists: false, running: false, facts: {}, detail };
   }
   const id = inst.InstanceId ?? '?';
-  const obs = view(reach, m, spec, rec, inst.PrivateIpAddress, inst.PublicIpAddress);
+  const obs = view(overrides, m, spec, rec, inst.PrivateIpAddress, inst.PublicIpAddress);
   const state = stateOf(inst);
   if (state !== 'running') return { ...obs, running: false, detail: `instance ${id} is ${state}` };
   if (!rec?.ready || rec.instanceId !== id) {
@@ -45,19 +44,19 @@ export function observation(
   };
 }
 
-/** Endpoint and facts; the endpoint is the test map's when there is one, never a fake cloud's address. */
+/** Endpoint and facts; the endpoint is the machine's override when it has one, else its instance's address. */
 export function view(
-  reach: Reach,
+  overrides: AddressOverrides,
   m: MachinePhysical,
   spec: InstanceSpec | undefined,
   rec: InstanceRecord | undefined,
   privateIp: string | undefined,
   publicIp: string | undefined,
 ): TargetObservation {
-  const override = reach.override(m.name);
+  const override = overrides(m.name);
   const hostPublicKey = override?.hostPublicKey ?? m.hostPublicKey ?? rec?.hostPublicKey;
   let endpoint: SshEndpoint | undefined = override?.endpoint;
-  if (!override && reach.instanceAddresses) {
+  if (!override) {
     const host = spec?.usePrivateIpAddress ? privateIp : (publicIp ?? privateIp);
     if (host) endpoint = { host, port: m.targetPort, user: m.targetUser };
   }

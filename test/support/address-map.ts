@@ -1,15 +1,15 @@
-// Test-only address map: binds EC2 machines to hosts the tests made themselves, so that no traffic ever goes to
-// an address a fake cloud hands out. A JSON file: { "<machine>": { "host", "port", "user", "hostPublicKey" } }.
+// Binding ec2 machines to the hosts a test made on this machine, and refusing every other machine, so that no
+// test ever contacts an address a fake cloud hands out. A JSON file:
+//   { "<machine>": { "host": "127.x.y.z", "port": 22, "user": "root", "hostPublicKey": "ssh-ed25519 ..." } }
 import { readFile } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
-import { Reason, ReconixError } from '../../api/conditions.js';
-import type { AddressOverride } from './instances/provider.js';
+import { Reason, ReconixError } from '../../src/api/conditions.js';
+import type { AddressOverride, AddressOverrides } from '../../src/providers/aws/index.js';
 
 export type AddressMap = Record<string, AddressOverride>;
 
 export function parseAddressMap(text: string, source: string): AddressMap {
-  const bad = (why: string) =>
-    new ReconixError(Reason.InvalidManifest, `test address map ${source}: ${why}`, { reaction: 'stall' });
+  const bad = (why: string) => new Error(`test address map ${source}: ${why}`);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -42,4 +42,16 @@ export function parseAddressMap(text: string, source: string): AddressMap {
 
 export async function loadAddressMap(file: string): Promise<AddressMap> {
   return parseAddressMap(await readFile(file, 'utf8'), file);
+}
+
+/** The mapped test host of each machine; a machine the map lacks is refused (HostUnreachable), never reached. */
+export function testHostsOnly(map: AddressMap, source: string): AddressOverrides {
+  return (machine) => {
+    const host = map[machine];
+    if (host) return host;
+    throw new ReconixError(
+      Reason.HostUnreachable,
+      `${machine} is not bound to a test host in ${source}: a test never contacts an address the fake cloud hands out`,
+    );
+  };
 }
