@@ -1,10 +1,14 @@
 // Bad input fails cleanly and changes nothing; nothing from a spec reaches a shell; first-use key pinning.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Reason } from '../../../src/api/conditions.js';
 import { run } from '../../../src/util/exec.js';
+import { reconix } from '../../support/cli.js';
 import { createTestHost, type TestHost } from '../../support/hosts.js';
 import { makeWorkspace, type Workspace } from '../../support/workspace.js';
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('bad network files', function () {
   this.timeout(120_000);
@@ -52,14 +56,30 @@ describe('bad network files', function () {
     );
   });
 
-  it('reports an unknown option by name and file, and changes nothing', async () => {
-    await expectCleanFailure(
-      good.replace(
-        'backend1 = backend "backend1";',
-        'backend1 = { imports = [ (backend "backend1") ]; services.nosuch.enable = true; networking.nosuch = 1; };',
-      ),
-      /networking\.nosuch.*does not exist/s,
+  it('reports an unknown option by name and file, in the report and in the CLI output, and changes nothing', async () => {
+    const bad = good.replace(
+      'backend1 = backend "backend1";',
+      'backend1 = { imports = [ (backend "backend1") ]; services.nosuch.enable = true; networking.nosuch = 1; };',
     );
+    const file = join(ws.dir, 'network.nix');
+    const nixos = new RegExp(
+      `The option \`networking\\.nosuch' does not exist\\. Definition values:\n\\s*- In \`${escape(file)}'`,
+    );
+    await expectCleanFailure(bad, nixos);
+    await ws.write('network.nix', bad);
+    try {
+      const cli = (...args: string[]) =>
+        reconix(['--state-dir', ws.stateDir, '-f', join(ws.dir, 'local.yaml'), ...args]);
+      const plan = await cli('plan');
+      assert.equal(plan.code, 2, plan.stdout + plan.stderr);
+      assert.match(plan.stdout + plan.stderr, nixos);
+      const json = await cli('deploy', '--json');
+      const report = JSON.parse(json.stdout) as { reason: string; message: string };
+      assert.equal(report.reason, Reason.EvaluationFailed);
+      assert.match(report.message, nixos);
+    } finally {
+      await ws.write('network.nix', good);
+    }
   });
 });
 
