@@ -6,7 +6,7 @@ import { mergePlans, planSystems, planTargets, selectMachines } from '../plan/pl
 import type { DeployStage, ReconcileDeps, ReconcileRequest, Run } from './context.js';
 import { closeAll, connectHosts, observeHosts, type Sessions } from './hosts.js';
 import { applySystemActions } from './apply.js';
-import type { MachineReport, ReconcileReport } from './report.js';
+import { summariseFailures, type MachineReport, type ReconcileReport } from './report.js';
 import { applyTargetActions, collectFacts, observeTargets } from './targets.js';
 
 export async function reconcileDeployment(
@@ -250,13 +250,8 @@ function summarise(
     const reason = failed.every((f) => f.error?.reason === first.error?.reason)
       ? (first.error?.reason ?? Reason.PartialFailure)
       : Reason.PartialFailure;
-    const message = failed.map((f) => `${f.machine}: ${f.error?.message ?? 'failed'}`).join('; ');
-    return {
-      ...base,
-      ok: false,
-      reason,
-      message: `${failed.length} of ${Object.keys(machines).length} machines failed: ${message}`,
-    };
+    // Bounded for a fleet of any size: every machine's own error is in its report, and printed there.
+    return { ...base, ok: false, reason, message: summariseFailures(failed, Object.keys(machines).length) };
   }
   const changed = Object.values(machines).filter(
     (m) => m.outcome === 'activated' || m.outcome === 'drift-corrected',
