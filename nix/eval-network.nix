@@ -97,6 +97,9 @@ let
     "require"
   ];
   machineNames = attrNames (zipAttrsWith (_: _: null) (map (n: removeAttrs n.value reserved) networks));
+  # Each machine's (or defaults') module from each file, wrapped in `{ _file; imports }`: both module systems
+  # (NixOS' lib.evalModules and the mini one) then name that file in their errors, for the module and for the
+  # anonymous modules it imports, as they do for modules imported by path.
   fromFiles =
     attr: concatMap (n: if n.value ? ${attr} then [ { _file = n.path; imports = [ n.value.${attr} ]; } ] else [ ]) networks;
   networkInfo = foldl' (acc: n: acc // (n.value.network or { })) { } networks;

@@ -325,8 +325,15 @@ rec {
         else
           let
             u = head result.unmatched;
+            # Every file that defines it, in merge order, as NixOS lists them (without the values: a mistyped
+            # option may hold a secret, and the message ends up in status conditions).
+            files = foldl' (acc: f: if builtins.elem f acc then acc else acc ++ [ f ]) [ ] (
+              map (x: x.file) (filter (x: x.loc == u.loc) result.unmatched)
+            );
           in
-          throw "The option `${showOption u.loc}' does not exist. Definition values:\n- In `${u.file}'";
+          throw "The option `${showOption u.loc}' does not exist. Definition values:${
+            lib.concatMapStrings (f: "\n- In `${f}'") files
+          }";
     in
     {
       inherit options;

@@ -1,4 +1,5 @@
 // The AWS SDK is large: load it only for deployments that have EC2 machines or cloud resources.
+import { Reason, ReconixError } from '../api/conditions.js';
 import type { DeploymentState, MachinePhysical, PhysicalView, TargetRecord } from '../api/model.js';
 import type { ResourceContext, ResourceManager, TargetContext, TargetProvider } from '../reconcile/ports.js';
 import type { AwsSettings } from './aws.js';
@@ -36,6 +37,13 @@ export function lazyAws(stateDir: string, settings: AwsSettings): AwsBundle {
       (await load()).provider.create(machine, ctx, previous),
     start: async (machine, record, ctx) => (await load()).provider.start(machine, record, ctx),
     stop: async (machine, record, ctx) => (await load()).provider.stop(machine, record, ctx),
+    // Passed on as such: without it `reboot` would fall back to stopping and starting the instance.
+    reboot: async (machine, record, ctx) => {
+      const p = (await load()).provider;
+      if (!p.reboot)
+        throw new ReconixError(Reason.ProvisioningFailed, `machine ${machine}: cannot reboot in place`);
+      await p.reboot(machine, record, ctx);
+    },
     destroy: async (machine, record, ctx) => (await load()).provider.destroy(machine, record, ctx),
     describe: (machine, record) => {
       // prepare() has loaded the SDK for every deployment with EC2 machines before anything asks this.

@@ -3,7 +3,7 @@ import type { Generation } from '../api/model.js';
 import type { PlanOutput } from '../api/output.js';
 import type { Action, MachinePlan, Plan } from '../plan/actions.js';
 import type { MachineResult } from '../reconcile/operations.js';
-import type { MachineReport, ReconcileReport } from '../reconcile/report.js';
+import { summariseFailures, type MachineReport, type ReconcileReport } from '../reconcile/report.js';
 import { renderResourceChanges } from './render-resources.js';
 
 export { planHasChanges } from './render-resources.js';
@@ -177,12 +177,14 @@ export function renderGenerations(results: MachineResult<Generation[]>[]): strin
   return out.join('\n');
 }
 
+/** One line per machine (a failure with its whole error), then a bounded summary of the failures. */
 export function renderResults<T>(verb: string, results: MachineResult<T>[], show: (v: T) => string): string {
-  return results
-    .map((r) =>
-      r.ok
-        ? `${r.machine}: ${verb} ${show(r.value as T)}`
-        : `${r.machine}: FAILED (${r.error?.reason}): ${r.error?.message}`,
-    )
-    .join('\n');
+  const lines = results.map((r) =>
+    r.ok
+      ? `${r.machine}: ${verb} ${show(r.value as T)}`
+      : `${r.machine}: FAILED (${r.error?.reason}): ${r.error?.message}`,
+  );
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length > 0) lines.push(summariseFailures(failed, results.length));
+  return lines.join('\n');
 }

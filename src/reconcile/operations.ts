@@ -1,12 +1,12 @@
 // Operations on machines outside the main loop: generations, rollback, destroy. Same ports, same pinning.
 import pLimit from 'p-limit';
 import { Reason, ReconixError } from '../api/conditions.js';
-import { emptyState, type Generation, type SshEndpoint, type TargetRecord } from '../api/model.js';
+import { emptyState, type Generation, type SshEndpoint } from '../api/model.js';
 import { selectMachines } from '../plan/plan.js';
 import type { StateHandle } from '../state/backend.js';
 import { machine, provider, type ReconcileDeps, type ReconcileRequest, type Run } from './context.js';
 import { closeAll, connectHost, copyClosure } from './hosts.js';
-import type { HostSession, ResourceManager, TargetContext, TargetProvider } from './ports.js';
+import type { HostSession, ResourceManager } from './ports.js';
 import { collectFacts, destroyMachine, targetContext } from './targets.js';
 
 export interface MachineResult<T> {
@@ -292,7 +292,7 @@ export async function power(
         try {
           if (!rec?.target)
             throw new ReconixError(Reason.ProvisioningFailed, `${machine}: no target is recorded`);
-          const p = provider(run, rec.targetEnv) as TargetProvider & Partial<Rebootable>;
+          const p = provider(run, rec.targetEnv);
           const ctx = targetContext(run, machine);
           if (op === 'reboot' && p.reboot) {
             await p.reboot(machine, rec.target, ctx);
@@ -315,9 +315,4 @@ export async function power(
   } finally {
     await handle?.release();
   }
-}
-
-/** A target that reboots in place (EC2's RebootInstances) rather than by stop and start. */
-interface Rebootable {
-  reboot(machine: string, record: TargetRecord, ctx: TargetContext): Promise<void>;
 }

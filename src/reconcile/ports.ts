@@ -123,6 +123,8 @@ export interface TargetProvider {
   /** Bring a stopped or crashed target back (a reboot: /run is lost, the store stays). */
   start(machine: string, record: TargetRecord, ctx: TargetContext): Promise<TargetRecord>;
   stop(machine: string, record: TargetRecord, ctx: TargetContext): Promise<void>;
+  /** Reboot in place (EC2's RebootInstances); a target without it is rebooted by stop and start. */
+  reboot?(machine: string, record: TargetRecord, ctx: TargetContext): Promise<void>;
   destroy(machine: string, record: TargetRecord, ctx: TargetContext): Promise<void>;
   /** Endpoint and facts of a created target, from its record. */
   describe(machine: MachinePhysical, record: TargetRecord | undefined): TargetObservation;

@@ -6,7 +6,7 @@ import { mergePlans, planSystems, planTargets, selectMachines } from '../plan/pl
 import type { DeployStage, ReconcileDeps, ReconcileRequest, Run } from './context.js';
 import { closeAll, connectHosts, observeHosts, type Sessions } from './hosts.js';
 import { applySystemActions } from './apply.js';
-import type { MachineReport, ReconcileReport } from './report.js';
+import { summariseFailures, type MachineReport, type ReconcileReport } from './report.js';
 import { applyTargetActions, collectFacts, observeTargets } from './targets.js';
 
 export async function reconcileDeployment(
@@ -261,8 +261,8 @@ export function summarise(
     const reason = failed.every((f) => f.error?.reason === first.error?.reason)
       ? (first.error?.reason ?? Reason.PartialFailure)
       : Reason.PartialFailure;
-    const list = failed.map((f) => `${f.machine}: ${f.error?.message ?? 'failed'}`).join('; ');
-    const message = `${failed.length} of ${Object.keys(machines).length} machines failed: ${list}`;
+    // Bounded for a fleet of any size: every machine's own error is in its report, and printed there.
+    const message = summariseFailures(failed, Object.keys(machines).length);
     const reaction = combinedReaction(failed.map((f) => f.error?.reaction ?? 'retry'));
     return { ...base, ok: false, reason, message, error: { reason, message, reaction, scope: 'machines' } };
   }

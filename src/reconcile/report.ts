@@ -64,3 +64,32 @@ export function driftedMachines(report: ReconcileReport): MachineReport[] {
     (m) => m.outcome === 'drift-reported' || (report.op !== 'deploy' && m.verdict === 'drifted'),
   );
 }
+
+/** How many machines each reason of a failure summary names before "and N more". */
+export const NAMES_PER_REASON = 3;
+
+/**
+ * A failure summary of bounded size, whatever the fleet's: by reason (most machines first) with a count and the
+ * first few machines, e.g. "2 of 5 machines failed: HostUnreachable (1): c; BuildFailed (1): a". Each machine's
+ * own error stays in its report, once.
+ */
+export function summariseFailures(
+  failed: readonly { machine: string; error?: { reason: string; message: string } | undefined }[],
+  total: number,
+): string {
+  const byReason = new Map<string, string[]>();
+  for (const f of failed) {
+    const reason = f.error?.reason ?? 'Failed';
+    byReason.set(reason, [...(byReason.get(reason) ?? []), f.machine]);
+  }
+  const natural = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+  const groups = [...byReason]
+    .sort(([ra, a], [rb, b]) => b.length - a.length || ra.localeCompare(rb))
+    .map(([reason, names]) => {
+      const sorted = names.sort(natural);
+      const shown = sorted.slice(0, NAMES_PER_REASON).join(', ');
+      const more = sorted.length - NAMES_PER_REASON;
+      return `${reason} (${names.length}): ${shown}${more > 0 ? ` and ${more} more` : ''}`;
+    });
+  return `${failed.length} of ${total} machines failed: ${groups.join('; ')}`;
+}

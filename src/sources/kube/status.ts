@@ -132,7 +132,13 @@ export function failureOfOutcome(o: Pick<Outcome, 'failure' | 'report'>): Failur
   if (o.failure) return o.failure;
   if (!o.report) return { reason: Reason.ProvisioningFailed, message: 'no report', reaction: 'retry' };
   if (o.report.ok) return undefined;
-  return o.report.error ?? { reason: o.report.reason, message: o.report.message, reaction: 'retry' };
+  const e = o.report.error;
+  if (!e) return { reason: o.report.reason, message: o.report.message, reaction: 'retry' };
+  if (e.scope !== 'machines') return e;
+  // The report's message only counts the failures; a condition also says why, with the first machine's error
+  // (each machine's own is in its entry of status.machines).
+  const first = Object.values(o.report.machines).find((m) => m.error);
+  return first?.error ? { ...e, message: `${e.message}. ${first.machine}: ${first.error.message}` } : e;
 }
 
 function driftCondition(report: ReconcileReport): ConditionInput {

@@ -1,10 +1,14 @@
 // Bad input fails cleanly and changes nothing; nothing from a spec reaches a shell; first-use key pinning.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Reason } from '../../../src/api/conditions.js';
 import { run } from '../../../src/util/exec.js';
+import { reconix } from '../../support/cli.js';
 import { createTestHost, type TestHost } from '../../support/hosts.js';
 import { makeWorkspace, type Workspace } from '../../support/workspace.js';
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('bad network files', function () {
   this.timeout(120_000);
@@ -52,14 +56,30 @@ describe('bad network files', function () {
     );
   });
 
-  it('reports an unknown option by name and file, and changes nothing', async () => {
-    await expectCleanFailure(
-      good.replace(
-        'backend1 = backend "backend1";',
-        'backend1 = { imports = [ (backend "backend1") ]; services.nosuch.enable = true; networking.nosuch = 1; };',
-      ),
-      /networking\.nosuch.*does not exist/s,
+  it('reports an unknown option by name and file, in the report and in the CLI output, and changes nothing', async () => {
+    const bad = good.replace(
+      'backend1 = backend "backend1";',
+      'backend1 = { imports = [ (backend "backend1") ]; services.nosuch.enable = true; networking.nosuch = 1; };',
     );
+    const file = join(ws.dir, 'network.nix');
+    const nixos = new RegExp(
+      `The option \`networking\\.nosuch' does not exist\\. Definition values:\n\\s*- In \`${escape(file)}'`,
+    );
+    await expectCleanFailure(bad, nixos);
+    await ws.write('network.nix', bad);
+    try {
+      const cli = (...args: string[]) =>
+        reconix(['--state-dir', ws.stateDir, '-f', join(ws.dir, 'local.yaml'), ...args]);
+      const plan = await cli('plan');
+      assert.equal(plan.code, 2, plan.stdout + plan.stderr);
+      assert.match(plan.stdout + plan.stderr, nixos);
+      const json = await cli('deploy', '--json');
+      const report = JSON.parse(json.stdout) as { reason: string; message: string };
+      assert.equal(report.reason, Reason.EvaluationFailed);
+      assert.match(report.message, nixos);
+    } finally {
+      await ws.write('network.nix', good);
+    }
   });
 });
 
@@ -142,5 +162,57 @@ describe('first-use pinning of an existing host', function () {
     const second = await ws.run('deploy', { manifest: 'none.yaml' });
     assert.equal(second.machines[name]!.error?.reason, Reason.HostKeyMismatch);
     assert.equal((await host.readActivations()).length, 1);
+  });
+});
+
+describe('a deploy in which some machines are unreachable', function () {
+  this.timeout(180_000);
+  let ws: Workspace;
+  const hosts: Record<string, TestHost> = {};
+
+  before(async () => {
+    ws = await makeWorkspace('trivial', 'none.yaml');
+    for (const m of ['up', 'down1', 'down2'])
+      hosts[m] = await createTestHost({ clientPublicKey: ws.deps.clientKey.publicKey });
+    // GIVEN two of three existing hosts whose sshd is gone
+    await hosts.down1!.kill();
+    await hosts.down2!.kill();
+    const machine = (m: string) =>
+      `${m} = { deployment.targetEnv = "none"; deployment.targetHost = "${hosts[m]!.address}"; };`;
+    await ws.write('physical-none.nix', `{\n${Object.keys(hosts).map(machine).join('\n')}\n}\n`);
+    const logical = (m: string) => `${m} = { system.stateVersion = "24.05"; };`;
+    await ws.write('network.nix', `{\n${Object.keys(hosts).map(logical).join('\n')}\n}\n`);
+  });
+  after(async () => {
+    await ws?.dispose();
+    for (const h of Object.values(hosts)) await h.destroy();
+  });
+
+  it("prints each machine's error exactly once, and a summary by reason; --json keeps every error", async () => {
+    const cli = (...args: string[]) =>
+      reconix(['--state-dir', ws.stateDir, '-f', join(ws.dir, 'none.yaml'), 'deploy', ...args]);
+    const json = await cli('--json');
+    assert.equal(json.code, 1, json.stdout + json.stderr);
+    const report = JSON.parse(json.stdout) as {
+      message: string;
+      machines: Record<string, { outcome: string; error?: { reason: string; message: string } }>;
+    };
+    assert.equal(report.machines.up?.outcome, 'activated');
+    const errors = ['down1', 'down2'].map((m) => report.machines[m]?.error);
+    for (const e of errors) assert.equal(e?.reason, Reason.HostUnreachable);
+    assert.equal(report.message, '2 of 3 machines failed: HostUnreachable (2): down1, down2');
+    // WHEN the same deploy prints for people
+    const human = await cli();
+    assert.equal(human.code, 1, human.stdout + human.stderr);
+    const out = human.stdout + human.stderr;
+    // THEN each error is there once, on its machine's line, and the last line sums them up
+    for (const [i, e] of errors.entries()) {
+      assert.ok(e!.message.length > 0);
+      assert.equal(out.split(e!.message).length - 1, 1, `${['down1', 'down2'][i]}'s error once in:\n${out}`);
+    }
+    assert.match(
+      out,
+      /Failed \(HostUnreachable\) after [\d.]+s: 2 of 3 machines failed: HostUnreachable \(2\): down1, down2\n?$/,
+    );
   });
 });

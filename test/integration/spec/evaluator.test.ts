@@ -287,6 +287,34 @@ describe('NixEvaluator with the mini builder (real Nix)', function () {
       );
     });
 
+    it('lists every file that defines an undeclared option, imported ones included, in merge order', async () => {
+      // GIVEN the option defined in a logical file, in a physical file and in a module the physical file imports
+      const logical = await tmp.file(
+        'logical.nix',
+        '{ web = { lib, ... }: { networking.fooBar = lib.mkDefault 1; }; }',
+      );
+      const sub = await tmp.file('sub.nix', '{ networking.fooBar = 3; }');
+      const physical = await tmp.file(
+        'physical.nix',
+        '{ web = { imports = [ ./sub.nix ]; networking.fooBar = 2; }; }',
+      );
+      // THEN the message is NixOS', with each file once and no value (a mistyped key could hold a secret)
+      await assert.rejects(evaluator.physical(tmp.source([logical, physical])), (err: unknown) => {
+        assert.ok(err instanceof ReconixError);
+        const lines = err.message.split('\n').map((l) => l.trim());
+        const at = lines.findIndex((l) =>
+          l.endsWith("The option `networking.fooBar' does not exist. Definition values:"),
+        );
+        assert.ok(at >= 0, err.message);
+        assert.deepEqual(lines.slice(at + 1), [
+          `- In \`${logical}'`,
+          `- In \`${physical}'`,
+          `- In \`${sub}'`,
+        ]);
+        return true;
+      });
+    });
+
     it('reports a value of the wrong type with the option and the file', async () => {
       const net = await tmp.file('network.nix', '{ web = { deployment.targetPort = "22"; }; }');
       await assert.rejects(

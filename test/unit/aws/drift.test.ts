@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Instance } from '@aws-sdk/client-ec2';
-import { planInstance } from '../../../src/providers/aws/instances/drift.js';
+import { instanceEqual, planInstance } from '../../../src/providers/aws/instances/drift.js';
 import { parseInstance } from '../../../src/providers/aws/instances/spec.js';
 import { ec2Machine } from './machines.js';
 
@@ -51,6 +51,52 @@ describe('instance drift', () => {
     );
     assert.equal(step.action, 'update');
     assert.deepEqual(Object.keys(step.changed).sort(), ['securityGroups', 'tags']);
+  });
+
+  describe('tags compare as maps', () => {
+    // EC2 lists tags in an order of its own; the spec's order is its keys' (Name first, then Nix's sorted keys).
+    const tagged = (tags: [string, string][]): Instance => ({
+      ...running,
+      Tags: [...running.Tags!, ...tags.map(([Key, Value]) => ({ Key, Value }))],
+    });
+    const cases: [string, Record<string, string>, [string, string][], boolean][] = [
+      [
+        'the same tags listed in another order',
+        { app: 'x', role: 'web' },
+        [
+          ['role', 'web'],
+          ['app', 'x'],
+        ],
+        true,
+      ],
+      ['the same tags with Name listed last', { app: 'x' }, [['app', 'x']], true],
+      ['a changed value', { app: 'x' }, [['app', 'y']], false],
+      ['a missing tag', { app: 'x', role: 'web' }, [['app', 'x']], false],
+      [
+        'an extra tag',
+        { app: 'x' },
+        [
+          ['app', 'x'],
+          ['role', 'web'],
+        ],
+        false,
+      ],
+    ];
+    for (const [what, want, have, same] of cases) {
+      it(`${same ? 'finds nothing to do' : 'updates the tags'} for ${what}`, () => {
+        const inst = tagged(have);
+        // Name (from the running fixture) is moved to the end, after the user's tags
+        inst.Tags = [...inst.Tags!.filter((t) => t.Key !== 'Name'), { Key: 'Name', Value: 'd [web]' }];
+        const step = planInstance(spec({ ...base, tags: want }), {}, rec, inst, opts);
+        assert.equal(step.action, same ? 'unchanged' : 'update', JSON.stringify(step.changed));
+        assert.deepEqual(Object.keys(step.changed), same ? [] : ['tags']);
+      });
+    }
+
+    it('compares tags by their entries in instanceEqual too', () => {
+      assert.equal(instanceEqual('tags', { a: '1', b: '2' }, { b: '2', a: '1' }), true);
+      assert.equal(instanceEqual('tags', { a: '1' }, { a: '1', b: '2' }), false);
+    });
   });
 
   it('replaces for a new image, zone, key pair or region', () => {

@@ -85,6 +85,27 @@ describe('resource planning', () => {
       assert.deepEqual(toChange(step), { resource: 'ec2SecurityGroups.web', action: 'unchanged' });
     });
 
+    it('leaves alone tags listed in another order, and updates a changed one', () => {
+      const spec = { tags: { app: 'x', Name: 'n', role: 'web' } };
+      const listed = (tags: Record<string, string>) => ({ id: 'sg-1', attrs: { tags } });
+      const same = planResource(
+        want(spec),
+        listed({ role: 'web', Name: 'n', app: 'x' }),
+        'sg-1',
+        rules,
+        false,
+      );
+      assert.equal(same.action, 'unchanged');
+      const other = planResource(
+        want(spec),
+        listed({ role: 'db', Name: 'n', app: 'x' }),
+        'sg-1',
+        rules,
+        false,
+      );
+      assert.deepEqual(Object.keys(other.changed), ['tags']);
+    });
+
     it('updates in place when only mutable attributes differ', () => {
       const step = planResource(
         want({ rules: [1], tags: { a: 'b' } }),

@@ -8,7 +8,13 @@ import {
   type Instance,
 } from '@aws-sdk/client-ec2';
 import type { MachinePhysical } from '../../../api/model.js';
-import { destroyChange, planResource, toChange, type ResourceStep } from '../../../plan/resources.js';
+import {
+  destroyChange,
+  planResource,
+  sameJson,
+  toChange,
+  type ResourceStep,
+} from '../../../plan/resources.js';
 import type { ResourceChange, ResourceContext } from '../../../reconcile/ports.js';
 import { aws } from '../errors.js';
 import type { AwsHandoff } from '../handoff.js';
@@ -80,7 +86,8 @@ export function instanceEqual(attr: string, want: unknown, have: unknown): boole
   if (attr === 'volumes' && Array.isArray(want) && Array.isArray(have)) {
     return (want as string[]).every((w) => (have as string[]).includes(w));
   }
-  return JSON.stringify(want) === JSON.stringify(have);
+  // The rest compare as values: maps (tags) by their entries, whatever order EC2 lists them in.
+  return sameJson(want, have);
 }
 
 export function planInstance(
