@@ -1,6 +1,5 @@
 // AWS clients, the `ec2` target and the resource manager, as the command line configures them.
 import path from 'node:path';
-import { Reason, ReconixError } from '../api/conditions.js';
 import {
   AwsHandoff,
   AwsResourceManager,
@@ -42,14 +41,6 @@ export async function buildAws(
   const accessKeyId = s.credentials?.accessKeyId ?? process.env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = s.credentials?.secretAccessKey ?? process.env.AWS_SECRET_ACCESS_KEY;
   const sessionToken = s.credentials ? s.credentials.sessionToken : process.env.AWS_SESSION_TOKEN;
-  if (s.endpoint && !(accessKeyId && secretAccessKey) && !process.env.AWS_PROFILE) {
-    // Else the SDK would look for credentials elsewhere, the instance metadata service included.
-    throw new ReconixError(
-      Reason.CloudError,
-      `--aws-endpoint ${s.endpoint} needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE); any values do for moto`,
-      { reaction: 'stall' },
-    );
-  }
   const clients = createAwsClients({
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
     ...(accessKeyId && secretAccessKey

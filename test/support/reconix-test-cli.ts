@@ -14,6 +14,10 @@ import { CRASH_MARKER, crashHook, mutatingCallLog, parseCrashAt } from './aws-ho
 
 async function main(): Promise<void> {
   const env = process.env;
+  // Without credentials of its own the SDK would ask the instance metadata service, an address no test may reach.
+  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) {
+    throw new Error('AWS tests set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (any values do for moto)');
+  }
   const mapFile = env.TEST_CLI_ADDRESS_MAP ? resolve(env.TEST_CLI_ADDRESS_MAP) : undefined;
   const map: AddressMap = mapFile ? await loadAddressMap(mapFile) : {};
   const hooks: AwsCallHook[] = [];
