@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import pLimit from 'p-limit';
-import type { MachinePhysical, MachineRecord, TargetRecord } from '../src/api/model.js';
+import type { MachinePhysical, MachineRecord, TargetRecord } from '../src/core/model.js';
 import { AwsHandoff, Ec2TargetProvider, FileSecretStore } from '../src/providers/aws/index.js';
 import { parseInstanceRecord } from '../src/providers/aws/instances/record.js';
 

@@ -12,7 +12,7 @@ import { mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SshEndpoint } from '../src/api/model.js';
+import type { SshEndpoint } from '../src/core/model.js';
 import { parseHostRecord } from '../src/providers/local/index.js';
 import { SYSTEM_PROFILE } from '../src/providers/hosts/index.js';
 import type { ReconcileReport } from '../src/reconcile/report.js';

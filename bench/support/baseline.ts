@@ -1,5 +1,5 @@
 // The baseline tools, as an operator would run them by hand: nix-copy-closure and ssh, with the bench's key.
-import type { SshEndpoint } from '../../src/api/model.js';
+import type { SshEndpoint } from '../../src/core/model.js';
 import { run } from '../../src/util/exec.js';
 
 /** ssh options for the bench's throw-away hosts: our key, no known-hosts bookkeeping, no prompts. */

@@ -2,7 +2,7 @@
 // their own (127.79.x.y) so that they never meet the hosts of tests or of the quickstart.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MachinePhysical, SshEndpoint, TargetRecord } from '../../src/api/model.js';
+import type { MachinePhysical, SshEndpoint, TargetRecord } from '../../src/core/model.js';
 import { clientKey } from '../../src/cli/deps.js';
 import {
   hostLayout,

@@ -2,7 +2,7 @@
 // call records its interval. Per kind of call: how many, their summed time, and the wall time they covered.
 import { performance } from 'node:perf_hooks';
 import type { ReconcileDeps } from '../../src/reconcile/context.js';
-import type { HostSession } from '../../src/reconcile/ports.js';
+import type { HostSession } from '../../src/core/ports.js';
 import type { StateBackend } from '../../src/state/backend.js';
 
 export interface PhaseSummary {

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { buildDeps } from '../../src/cli/deps.js';
 import { destroy } from '../../src/reconcile/operations.js';
-import type { NetworkSource } from '../../src/reconcile/ports.js';
+import type { NetworkSource } from '../../src/core/ports.js';
 import { silentLogger } from '../../src/util/log.js';
 import { benchProvider, destroyHostsUnder } from './hosts.js';
 

@@ -9,7 +9,7 @@ import {
   type AddressOverrides,
   type AwsCallHook,
 } from '../providers/aws/index.js';
-import type { ResourceManager, TargetProvider } from '../reconcile/ports.js';
+import type { ResourceManager, TargetProvider } from '../core/ports.js';
 
 export interface AwsSettings {
   /** Another endpoint than AWS's (moto, LocalStack): --aws-endpoint or AWS_ENDPOINT_URL. */

@@ -1,7 +1,8 @@
 // The AWS SDK is large: load it only for deployments that have EC2 machines or cloud resources.
-import { Reason, ReconixError } from '../api/conditions.js';
-import type { DeploymentState, MachinePhysical, PhysicalView, TargetRecord } from '../api/model.js';
-import type { ResourceContext, ResourceManager, TargetContext, TargetProvider } from '../reconcile/ports.js';
+import { Reason } from '../api/conditions.js';
+import { ReconixError } from '../core/errors.js';
+import type { DeploymentState, MachinePhysical, PhysicalView, TargetRecord } from '../core/model.js';
+import type { ResourceContext, ResourceManager, TargetContext, TargetProvider } from '../core/ports.js';
 import type { AwsSettings } from './aws.js';
 
 export interface AwsBundle {

@@ -1,6 +1,6 @@
 // Cloud resource changes the way terraform shows them: a symbol, the resource, the action, changed attributes.
 import type { Plan } from '../plan/actions.js';
-import type { ResourceChange } from '../reconcile/ports.js';
+import type { ResourceChange } from '../core/ports.js';
 
 const SYMBOL: Record<ResourceChange['action'], string> = {
   create: '+',

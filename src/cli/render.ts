@@ -1,5 +1,5 @@
 // Human-readable output of plans, reports, generations and info tables.
-import type { Generation } from '../api/model.js';
+import type { Generation } from '../core/model.js';
 import type { PlanOutput } from '../api/output.js';
 import type { Action, MachinePlan, Plan } from '../plan/actions.js';
 import type { MachineResult } from '../reconcile/operations.js';

@@ -41,7 +41,7 @@ export interface Plan {
   machines: MachinePlan[];
   actions: Action[];
   /** Cloud resource changes (create, update in place, replace, destroy), when there are resources. */
-  resources?: import('../reconcile/ports.js').ResourceChange[];
+  resources?: import('../core/ports.js').ResourceChange[];
 }
 
 export function hasChanges(plan: Plan): boolean {

@@ -7,7 +7,7 @@ import type {
   PhysicalView,
   SystemRef,
   TargetObservation,
-} from '../api/model.js';
+} from '../core/model.js';
 import type { Action, MachinePlan, Plan } from './actions.js';
 
 export interface TargetPlanInput {

@@ -1,6 +1,6 @@
 // Planning cloud resources is pure: (desired, observed, recorded) -> create, update in place, replace, destroy,
 // each with the attributes that change, in dependency order. No I/O, no clock.
-import type { ResourceChange } from '../reconcile/ports.js';
+import type { ResourceChange } from '../core/ports.js';
 
 /** Shown wherever a value depends on a resource that does not exist yet. */
 export const UNKNOWN = '(known after apply)';

@@ -1,9 +1,10 @@
 // The `none` target: a host that exists already, reached at deployment.targetHost. Reconix never creates or
 // removes it; destroying the deployment only forgets it, as in NixOps.
 import { isIP, isIPv4 } from 'node:net';
-import { Reason, ReconixError } from '../api/conditions.js';
-import type { MachinePhysical, MachineRecord, TargetObservation, TargetRecord } from '../api/model.js';
-import type { TargetContext, TargetProvider } from '../reconcile/ports.js';
+import { Reason } from '../api/conditions.js';
+import { ReconixError } from '../core/errors.js';
+import type { MachinePhysical, MachineRecord, TargetObservation, TargetRecord } from '../core/model.js';
+import type { TargetContext, TargetProvider } from '../core/ports.js';
 
 const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;

@@ -1,12 +1,13 @@
 // Phase B: build what changed (one Nix call), then copy and activate machine by machine, capped.
 import pLimit from 'p-limit';
-import { Reason, ReconixError } from '../api/conditions.js';
+import { Reason } from '../api/conditions.js';
+import { ReconixError } from '../core/errors.js';
 import type { Action } from '../plan/actions.js';
 import { assertNever } from '../plan/actions.js';
 import { fail, type Run } from './context.js';
 import type { HostView } from '../plan/plan.js';
 import { activate, copyClosure, type Sessions } from './hosts.js';
-import type { HostSession, StorePathInfo } from './ports.js';
+import type { HostSession, StorePathInfo } from '../core/ports.js';
 
 export async function applySystemActions(
   run: Run,

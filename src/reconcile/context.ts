@@ -1,7 +1,8 @@
 // What one reconcile carries between its steps.
-import { failureOf, type Reason } from '../api/conditions.js';
+import { failureOf } from '../core/errors.js';
+import { type Reason } from '../api/conditions.js';
 import type { ActivationMode, DriftPolicy } from '../api/deployment.js';
-import type { DeploymentState, MachinePhysical, PhysicalView, TargetObservation } from '../api/model.js';
+import type { DeploymentState, MachinePhysical, PhysicalView, TargetObservation } from '../core/model.js';
 import type { StateBackend } from '../state/backend.js';
 import type {
   Clock,
@@ -13,7 +14,7 @@ import type {
   ResourceChange,
   ResourceManager,
   TargetProvider,
-} from './ports.js';
+} from '../core/ports.js';
 import type { MachineReport } from './report.js';
 
 export interface ClientKey {

@@ -1,11 +1,12 @@
 // Talking to the machines themselves: connect with pinned keys, observe, copy, activate.
 import pLimit from 'p-limit';
-import { Reason, ReconixError } from '../api/conditions.js';
+import { Reason } from '../api/conditions.js';
+import { ReconixError } from '../core/errors.js';
 import type { ActivationMode } from '../api/deployment.js';
-import type { HostObservation, SshEndpoint } from '../api/model.js';
+import type { HostObservation, SshEndpoint } from '../core/model.js';
 import type { HostView } from '../plan/plan.js';
 import { fail, machine, type Run } from './context.js';
-import type { CopyStats, HostSession, LocalStore, StorePathInfo } from './ports.js';
+import type { CopyStats, HostSession, LocalStore, StorePathInfo } from '../core/ports.js';
 
 export type Sessions = Map<string, HostSession>;
 

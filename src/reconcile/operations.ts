@@ -1,12 +1,13 @@
 // Operations on machines outside the main loop: generations, rollback, destroy. Same ports, same pinning.
 import pLimit from 'p-limit';
-import { Reason, ReconixError } from '../api/conditions.js';
-import { emptyState, type Generation, type SshEndpoint } from '../api/model.js';
+import { Reason } from '../api/conditions.js';
+import { ReconixError } from '../core/errors.js';
+import { emptyState, type Generation, type SshEndpoint } from '../core/model.js';
 import { selectMachines } from '../plan/plan.js';
 import type { StateHandle } from '../state/backend.js';
 import { machine, provider, type ReconcileDeps, type ReconcileRequest, type Run } from './context.js';
 import { closeAll, connectHost, copyClosure } from './hosts.js';
-import type { HostSession, ResourceManager } from './ports.js';
+import type { HostSession, ResourceManager } from '../core/ports.js';
 import { collectFacts, destroyMachine, targetContext } from './targets.js';
 
 export interface MachineResult<T> {

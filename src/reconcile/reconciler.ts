@@ -1,6 +1,7 @@
 // One reconcile of one deployment: the same story for the CLI, the directory controller and Kubernetes.
-import { combinedReaction, failureOf, Reason } from '../api/conditions.js';
-import { emptyState } from '../api/model.js';
+import { combinedReaction, failureOf } from '../core/errors.js';
+import { Reason } from '../api/conditions.js';
+import { emptyState } from '../core/model.js';
 import type { ActionKind, Plan } from '../plan/actions.js';
 import { mergePlans, planSystems, planTargets, selectMachines } from '../plan/plan.js';
 import type { DeployStage, ReconcileDeps, ReconcileRequest, Run } from './context.js';

@@ -1,7 +1,8 @@
 // The outcome of one reconcile, per machine and as a whole.
-import type { Failure, Reason } from '../api/conditions.js';
+import type { Failure } from '../core/errors.js';
+import type { Reason } from '../api/conditions.js';
 import type { MachineVerdict, Plan } from '../plan/actions.js';
-import type { CopyStats } from './ports.js';
+import type { CopyStats } from '../core/ports.js';
 
 export type Outcome =
   | 'unchanged'

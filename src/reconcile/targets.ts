@@ -1,10 +1,10 @@
 // Phase A: make every selected machine's target exist and run, and learn where it is.
 import { Reason } from '../api/conditions.js';
-import type { InfraFacts, MachineRecord, TargetObservation, TargetRecord } from '../api/model.js';
+import type { InfraFacts, MachineRecord, TargetObservation, TargetRecord } from '../core/model.js';
 import type { Action } from '../plan/actions.js';
 import { assertNever } from '../plan/actions.js';
 import { fail, machine, provider, type Run } from './context.js';
-import type { TargetContext } from './ports.js';
+import type { TargetContext } from '../core/ports.js';
 
 /** Observe the targets of the selected machines, one batched call per target kind. */
 export async function observeTargets(run: Run, selected: readonly string[]): Promise<void> {

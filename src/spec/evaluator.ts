@@ -3,9 +3,10 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Reason, ReconixError } from '../api/conditions.js';
-import type { InfraFacts, PhysicalView, SystemRef } from '../api/model.js';
-import type { Evaluator, NetworkSource } from '../reconcile/ports.js';
+import { Reason } from '../api/conditions.js';
+import { ReconixError } from '../core/errors.js';
+import type { InfraFacts, PhysicalView, SystemRef } from '../core/model.js';
+import type { Evaluator, NetworkSource } from '../core/ports.js';
 import { runProcess, type Runner } from '../util/exec.js';
 import { stripAnsi } from './text.js';
 import { checkKeys, checkPhysical, checkSystems, type KeySpec } from './shapes.js';

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { parseAllDocuments } from 'yaml';
-import { Reason, ReconixError } from '../api/conditions.js';
+import { Reason } from '../api/conditions.js';
+import { ReconixError } from '../core/errors.js';
 import { KIND, type NixDeploymentManifest, type NixDeploymentSpec } from '../api/deployment.js';
 import { DURATION_PATTERN, ManifestSchema } from './schema.js';
 

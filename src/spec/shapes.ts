@@ -1,8 +1,9 @@
 // The JSON that eval-network.nix prints, checked before anything else relies on it.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { Reason, ReconixError } from '../api/conditions.js';
-import type { PhysicalView, SystemRef } from '../api/model.js';
+import { Reason } from '../api/conditions.js';
+import { ReconixError } from '../core/errors.js';
+import type { PhysicalView, SystemRef } from '../core/model.js';
 import { isStorePath } from '../util/shell.js';
 
 const Attrs = Type.Record(Type.String(), Type.Unknown());

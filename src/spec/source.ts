@@ -3,9 +3,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { Reason, ReconixError } from '../api/conditions.js';
+import { Reason } from '../api/conditions.js';
+import { ReconixError } from '../core/errors.js';
 import type { NixDeploymentManifest } from '../api/deployment.js';
-import type { NetworkSource } from '../reconcile/ports.js';
+import type { NetworkSource } from '../core/ports.js';
 
 const INLINE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._+-]*\.nix$/;
 

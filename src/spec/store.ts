@@ -2,8 +2,9 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import pLimit from 'p-limit';
-import { Reason, ReconixError } from '../api/conditions.js';
-import type { LocalStore, StorePathInfo } from '../reconcile/ports.js';
+import { Reason } from '../api/conditions.js';
+import { ReconixError } from '../core/errors.js';
+import type { LocalStore, StorePathInfo } from '../core/ports.js';
 import { runProcess, type ExecResult, type Runner } from '../util/exec.js';
 import { assertStorePath } from '../util/shell.js';
 import { cleanNixError } from './evaluator.js';

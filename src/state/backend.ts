@@ -1,5 +1,5 @@
 // Where a deployment's recorded state lives: a local store (CLI, directory mode) or the API server.
-import type { DeploymentState } from '../api/model.js';
+import type { DeploymentState } from '../core/model.js';
 
 export interface StateHandle {
   readonly state: DeploymentState;

@@ -2,8 +2,9 @@
 import { constants, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { Reason, ReconixError } from '../api/conditions.js';
-import { emptyState, type DeploymentState } from '../api/model.js';
+import { Reason } from '../api/conditions.js';
+import { ReconixError } from '../core/errors.js';
+import { emptyState, type DeploymentState } from '../core/model.js';
 import type { StateBackend, StateHandle } from './backend.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;

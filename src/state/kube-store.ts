@@ -5,8 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { V1ConfigMap, V1OwnerReference } from '@kubernetes/client-node';
-import { Reason, ReconixError } from '../api/conditions.js';
-import { emptyState, type DeploymentState } from '../api/model.js';
+import { Reason } from '../api/conditions.js';
+import { ReconixError } from '../core/errors.js';
+import { emptyState, type DeploymentState } from '../core/model.js';
 import {
   isConflict,
   isNotFound,

@@ -1,5 +1,5 @@
 // Structured logs: one JSON object per line on stderr. Callers never pass secrets in fields.
-import type { Logger } from '../reconcile/ports.js';
+import type { Logger } from '../core/ports.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };

@@ -3,7 +3,8 @@
 //   { "<machine>": { "host": "127.x.y.z", "port": 22, "user": "root", "hostPublicKey": "ssh-ed25519 ..." } }
 import { readFile } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
-import { Reason, ReconixError } from '../../src/api/conditions.js';
+import { Reason } from '../../src/api/conditions.js';
+import { ReconixError } from '../../src/core/errors.js';
 import type { AddressOverride, AddressOverrides } from '../../src/providers/aws/index.js';
 
 export type AddressMap = Record<string, AddressOverride>;

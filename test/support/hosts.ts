@@ -3,7 +3,7 @@
 import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { systemClock } from '../../src/reconcile/ports.js';
+import { systemClock } from '../../src/core/clock.js';
 import { run, runProcess, type ExecResult } from '../../src/util/exec.js';
 import { MarkerFileAllocator } from '../../src/providers/local/addresses.js';
 import {

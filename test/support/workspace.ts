@@ -4,7 +4,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DeploymentState } from '../../src/api/model.js';
+import type { DeploymentState } from '../../src/core/model.js';
 import { buildDeps } from '../../src/cli/deps.js';
 import type { ReconcileDeps } from '../../src/reconcile/context.js';
 import { destroy } from '../../src/reconcile/operations.js';

@@ -1,6 +1,7 @@
 // AWS errors as Reconix errors: the AWS error code and the object concerned in the message, the SDK error as cause.
-import { Reason, ReconixError, type Reaction } from '../../api/conditions.js';
-import type { Clock } from '../../reconcile/ports.js';
+import { Reason } from '../../api/conditions.js';
+import { ReconixError, type Reaction } from '../../core/errors.js';
+import type { Clock } from '../../core/ports.js';
 
 interface SdkError {
   name?: string;

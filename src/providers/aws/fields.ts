@@ -1,6 +1,7 @@
 // Reading attributes of the physical view with clear errors: every value there came from a user's Nix file.
-import { Reason, ReconixError } from '../../api/conditions.js';
-import type { ResourceRef } from '../../api/model.js';
+import { Reason } from '../../api/conditions.js';
+import { ReconixError } from '../../core/errors.js';
+import type { ResourceRef } from '../../core/model.js';
 import { isRef } from './refs.js';
 
 export type Attrs = Record<string, unknown>;

@@ -1,15 +1,16 @@
 // The AWS resource manager: key pairs, security groups, volumes, elastic IPs and buckets of a deployment,
 // reconciled in dependency order before the machines, each create preceded by a recorded token.
-import { Reason, ReconixError } from '../../api/conditions.js';
-import type { ResourceRecord } from '../../api/model.js';
+import { Reason } from '../../api/conditions.js';
+import { ReconixError } from '../../core/errors.js';
+import type { ResourceRecord } from '../../core/model.js';
 import { creationOrder, planResource, toChange } from '../../plan/resources.js';
+import { systemClock } from '../../core/clock.js';
 import {
-  systemClock,
   type Clock,
   type ResourceChange,
   type ResourceContext,
   type ResourceManager,
-} from '../../reconcile/ports.js';
+} from '../../core/ports.js';
 import type { AwsClients } from './clients.js';
 import type { AwsHandoff } from './handoff.js';
 import { reconcileInstances } from './instances/drift.js';

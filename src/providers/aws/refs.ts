@@ -1,5 +1,5 @@
 // References between resources, as phase-1 evaluation serialises them: { "_ref": "<type>.<name>" }.
-import type { ResourceRef } from '../../api/model.js';
+import type { ResourceRef } from '../../core/model.js';
 import { UNKNOWN } from '../../plan/resources.js';
 
 export { UNKNOWN };

@@ -1,6 +1,7 @@
 // The kinds of AWS resources, and how objects found in AWS are matched to resources and records.
-import { Reason, ReconixError } from '../../api/conditions.js';
-import type { ResourceRecord } from '../../api/model.js';
+import { Reason } from '../../api/conditions.js';
+import { ReconixError } from '../../core/errors.js';
+import type { ResourceRecord } from '../../core/model.js';
 import { buckets } from './kinds/buckets.js';
 import { elasticIps } from './kinds/elastic-ips.js';
 import { keyPairs } from './kinds/key-pairs.js';

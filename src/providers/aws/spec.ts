@@ -1,5 +1,5 @@
 // The AWS resources of a network, read from the physical view (NixOps' option names) into typed specs.
-import type { ResourceRef } from '../../api/model.js';
+import type { ResourceRef } from '../../core/model.js';
 import {
   attrs,
   bool,

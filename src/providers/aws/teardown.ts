@@ -1,9 +1,10 @@
 // Destroying AWS resources: obsolete ones during a reconcile, all of them with the deployment. Reverse
 // dependency order; buckets with persistOnDestroy are kept and forgotten.
-import { Reason, ReconixError } from '../../api/conditions.js';
-import type { ResourceRecord } from '../../api/model.js';
+import { Reason } from '../../api/conditions.js';
+import { ReconixError } from '../../core/errors.js';
+import type { ResourceRecord } from '../../core/model.js';
 import { destroyChange, destructionOrder } from '../../plan/resources.js';
-import type { ResourceChange, ResourceContext } from '../../reconcile/ports.js';
+import type { ResourceChange, ResourceContext } from '../../core/ports.js';
 import type { KindContext } from './kinds/kind.js';
 import { securityGroups } from './kinds/security-groups.js';
 import { keyOf, kindOf, matchRecord, observeKinds, rank } from './registry.js';

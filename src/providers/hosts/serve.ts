@@ -2,7 +2,7 @@
 // It answers which paths are valid and adds paths to the host's store, with one process start and one open of the
 // host's Nix database for all of a session's copies.
 import type { Client, ClientChannel } from 'ssh2';
-import type { NarSource, StorePathInfo } from '../../reconcile/ports.js';
+import type { NarSource, StorePathInfo } from '../../core/ports.js';
 import { sha256Base16 } from '../../spec/nar.js';
 import { shellJoin } from '../../util/shell.js';
 import { WireReader, wireNumber, wireString, wireStrings } from './serve-wire.js';

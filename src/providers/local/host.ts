@@ -1,7 +1,7 @@
 // One local host on disk: prepare its directory, start and stop its sshd, remove it. Shared by the `local`
 // target and the test harness, so both make hosts the same way.
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import type { Clock } from '../../reconcile/ports.js';
+import type { Clock } from '../../core/ports.js';
 import { run, type Runner } from '../../util/exec.js';
 import { authorizedKeysLine, hostLayout, renderSshdConfig, type HostLayout } from './layout.js';
 import { isHostProcess, spawnHost, stopHost, waitForListening, type HostBinaries } from './sshd.js';

@@ -1,9 +1,11 @@
 // The `local` target: hosts Reconix creates on this machine, each a mount namespace running sshd on a loopback address.
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Reason, ReconixError } from '../../api/conditions.js';
-import type { MachinePhysical, MachineRecord, TargetObservation, TargetRecord } from '../../api/model.js';
-import { systemClock, type Clock, type TargetContext, type TargetProvider } from '../../reconcile/ports.js';
+import { Reason } from '../../api/conditions.js';
+import { ReconixError } from '../../core/errors.js';
+import type { MachinePhysical, MachineRecord, TargetObservation, TargetRecord } from '../../core/model.js';
+import { systemClock } from '../../core/clock.js';
+import { type Clock, type TargetContext, type TargetProvider } from '../../core/ports.js';
 import { runProcess, type Runner } from '../../util/exec.js';
 import { MarkerFileAllocator, type AddressAllocator } from './addresses.js';
 import {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { connect } from 'node:net';
-import type { Clock } from '../../reconcile/ports.js';
+import type { Clock } from '../../core/ports.js';
 import { innerPaths, type HostLayout } from './layout.js';
 
 export interface HostBinaries {

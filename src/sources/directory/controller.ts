@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Reason } from '../../api/conditions.js';
 import type { ReconixMetrics } from '../../metrics/metrics.js';
 import type { ReconcileRequest } from '../../reconcile/context.js';
-import type { Logger } from '../../reconcile/ports.js';
+import type { Logger } from '../../core/ports.js';
 import { WorkQueue, withJitter } from '../../reconcile/queue.js';
 import type { ReconcileReport } from '../../reconcile/report.js';
 import { parseDuration as parseDurationMs } from '../../spec/index.js';

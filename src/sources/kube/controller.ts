@@ -5,7 +5,7 @@
 // exception: retrying cannot help it, so it waits for its object, one of its Secrets or its source tree to change.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ReconixMetrics } from '../../metrics/metrics.js';
-import type { Logger } from '../../reconcile/ports.js';
+import type { Logger } from '../../core/ports.js';
 import { WorkQueue, withJitter } from '../../reconcile/queue.js';
 import { parseDeploymentId } from '../../state/kube-store.js';
 import type { NixDeploymentClient, SecretApi } from './api.js';

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { Reason } from '../../api/conditions.js';
-import type { Logger } from '../../reconcile/ports.js';
+import type { Logger } from '../../core/ports.js';
 import type { MachineReport, ReconcileReport } from '../../reconcile/report.js';
 import { MERGE_PATCH, type EventApi } from './api.js';
 import { isNotFound, kubeMessage } from './errors.js';

@@ -2,7 +2,7 @@
 // for good on any other error (a refused connection while the API server restarts, a 5xx): restart it here with
 // exponential backoff, resuming from the last resourceVersion it saw, so no update in between is missed.
 import { makeInformer, type Informer, type KubeConfig, type ObjectCache } from '@kubernetes/client-node';
-import type { Logger } from '../../reconcile/ports.js';
+import type { Logger } from '../../core/ports.js';
 import { kubeMessage } from './errors.js';
 import type { NixDeploymentClient } from './api.js';
 import { isNixDeployment, type NixDeploymentObject } from './object.js';

@@ -3,7 +3,7 @@
 // renewed for a lease duration, measured on their own clock from when they last saw it change (so clock skew
 // between nodes does not matter). A leader that cannot renew within the renew deadline stops leading.
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
-import type { Logger } from '../../reconcile/ports.js';
+import type { Logger } from '../../core/ports.js';
 import type { LeaseApi } from './api.js';
 import { isConflict, isNotFound, kubeMessage } from './errors.js';
 

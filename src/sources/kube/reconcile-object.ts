@@ -1,12 +1,13 @@
 // One reconcile of one NixDeployment object, read top to bottom: handle deletion, hold the finalizer, say we are
 // at it, read the Secrets and the network source, run the reconciler core, write the status, emit events.
 // What the controller should do next is returned, not decided here.
-import { ConditionType, Reason, failureOf, type Failure } from '../../api/conditions.js';
+import { ConditionType, Reason } from '../../api/conditions.js';
+import { failureOf, type Failure } from '../../core/errors.js';
 import type { NixDeploymentStatus } from '../../api/deployment.js';
 import type { ReconixMetrics } from '../../metrics/metrics.js';
 import type { ReconcileDeps, ReconcileRequest } from '../../reconcile/context.js';
 import { destroy, type MachineResult } from '../../reconcile/operations.js';
-import type { Logger } from '../../reconcile/ports.js';
+import type { Logger } from '../../core/ports.js';
 import { reconcileDeployment } from '../../reconcile/reconciler.js';
 import type { ReconcileReport } from '../../reconcile/report.js';
 import { DEFAULT_INTERVAL_MS, DEFAULT_RETRY_MS, requestFor } from '../deployments.js';

@@ -13,7 +13,7 @@ import { API_GROUP, API_VERSION, KIND } from '../../api/deployment.js';
 import type { ReconixMetrics } from '../../metrics/metrics.js';
 import { serveMetrics, type MetricsServer } from '../../metrics/server.js';
 import type { ReconcileDeps } from '../../reconcile/context.js';
-import type { Logger } from '../../reconcile/ports.js';
+import type { Logger } from '../../core/ports.js';
 import { KubeStateStore, parseDeploymentId } from '../../state/kube-store.js';
 import { NixDeploymentClient } from './api.js';
 import { KubeController } from './controller.js';

@@ -5,7 +5,7 @@
 // nothing of a Secret but its resourceVersion is kept.
 import type { SecretApi } from './api.js';
 import { isNotFound, kubeMessage } from './errors.js';
-import type { Logger } from '../../reconcile/ports.js';
+import type { Logger } from '../../core/ports.js';
 import type { NixDeploymentObject } from './object.js';
 
 /** The resourceVersion of each Secret a reconcile read; null: the Secret did not exist. */

@@ -2,7 +2,8 @@
 // reconcile (RBAC grants `get` on Secrets, nothing more) and handed to the reconciler only. Errors name the
 // Secret and the key, never a byte of their contents.
 import ssh2, { type ParsedKey } from 'ssh2';
-import { Reason, ReconixError } from '../../api/conditions.js';
+import { Reason } from '../../api/conditions.js';
+import { ReconixError } from '../../core/errors.js';
 import type { ClientKey } from '../../reconcile/context.js';
 import type { SecretApi } from './api.js';
 import { isNotFound, kubeMessage } from './errors.js';

@@ -3,10 +3,11 @@
 // every reconcile and polled, so that a new commit reconciles the deployments that read files from it.
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { Reason, ReconixError } from '../../api/conditions.js';
-import type { NetworkSource } from '../../reconcile/ports.js';
+import { Reason } from '../../api/conditions.js';
+import { ReconixError } from '../../core/errors.js';
+import type { NetworkSource } from '../../core/ports.js';
 import { resolveNetworkSource } from '../../spec/index.js';
-import type { Logger } from '../../reconcile/ports.js';
+import type { Logger } from '../../core/ports.js';
 import { keyOf, manifestOf, type NixDeploymentObject } from './object.js';
 
 export interface ResolvedSource {

@@ -1,7 +1,8 @@
 // The status of a NixDeployment, per the Kubernetes API conventions: conditions keyed by type whose
 // lastTransitionTime moves only when their status does, observedGeneration, revisions, and a per-machine view
 // bounded so that a thousand machines fit in one object. Pure: no I/O, the time is given.
-import { ConditionType, Reason, type Failure } from '../../api/conditions.js';
+import { ConditionType, Reason } from '../../api/conditions.js';
+import { type Failure } from '../../core/errors.js';
 import { MAX_LISTED_MACHINES, type Condition, type NixDeploymentStatus } from '../../api/deployment.js';
 import type { MachineReport, ReconcileReport } from '../../reconcile/report.js';
 

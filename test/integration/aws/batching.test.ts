@@ -2,7 +2,7 @@
 // answers are retried with backoff; a failure that stays names the AWS error code and what was being done.
 import assert from 'node:assert/strict';
 import pLimit from 'p-limit';
-import type { MachinePhysical } from '../../../src/api/model.js';
+import type { MachinePhysical } from '../../../src/core/model.js';
 import { createAwsClients, Ec2TargetProvider, AwsHandoff } from '../../../src/providers/aws/index.js';
 import { listInstances } from '../../../src/providers/aws/instances/ec2.js';
 import { flakyProxy, MOTO_ENV } from '../../support/moto.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MachineRecord, TargetRecord } from '../../../src/api/model.js';
+import type { MachineRecord, TargetRecord } from '../../../src/core/model.js';
 import { buildAws } from '../../../src/cli/aws.js';
 import { listEverything } from '../../support/aws-listings.js';
 import { MOTO_ENV } from '../../support/moto.js';

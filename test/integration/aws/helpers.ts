@@ -7,7 +7,7 @@ import {
   type DeploymentState,
   type MachinePhysical,
   type PhysicalView,
-} from '../../../src/api/model.js';
+} from '../../../src/core/model.js';
 import {
   AwsHandoff,
   AwsResourceManager,
@@ -16,7 +16,7 @@ import {
   type AddressOverride,
   type AwsClients,
 } from '../../../src/providers/aws/index.js';
-import type { Clock, ResourceContext, TargetContext } from '../../../src/reconcile/ports.js';
+import type { Clock, ResourceContext, TargetContext } from '../../../src/core/ports.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { CallCounter } from '../../support/aws-hooks.js';
 import { motoInstalled, startMoto, type Moto } from '../../support/moto.js';

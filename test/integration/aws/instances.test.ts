@@ -8,7 +8,7 @@ import {
   TerminateInstancesCommand,
   type Instance,
 } from '@aws-sdk/client-ec2';
-import type { MachinePhysical, TargetObservation } from '../../../src/api/model.js';
+import type { MachinePhysical, TargetObservation } from '../../../src/core/model.js';
 import { newToken, parseInstanceRecord } from '../../../src/providers/aws/instances/record.js';
 import { listEverything } from '../../support/aws-listings.js';
 import { ec2Machine, useMoto, view, world, type AwsWorld } from './helpers.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MachinePhysical, PhysicalView } from '../../../src/api/model.js';
+import type { MachinePhysical, PhysicalView } from '../../../src/core/model.js';
 import { clientKey } from '../../../src/cli/deps.js';
 import { isMutating } from '../../support/aws-hooks.js';
 import { reconixUnderTest as reconix } from '../../support/cli.js';

@@ -17,9 +17,10 @@ import {
   ListBucketsCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { Reason, ReconixError } from '../../../src/api/conditions.js';
+import { Reason } from '../../../src/api/conditions.js';
+import { ReconixError } from '../../../src/core/errors.js';
 import { generateEd25519 } from '../../../src/providers/aws/keys.js';
-import type { ResourceChange } from '../../../src/reconcile/ports.js';
+import type { ResourceChange } from '../../../src/core/ports.js';
 import { isMutating } from '../../support/aws-hooks.js';
 import { listEverything } from '../../support/aws-listings.js';
 import { useMoto, view, world, type AwsWorld } from './helpers.js';

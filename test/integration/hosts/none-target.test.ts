@@ -1,11 +1,12 @@
 // The `none` target against an existing host (a test host made by the harness), and the harness itself.
 import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
-import { Reason, ReconixError } from '../../../src/api/conditions.js';
-import type { MachinePhysical } from '../../../src/api/model.js';
+import { Reason } from '../../../src/api/conditions.js';
+import { ReconixError } from '../../../src/core/errors.js';
+import type { MachinePhysical } from '../../../src/core/model.js';
 import { SshHostConnector } from '../../../src/providers/hosts/connector.js';
 import { NoneTargetProvider } from '../../../src/providers/none.js';
-import type { HostSession } from '../../../src/reconcile/ports.js';
+import type { HostSession } from '../../../src/core/ports.js';
 import { copyClosure } from '../../../src/reconcile/hosts.js';
 import { NixLocalStore } from '../../../src/spec/store.js';
 import { createTestHost, makeClientKey, type ClientKey, type TestHost } from '../../support/hosts.js';

@@ -10,7 +10,7 @@ import { CRD_FILE, CRD_NAME } from '../../../src/api/crd.js';
 import { buildDeps } from '../../../src/cli/deps.js';
 import { ReconixMetrics } from '../../../src/metrics/metrics.js';
 import { LocalTargetProvider } from '../../../src/providers/local/index.js';
-import type { Logger } from '../../../src/reconcile/ports.js';
+import type { Logger } from '../../../src/core/ports.js';
 import {
   runKubeController,
   type KubeRunOptions,

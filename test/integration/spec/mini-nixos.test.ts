@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { lstat, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SystemRef } from '../../../src/api/model.js';
+import type { SystemRef } from '../../../src/core/model.js';
 import { NixEvaluator } from '../../../src/spec/evaluator.js';
 import { NixLocalStore } from '../../../src/spec/store.js';
 import { runProcess } from '../../../src/util/exec.js';

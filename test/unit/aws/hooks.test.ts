@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Reason, ReconixError } from '../../../src/api/conditions.js';
+import { Reason } from '../../../src/api/conditions.js';
+import { ReconixError } from '../../../src/core/errors.js';
 import { cloudError } from '../../../src/providers/aws/errors.js';
 import { parseAddressMap, testHostsOnly } from '../../support/address-map.js';
 import {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { Reason, ReconixError } from '../../../src/api/conditions.js';
+import { Reason } from '../../../src/api/conditions.js';
+import { ReconixError } from '../../../src/core/errors.js';
 import { checkReferences, parseInstance } from '../../../src/providers/aws/instances/spec.js';
 import { parseResources } from '../../../src/providers/aws/spec.js';
 import { ec2Machine } from './machines.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { emptyState, type PhysicalView } from '../../../src/api/model.js';
+import { emptyState, type PhysicalView } from '../../../src/core/model.js';
 import { lazyAws, needsAws } from '../../../src/cli/lazy-aws.js';
 import { silentLogger } from '../../../src/util/log.js';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { MachinePhysical } from '../../../src/api/model.js';
+import type { MachinePhysical } from '../../../src/core/model.js';
 import { NoneTargetProvider, targetHostOf } from '../../../src/providers/none.js';
 
 const machine = (over: Partial<MachinePhysical>): MachinePhysical => ({

@@ -1,6 +1,7 @@
 // Conditions derived from a report whose failure stalls, retries or went away.
 import assert from 'node:assert/strict';
-import { Reason, type Failure } from '../../../src/api/conditions.js';
+import { Reason } from '../../../src/api/conditions.js';
+import { type Failure } from '../../../src/core/errors.js';
 import type { MachineReport, ReconcileReport } from '../../../src/reconcile/report.js';
 import { conditionOf, resultStatus } from '../../../src/sources/kube/status.js';
 

@@ -4,7 +4,7 @@ import {
   type DeploymentState,
   type HostObservation,
   type PhysicalView,
-} from '../../../src/api/model.js';
+} from '../../../src/core/model.js';
 import type { Action } from '../../../src/plan/actions.js';
 import {
   planSystems,

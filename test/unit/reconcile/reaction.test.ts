@@ -1,12 +1,7 @@
 // How a failure's reaction travels: from the error raised to the machine's report and the deployment's report.
 import assert from 'node:assert/strict';
-import {
-  combinedReaction,
-  failureOf,
-  Reason,
-  ReconixError,
-  type Reaction,
-} from '../../../src/api/conditions.js';
+import { combinedReaction, failureOf, ReconixError, type Reaction } from '../../../src/core/errors.js';
+import { Reason } from '../../../src/api/conditions.js';
 import type { ReconcileRequest } from '../../../src/reconcile/context.js';
 import { summarise } from '../../../src/reconcile/reconciler.js';
 import type { MachineReport } from '../../../src/reconcile/report.js';

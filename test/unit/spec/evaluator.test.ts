@@ -3,8 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Reason, ReconixError } from '../../../src/api/conditions.js';
-import type { NetworkSource } from '../../../src/reconcile/ports.js';
+import { Reason } from '../../../src/api/conditions.js';
+import { ReconixError } from '../../../src/core/errors.js';
+import type { NetworkSource } from '../../../src/core/ports.js';
 import { NIX_DIR, NixEvaluator, cleanNixError } from '../../../src/spec/evaluator.js';
 import type { ExecResult, Runner } from '../../../src/util/exec.js';
 

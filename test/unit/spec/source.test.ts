@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Reason, ReconixError } from '../../../src/api/conditions.js';
+import { Reason } from '../../../src/api/conditions.js';
+import { ReconixError } from '../../../src/core/errors.js';
 import type { NixDeploymentManifest, NixDeploymentSpec } from '../../../src/api/deployment.js';
 import { resolveNetworkSource } from '../../../src/spec/source.js';
 

@@ -7,7 +7,7 @@ import {
   TerminateInstancesCommand,
   type Instance,
 } from '@aws-sdk/client-ec2';
-import type { MachinePhysical } from '../../../api/model.js';
+import type { MachinePhysical } from '../../../core/model.js';
 import {
   destroyChange,
   planResource,
@@ -15,7 +15,7 @@ import {
   toChange,
   type ResourceStep,
 } from '../../../plan/resources.js';
-import type { ResourceChange, ResourceContext } from '../../../reconcile/ports.js';
+import type { ResourceChange, ResourceContext } from '../../../core/ports.js';
 import { aws } from '../errors.js';
 import type { AwsHandoff } from '../handoff.js';
 import type { KindContext } from '../kinds/kind.js';

@@ -11,8 +11,9 @@ import {
   type Instance,
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
-import { Reason, ReconixError } from '../../../api/conditions.js';
-import type { Clock } from '../../../reconcile/ports.js';
+import { Reason } from '../../../api/conditions.js';
+import { ReconixError } from '../../../core/errors.js';
+import type { Clock } from '../../../core/ports.js';
 import type { AwsClients } from '../clients.js';
 import { aws, eventually, waitFor } from '../errors.js';
 import { resolve, UNKNOWN, type ResourceFacts } from '../refs.js';

@@ -7,14 +7,11 @@ import {
   TerminateInstancesCommand,
   type Instance,
 } from '@aws-sdk/client-ec2';
-import { Reason, ReconixError } from '../../../api/conditions.js';
-import type { MachinePhysical, MachineRecord, TargetObservation, TargetRecord } from '../../../api/model.js';
-import {
-  systemClock,
-  type Clock,
-  type TargetContext,
-  type TargetProvider,
-} from '../../../reconcile/ports.js';
+import { Reason } from '../../../api/conditions.js';
+import { ReconixError } from '../../../core/errors.js';
+import type { MachinePhysical, MachineRecord, TargetObservation, TargetRecord } from '../../../core/model.js';
+import { systemClock } from '../../../core/clock.js';
+import { type Clock, type TargetContext, type TargetProvider } from '../../../core/ports.js';
 import type { AwsClients } from '../clients.js';
 import { aws } from '../errors.js';
 import type { AwsHandoff } from '../handoff.js';

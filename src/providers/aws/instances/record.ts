@@ -1,7 +1,7 @@
 // What Reconix records about an EC2 instance (the machine's TargetRecord), and how instances are matched to it.
 import { randomBytes } from 'node:crypto';
 import type { Instance } from '@aws-sdk/client-ec2';
-import type { TargetRecord } from '../../../api/model.js';
+import type { TargetRecord } from '../../../core/model.js';
 import { fromTagList, TAG_NAME } from '../tags.js';
 
 export interface InstanceRecord {

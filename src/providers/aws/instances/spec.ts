@@ -1,5 +1,5 @@
 // deployment.ec2.* of a machine, with NixOps' option names, read into a typed spec.
-import type { MachinePhysical, ResourceRef } from '../../../api/model.js';
+import type { MachinePhysical, ResourceRef } from '../../../core/model.js';
 import {
   attrs,
   bool,

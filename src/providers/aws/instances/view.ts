@@ -1,6 +1,6 @@
 // What an instance looks like to the reconciler: exists, runs, where SSH reaches it, its addresses and host key.
 import type { Instance } from '@aws-sdk/client-ec2';
-import type { MachinePhysical, SshEndpoint, TargetObservation } from '../../../api/model.js';
+import type { MachinePhysical, SshEndpoint, TargetObservation } from '../../../core/model.js';
 import { stateOf, type InstanceRecord } from './record.js';
 import type { InstanceSpec } from './spec.js';
 

@@ -18,7 +18,8 @@ import {
   PutBucketVersioningCommand,
   type LifecycleRule,
 } from '@aws-sdk/client-s3';
-import { Reason, ReconixError } from '../../../api/conditions.js';
+import { Reason } from '../../../api/conditions.js';
+import { ReconixError } from '../../../core/errors.js';
 import { sameJson } from '../../../plan/resources.js';
 import { aws, hasCode, httpStatus } from '../errors.js';
 import { canonicalJson, type BucketSpec } from '../spec.js';

@@ -6,7 +6,7 @@ import {
   ImportKeyPairCommand,
   type KeyPairInfo,
 } from '@aws-sdk/client-ec2';
-import type { ResourceRecord } from '../../../api/model.js';
+import type { ResourceRecord } from '../../../core/model.js';
 import { aws, hasCode } from '../errors.js';
 import { generateEd25519, publicKeyOf } from '../keys.js';
 import type { ResourceFacts } from '../refs.js';

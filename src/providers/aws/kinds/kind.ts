@@ -1,8 +1,8 @@
 // What every kind of AWS resource offers the manager: a batched listing, the comparable attributes, create (with
 // a token recorded beforehand), update in place and destroy.
-import type { ResourceRecord } from '../../../api/model.js';
+import type { ResourceRecord } from '../../../core/model.js';
 import type { ResourceRules } from '../../../plan/resources.js';
-import type { Clock, Logger } from '../../../reconcile/ports.js';
+import type { Clock, Logger } from '../../../core/ports.js';
 import type { AwsClients } from '../clients.js';
 import type { ResourceFacts } from '../refs.js';
 import type { SecretStore } from '../secrets.js';

@@ -8,7 +8,7 @@ import {
   type IpPermission,
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
-import type { ResourceRecord } from '../../../api/model.js';
+import type { ResourceRecord } from '../../../core/model.js';
 import { aws, eventually, hasCode } from '../errors.js';
 import { resolve, type ResourceFacts } from '../refs.js';
 import type { RuleSpec, SecurityGroupSpec } from '../spec.js';

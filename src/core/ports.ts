@@ -11,7 +11,7 @@ import type {
   SystemRef,
   TargetObservation,
   TargetRecord,
-} from '../api/model.js';
+} from './model.js';
 
 /** The network source of one deployment, resolved to files on disk. */
 export interface NetworkSource {
@@ -135,11 +135,6 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
 }
 
-export const systemClock: Clock = {
-  now: () => new Date(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-
 export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
@@ -170,7 +165,7 @@ export interface ResourceManager {
 export interface ResourceContext {
   deployment: string;
   physical: PhysicalView;
-  state: import('../api/model.js').DeploymentState;
+  state: import('./model.js').DeploymentState;
   save(): Promise<void>;
   log: Logger;
 }

@@ -1,5 +1,5 @@
 // The data the reconciler reasons about: what the spec wants, what the world is, what Reconix recorded.
-import type { ActivationMode } from './deployment.js';
+import type { ActivationMode } from '../api/deployment.js';
 
 /** Where SSH reaches a machine. */
 export interface SshEndpoint {
