@@ -5,9 +5,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SshHostConnector } from '../src/providers/hosts/index.js';
+import { SshHostConnector } from '../src/ssh/index.js';
 import { copyClosure } from '../src/reconcile/hosts.js';
-import { NixLocalStore } from '../src/spec/index.js';
+import { NixLocalStore } from '../src/nixstore/store.js';
 import { nixCopyClosure } from './support/baseline.js';
 import { withMachineCpu } from './support/cpu.js';
 import { buildClosure, SYSTEM_CLOSURE, type BuiltClosure } from './support/closure.js';

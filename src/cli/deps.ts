@@ -2,13 +2,14 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SshHostConnector } from '../providers/hosts/index.js';
+import { SshHostConnector } from '../ssh/index.js';
 import { LocalTargetProvider } from '../providers/local/index.js';
 import { NoneTargetProvider } from '../providers/none.js';
 import type { ClientKey, ReconcileDeps } from '../reconcile/context.js';
 import { systemClock } from '../core/clock.js';
 import { type Logger, type TargetProvider } from '../core/ports.js';
-import { NixEvaluator, NixLocalStore } from '../spec/index.js';
+import { NixEvaluator } from '../evaluate/index.js';
+import { NixLocalStore } from '../nixstore/store.js';
 import { FileStateStore } from '../state/file-store.js';
 import { run } from '../util/exec.js';
 import type { AwsSettings } from './aws.js';

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ReconixMetrics } from '../metrics/metrics.js';
-import { gitRevision } from '../sources/load.js';
+import { gitRevision } from '../source/load.js';
 import { runKubeController } from '../sources/kube/run.js';
 import { jsonLogger } from '../util/log.js';
 import { buildDeps } from './deps.js';

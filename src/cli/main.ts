@@ -13,8 +13,8 @@ import {
   type SshAccess,
 } from '../reconcile/operations.js';
 import { reconcileDeployment } from '../reconcile/reconciler.js';
-import { requestFor, type LoadedDeployment, type RequestOverrides } from '../sources/deployments.js';
-import { gitRevision, loadDeployments } from '../sources/load.js';
+import { requestFor, type LoadedDeployment, type RequestOverrides } from '../source/deployments.js';
+import { gitRevision, loadDeployments } from '../source/load.js';
 import { jsonLogger, silentLogger } from '../util/log.js';
 import type { AwsSettings } from './aws.js';
 import { checkResults, renderCheck } from './check.js';
@@ -411,7 +411,7 @@ program
         import('../metrics/metrics.js'),
         import('../metrics/server.js'),
         import('../sources/directory/controller.js'),
-        import('../spec/duration.js'),
+        import('../util/duration.js'),
       ]);
     const metrics = new ReconixMetrics();
     const scratch = path.join(g.stateDir, 'scratch');

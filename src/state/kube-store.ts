@@ -8,13 +8,8 @@ import type { V1ConfigMap, V1OwnerReference } from '@kubernetes/client-node';
 import { Reason } from '../api/conditions.js';
 import { ReconixError } from '../core/errors.js';
 import { emptyState, type DeploymentState } from '../core/model.js';
-import {
-  isConflict,
-  isNotFound,
-  kubeMessage,
-  retryTransient,
-  type RetryOptions,
-} from '../sources/kube/errors.js';
+import { isConflict, isNotFound, kubeMessage, retryTransient, type RetryOptions } from '../kube/errors.js';
+import { deploymentId, parseDeploymentId } from '../kube/object.js';
 import type { StateBackend, StateHandle } from './backend.js';
 
 /** The ConfigMap calls the store makes; CoreV1Api provides them. */
@@ -24,17 +19,6 @@ export interface ConfigMapApi {
   replaceNamespacedConfigMap(p: { name: string; namespace: string; body: V1ConfigMap }): Promise<V1ConfigMap>;
   deleteNamespacedConfigMap(p: { name: string; namespace: string }): Promise<unknown>;
   listConfigMapForAllNamespaces(p: { labelSelector?: string }): Promise<{ items: V1ConfigMap[] }>;
-}
-
-/** A deployment in Kubernetes mode is "<namespace>.<name>": namespaces hold no dots, so this splits back. */
-export function deploymentId(namespace: string, name: string): string {
-  return `${namespace}.${name}`;
-}
-
-export function parseDeploymentId(id: string): { namespace: string; name: string } {
-  const i = id.indexOf('.');
-  if (i <= 0 || i === id.length - 1) throw new Error(`not a namespaced deployment id: ${JSON.stringify(id)}`);
-  return { namespace: id.slice(0, i), name: id.slice(i + 1) };
 }
 
 export const STATE_LABEL = 'reconix.dev/state';

@@ -10,8 +10,8 @@ import type { ReconcileDeps } from '../../src/reconcile/context.js';
 import { destroy } from '../../src/reconcile/operations.js';
 import { reconcileDeployment } from '../../src/reconcile/reconciler.js';
 import type { ReconcileReport } from '../../src/reconcile/report.js';
-import { requestFor, type LoadedDeployment, type RequestOverrides } from '../../src/sources/deployments.js';
-import { loadDeployments } from '../../src/sources/load.js';
+import { requestFor, type LoadedDeployment, type RequestOverrides } from '../../src/source/deployments.js';
+import { loadDeployments } from '../../src/source/load.js';
 import { silentLogger } from '../../src/util/log.js';
 
 export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');

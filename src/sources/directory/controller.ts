@@ -11,7 +11,7 @@ import type { ReconcileRequest } from '../../reconcile/context.js';
 import type { Logger } from '../../core/ports.js';
 import { WorkQueue, withJitter } from '../../reconcile/queue.js';
 import type { ReconcileReport } from '../../reconcile/report.js';
-import { parseDuration as parseDurationMs } from '../../spec/index.js';
+import { parseDuration as parseDurationMs } from '../../util/duration.js';
 import type { StateBackend } from '../../state/backend.js';
 import {
   DEFAULT_INTERVAL_MS,
@@ -20,7 +20,7 @@ import {
   type LoadedDeployment,
   type LoadError,
   type Loader,
-} from '../deployments.js';
+} from '../../source/deployments.js';
 import { DEFAULT_STUCK_AFTER_MS, DirectoryHealth, type Probe } from './health.js';
 
 export interface DirectoryControllerOptions {

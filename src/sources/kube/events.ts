@@ -6,9 +6,9 @@ import type { CoreV1Event } from '@kubernetes/client-node';
 import { Reason } from '../../api/conditions.js';
 import type { Logger } from '../../core/ports.js';
 import type { MachineReport, ReconcileReport } from '../../reconcile/report.js';
-import { MERGE_PATCH, type EventApi } from './api.js';
-import { isNotFound, kubeMessage } from './errors.js';
-import type { NixDeploymentObject } from './object.js';
+import { MERGE_PATCH, type EventApi } from '../../kube/api.js';
+import { isNotFound, kubeMessage } from '../../kube/errors.js';
+import type { NixDeploymentObject } from '../../kube/object.js';
 import { listNames, truncate } from './status.js';
 
 export type EventType = 'Normal' | 'Warning';

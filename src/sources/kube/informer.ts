@@ -3,9 +3,9 @@
 // exponential backoff, resuming from the last resourceVersion it saw, so no update in between is missed.
 import { makeInformer, type Informer, type KubeConfig, type ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from '../../core/ports.js';
-import { kubeMessage } from './errors.js';
-import type { NixDeploymentClient } from './api.js';
-import { isNixDeployment, type NixDeploymentObject } from './object.js';
+import { kubeMessage } from '../../kube/errors.js';
+import type { NixDeploymentClient } from '../../kube/api.js';
+import { isNixDeployment, type NixDeploymentObject } from '../../kube/object.js';
 
 export interface InformerHandlers {
   upsert(obj: NixDeploymentObject): void;

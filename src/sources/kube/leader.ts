@@ -4,8 +4,8 @@
 // between nodes does not matter). A leader that cannot renew within the renew deadline stops leading.
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../../core/ports.js';
-import type { LeaseApi } from './api.js';
-import { isConflict, isNotFound, kubeMessage } from './errors.js';
+import type { LeaseApi } from '../../kube/api.js';
+import { isConflict, isNotFound, kubeMessage } from '../../kube/errors.js';
 
 export interface LeaderElectionOptions {
   api: LeaseApi;

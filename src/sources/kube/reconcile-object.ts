@@ -10,10 +10,10 @@ import { destroy, type MachineResult } from '../../reconcile/operations.js';
 import type { Logger } from '../../core/ports.js';
 import { reconcileDeployment } from '../../reconcile/reconciler.js';
 import type { ReconcileReport } from '../../reconcile/report.js';
-import { DEFAULT_INTERVAL_MS, DEFAULT_RETRY_MS, requestFor } from '../deployments.js';
-import { parseDuration as parseDurationMs } from '../../spec/index.js';
-import type { NixDeploymentClient, SecretApi } from './api.js';
-import { retryTransient } from './errors.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_RETRY_MS, requestFor } from '../../source/deployments.js';
+import { parseDuration as parseDurationMs } from '../../util/duration.js';
+import type { NixDeploymentClient, SecretApi } from '../../kube/api.js';
+import { retryTransient } from '../../kube/errors.js';
 import { eventsFor, type EventRecorder } from './events.js';
 import {
   FINALIZER,
@@ -22,7 +22,7 @@ import {
   keyOf,
   requestedAt,
   type NixDeploymentObject,
-} from './object.js';
+} from '../../kube/object.js';
 import { readDeploymentSecrets, type DeploymentSecrets } from './secrets.js';
 import type { SourceResolver } from './source.js';
 import { recordingSecrets, secretNamesOf, type SecretVersions } from './secret-watch.js';

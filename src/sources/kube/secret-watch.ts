@@ -3,10 +3,10 @@
 // deployments are read by name every few seconds and their resourceVersion compared with the one the failed
 // reconcile saw. Only stalled deployments are polled, and a Secret shared by several is read once per round;
 // nothing of a Secret but its resourceVersion is kept.
-import type { SecretApi } from './api.js';
-import { isNotFound, kubeMessage } from './errors.js';
+import type { SecretApi } from '../../kube/api.js';
+import { isNotFound, kubeMessage } from '../../kube/errors.js';
 import type { Logger } from '../../core/ports.js';
-import type { NixDeploymentObject } from './object.js';
+import type { NixDeploymentObject } from '../../kube/object.js';
 
 /** The resourceVersion of each Secret a reconcile read; null: the Secret did not exist. */
 export type SecretVersions = Record<string, string | null>;

@@ -5,9 +5,9 @@ import ssh2, { type ParsedKey } from 'ssh2';
 import { Reason } from '../../api/conditions.js';
 import { ReconixError } from '../../core/errors.js';
 import type { ClientKey } from '../../reconcile/context.js';
-import type { SecretApi } from './api.js';
-import { isNotFound, kubeMessage } from './errors.js';
-import type { NixDeploymentObject } from './object.js';
+import type { SecretApi } from '../../kube/api.js';
+import { isNotFound, kubeMessage } from '../../kube/errors.js';
+import type { NixDeploymentObject } from '../../kube/object.js';
 
 export interface AwsCredentials {
   accessKeyId: string;

@@ -6,9 +6,9 @@ import { promises as fs } from 'node:fs';
 import { Reason } from '../../api/conditions.js';
 import { ReconixError } from '../../core/errors.js';
 import type { NetworkSource } from '../../core/ports.js';
-import { resolveNetworkSource } from '../../spec/index.js';
+import { resolveNetworkSource } from '../../source/source.js';
 import type { Logger } from '../../core/ports.js';
-import { keyOf, manifestOf, type NixDeploymentObject } from './object.js';
+import { keyOf, manifestOf, type NixDeploymentObject } from '../../kube/object.js';
 
 export interface ResolvedSource {
   source: NetworkSource;

@@ -5,7 +5,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientKey } from '../../../src/cli/deps.js';
-import { NixEvaluator } from '../../../src/spec/evaluator.js';
+import { NixEvaluator } from '../../../src/evaluate/evaluator.js';
 import { listEverything } from '../../support/aws-listings.js';
 import { reconixUnderTest } from '../../support/cli.js';
 import { createTestHost } from '../../support/hosts.js';

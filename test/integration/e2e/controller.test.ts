@@ -11,7 +11,7 @@ import { serveMetrics, type MetricsServer } from '../../../src/metrics/server.js
 import { reconcileDeployment } from '../../../src/reconcile/reconciler.js';
 import type { ReconcileReport } from '../../../src/reconcile/report.js';
 import { DirectoryController } from '../../../src/sources/directory/controller.js';
-import { gitRevision, loadDeployments } from '../../../src/sources/load.js';
+import { gitRevision, loadDeployments } from '../../../src/source/load.js';
 import { run } from '../../../src/util/exec.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
@@ -105,7 +105,7 @@ describe('the directory controller on real hosts', function () {
       'nix-env -p /nix/var/nix/profiles/system --switch-generation 1 >/dev/null 2>&1 && /nix/var/nix/profiles/system/bin/switch-to-configuration switch',
     );
     const d = (await loadDeployments(join(sync, 'current'), join(ws.stateDir, 'scratch'))).deployments[0]!;
-    const { requestFor } = await import('../../../src/sources/deployments.js');
+    const { requestFor } = await import('../../../src/source/deployments.js');
     const check = await reconcileDeployment(requestFor(d.name, d.spec, d.source, 'check'), ws.deps);
     const res = checkResults(check);
     assert.equal(res.machines.find((m) => m.machine === 'backend1')?.drifted, true);

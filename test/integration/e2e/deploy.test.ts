@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Reason } from '../../../src/api/conditions.js';
 import { listGenerations, rollback } from '../../../src/reconcile/operations.js';
-import { requestFor } from '../../../src/sources/deployments.js';
+import { requestFor } from '../../../src/source/deployments.js';
 import { run } from '../../../src/util/exec.js';
 import { makeWorkspace, type Workspace } from '../../support/workspace.js';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { clientKeyFile } from '../../../src/cli/deps.js';
 import { execAll, type SshTarget } from '../../../src/cli/ssh.js';
 import { sshAccessAll } from '../../../src/reconcile/operations.js';
-import { requestFor } from '../../../src/sources/deployments.js';
+import { requestFor } from '../../../src/source/deployments.js';
 import { makeWorkspace, type Workspace } from '../../support/workspace.js';
 
 const MACHINES = ['backend1', 'backend2', 'proxy'];

@@ -4,11 +4,11 @@ import { stat } from 'node:fs/promises';
 import { Reason } from '../../../src/api/conditions.js';
 import { ReconixError } from '../../../src/core/errors.js';
 import type { MachinePhysical } from '../../../src/core/model.js';
-import { SshHostConnector } from '../../../src/providers/hosts/connector.js';
+import { SshHostConnector } from '../../../src/ssh/connector.js';
 import { NoneTargetProvider } from '../../../src/providers/none.js';
 import type { HostSession } from '../../../src/core/ports.js';
 import { copyClosure } from '../../../src/reconcile/hosts.js';
-import { NixLocalStore } from '../../../src/spec/store.js';
+import { NixLocalStore } from '../../../src/nixstore/store.js';
 import { createTestHost, makeClientKey, type ClientKey, type TestHost } from '../../support/hosts.js';
 import { TestSystems } from './systems.js';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { NixEvaluator } from '../../../src/spec/evaluator.js';
-import { loadManifests } from '../../../src/spec/manifest.js';
-import { resolveNetworkSource } from '../../../src/spec/source.js';
+import { NixEvaluator } from '../../../src/evaluate/evaluator.js';
+import { loadManifests } from '../../../src/source/manifest.js';
+import { resolveNetworkSource } from '../../../src/source/source.js';
 import { EXAMPLES_DIR, scratch, type Scratch } from './helpers.js';
 
 describe('the examples (real Nix)', function () {

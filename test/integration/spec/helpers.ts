@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { NetworkSource } from '../../../src/core/ports.js';
-import { NIX_DIR } from '../../../src/spec/evaluator.js';
+import { NIX_DIR } from '../../../src/evaluate/evaluator.js';
 
 export const EXAMPLES_DIR = resolve(NIX_DIR, '..', 'examples');
 

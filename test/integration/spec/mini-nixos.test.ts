@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { lstat, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SystemRef } from '../../../src/core/model.js';
-import { NixEvaluator } from '../../../src/spec/evaluator.js';
-import { NixLocalStore } from '../../../src/spec/store.js';
+import { NixEvaluator } from '../../../src/evaluate/evaluator.js';
+import { NixLocalStore } from '../../../src/nixstore/store.js';
 import { runProcess } from '../../../src/util/exec.js';
 import { scratch, type Scratch } from './helpers.js';
 

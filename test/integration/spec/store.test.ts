@@ -6,8 +6,8 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Reason } from '../../../src/api/conditions.js';
 import { ReconixError } from '../../../src/core/errors.js';
-import { sha256Base16 } from '../../../src/spec/nar.js';
-import { NixLocalStore } from '../../../src/spec/store.js';
+import { sha256Base16 } from '../../../src/nixstore/nar.js';
+import { NixLocalStore } from '../../../src/nixstore/store.js';
 import { run } from '../../../src/util/exec.js';
 import { scratch, type Scratch } from './helpers.js';
 

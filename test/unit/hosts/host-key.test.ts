@@ -5,7 +5,7 @@ import {
   formatPublicKey,
   hostKeyAlgorithms,
   parsePublicKey,
-} from '../../../src/providers/hosts/host-key.js';
+} from '../../../src/ssh/host-key.js';
 
 // Fingerprints as `ssh-keygen -lf` printed them for these keys.
 const ED25519 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGNtkUZqHr8MYmeLDvLS6qmjWw6MnMUQKJwbi9XZ0Il3 fixture';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { generationOfLink, parseObservation } from '../../../src/providers/hosts/observation.js';
-import { outputTail } from '../../../src/providers/hosts/session.js';
+import { generationOfLink, parseObservation } from '../../../src/ssh/observation.js';
+import { outputTail } from '../../../src/ssh/session.js';
 
 const A = '/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-nixos-system-a';
 const B = '/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-nixos-system-b';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { WireReader, wireNumber, wireString, wireStrings } from '../../../src/providers/hosts/serve-wire.js';
+import { WireReader, wireNumber, wireString, wireStrings } from '../../../src/ssh/serve-wire.js';
 
 describe("Nix's serve protocol wire format", function () {
   it('writes numbers as 64-bit little-endian', function () {

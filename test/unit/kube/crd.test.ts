@@ -10,7 +10,7 @@ import {
   nixDeploymentCrdYaml,
   toStructural,
 } from '../../../src/api/crd.js';
-import { DNS_LABEL } from '../../../src/spec/schema.js';
+import { DNS_LABEL } from '../../../src/source/schema.js';
 
 function repoRoot(): string {
   for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {

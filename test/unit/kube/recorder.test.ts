@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import type { CoreV1Event, V1Lease } from '@kubernetes/client-node';
-import type { EventApi, LeaseApi } from '../../../src/sources/kube/api.js';
+import type { EventApi, LeaseApi } from '../../../src/kube/api.js';
 import { EventRecorder } from '../../../src/sources/kube/events.js';
 import { LeaderElector } from '../../../src/sources/kube/leader.js';
-import type { NixDeploymentObject } from '../../../src/sources/kube/object.js';
+import type { NixDeploymentObject } from '../../../src/kube/object.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const notFound = () => Object.assign(new Error('not found'), { code: 404 });

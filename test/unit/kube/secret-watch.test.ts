@@ -1,7 +1,7 @@
 // Waking stalled deployments when one of their Secrets changes, from resourceVersions read by name.
 import assert from 'node:assert/strict';
 import type { V1Secret } from '@kubernetes/client-node';
-import type { SecretApi } from '../../../src/sources/kube/api.js';
+import type { SecretApi } from '../../../src/kube/api.js';
 import {
   recordingSecrets,
   SecretWatch,

@@ -3,7 +3,7 @@ import { Reason } from '../../../src/api/conditions.js';
 import { MAX_LISTED_MACHINES } from '../../../src/api/deployment.js';
 import type { MachineReport, ReconcileReport } from '../../../src/reconcile/report.js';
 import { eventsFor } from '../../../src/sources/kube/events.js';
-import { triggerOf, type NixDeploymentObject } from '../../../src/sources/kube/object.js';
+import { triggerOf, type NixDeploymentObject } from '../../../src/kube/object.js';
 import { conditionOf, progressingStatus, resultStatus } from '../../../src/sources/kube/status.js';
 
 function report(machines: MachineReport[], ok = true, extra: Partial<ReconcileReport> = {}): ReconcileReport {

@@ -9,7 +9,7 @@ import { ReconixMetrics } from '../../../src/metrics/metrics.js';
 import type { ReconcileRequest } from '../../../src/reconcile/context.js';
 import type { ReconcileReport } from '../../../src/reconcile/report.js';
 import { DirectoryController } from '../../../src/sources/directory/controller.js';
-import { loadDeployments } from '../../../src/sources/load.js';
+import { loadDeployments } from '../../../src/source/load.js';
 import { FileStateStore } from '../../../src/state/file-store.js';
 import { eventually } from '../../support/workspace.js';
 import { manifestDoc } from './manifests.js';

@@ -7,7 +7,7 @@ import { Reason } from '../../../src/api/conditions.js';
 import { type Reaction } from '../../../src/core/errors.js';
 import type { ReconcileRequest } from '../../../src/reconcile/context.js';
 import type { ReconcileReport } from '../../../src/reconcile/report.js';
-import type { LoadResult } from '../../../src/sources/deployments.js';
+import type { LoadResult } from '../../../src/source/deployments.js';
 import { DirectoryController } from '../../../src/sources/directory/controller.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };

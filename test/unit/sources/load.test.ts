@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadDeployments } from '../../../src/sources/load.js';
+import { loadDeployments } from '../../../src/source/load.js';
 import { manifestDoc } from './manifests.js';
 
 describe('loadDeployments', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { parseDuration } from '../../../src/spec/duration.js';
+import { parseDuration } from '../../../src/util/duration.js';
 
 describe('parseDuration', () => {
   const good: [string, number][] = [

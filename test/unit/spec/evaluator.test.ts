@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Reason } from '../../../src/api/conditions.js';
 import { ReconixError } from '../../../src/core/errors.js';
 import type { NetworkSource } from '../../../src/core/ports.js';
-import { NIX_DIR, NixEvaluator, cleanNixError } from '../../../src/spec/evaluator.js';
+import { NIX_DIR, NixEvaluator } from '../../../src/evaluate/evaluator.js';
+import { cleanNixError } from '../../../src/util/text.js';
 import type { ExecResult, Runner } from '../../../src/util/exec.js';
 
 const SRC: NetworkSource = {

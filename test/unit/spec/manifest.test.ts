@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Reason } from '../../../src/api/conditions.js';
-import { loadManifests, parseManifests, type ManifestResult } from '../../../src/spec/manifest.js';
+import { loadManifests, parseManifests, type ManifestResult } from '../../../src/source/manifest.js';
 
 const GOOD = `
 apiVersion: reconix.dev/v1alpha1

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { sha256Base16 } from '../../../src/spec/nar.js';
+import { sha256Base16 } from '../../../src/nixstore/nar.js';
 
 // SHA-256 of the empty string in each notation Nix prints (checked against `nix hash to-base32` / `to-sri`).
 const HEX = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Reason } from '../../../src/api/conditions.js';
 import { ReconixError } from '../../../src/core/errors.js';
 import type { NixDeploymentManifest, NixDeploymentSpec } from '../../../src/api/deployment.js';
-import { resolveNetworkSource } from '../../../src/spec/source.js';
+import { resolveNetworkSource } from '../../../src/source/source.js';
 
 function manifest(
   network: NixDeploymentSpec['network'],

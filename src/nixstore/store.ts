@@ -7,9 +7,8 @@ import { ReconixError } from '../core/errors.js';
 import type { LocalStore, StorePathInfo } from '../core/ports.js';
 import { runProcess, type ExecResult, type Runner } from '../util/exec.js';
 import { assertStorePath } from '../util/shell.js';
-import { cleanNixError } from './evaluator.js';
 import { narOf } from './nar.js';
-import { tailLines } from './text.js';
+import { cleanNixError, tailLines } from '../util/text.js';
 
 export interface NixLocalStoreOptions {
   runner?: Runner;

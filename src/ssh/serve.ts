@@ -2,9 +2,9 @@
 // It answers which paths are valid and adds paths to the host's store, with one process start and one open of the
 // host's Nix database for all of a session's copies.
 import type { Client, ClientChannel } from 'ssh2';
-import type { NarSource, StorePathInfo } from '../../core/ports.js';
-import { sha256Base16 } from '../../spec/nar.js';
-import { shellJoin } from '../../util/shell.js';
+import type { NarSource, StorePathInfo } from '../core/ports.js';
+import { sha256Base16 } from '../nixstore/nar.js';
+import { shellJoin } from '../util/shell.js';
 import { WireReader, wireNumber, wireString, wireStrings } from './serve-wire.js';
 
 const SERVE_MAGIC_1 = 0x390c9deb;

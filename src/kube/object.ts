@@ -1,7 +1,17 @@
 // The NixDeployment as the API server holds it, and what about it makes the controller act.
 import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
-import type { NixDeploymentManifest, NixDeploymentSpec, NixDeploymentStatus } from '../../api/deployment.js';
-import { deploymentId } from '../../state/kube-store.js';
+import type { NixDeploymentManifest, NixDeploymentSpec, NixDeploymentStatus } from '../api/deployment.js';
+
+/** A deployment in Kubernetes mode is "<namespace>.<name>": namespaces hold no dots, so this splits back. */
+export function deploymentId(namespace: string, name: string): string {
+  return `${namespace}.${name}`;
+}
+
+export function parseDeploymentId(id: string): { namespace: string; name: string } {
+  const i = id.indexOf('.');
+  if (i <= 0 || i === id.length - 1) throw new Error(`not a namespaced deployment id: ${JSON.stringify(id)}`);
+  return { namespace: id.slice(0, i), name: id.slice(i + 1) };
+}
 
 /** Held on every NixDeployment until what it created is destroyed. */
 export const FINALIZER = 'reconix.dev/finalizer';

@@ -1,9 +1,9 @@
 // Opens one SSH connection per host session (ssh2, key-only), checking the host's key against its pin.
 import { Client, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
-import { Reason } from '../../api/conditions.js';
-import { ReconixError } from '../../core/errors.js';
-import type { SshEndpoint } from '../../core/model.js';
-import type { HostConnector, HostKeyCheck, HostSession, SshAuth } from '../../core/ports.js';
+import { Reason } from '../api/conditions.js';
+import { ReconixError } from '../core/errors.js';
+import type { SshEndpoint } from '../core/model.js';
+import type { HostConnector, HostKeyCheck, HostSession, SshAuth } from '../core/ports.js';
 import {
   fingerprint,
   formatPublicKey,

@@ -10,7 +10,7 @@ import { ReconixError } from '../core/errors.js';
 import { KIND, type NixDeploymentManifest, type NixDeploymentSpec } from '../api/deployment.js';
 import { DURATION_PATTERN, ManifestSchema } from './schema.js';
 
-export { parseDuration } from './duration.js';
+export { parseDuration } from '../util/duration.js';
 export { resolveNetworkSource } from './source.js';
 
 /** One NixDeployment document of a file: valid, or the reason it is not. */

@@ -1,12 +1,12 @@
 // A host over one SSH connection: observe it, copy store paths into it, switch its system profile.
 import type { Client } from 'ssh2';
-import type { ActivationMode } from '../../api/deployment.js';
-import { Reason } from '../../api/conditions.js';
-import { ReconixError } from '../../core/errors.js';
-import type { Generation, HostObservation, SshEndpoint } from '../../core/model.js';
-import type { CopyStats, HostSession, NarSource, StorePathInfo } from '../../core/ports.js';
-import { ExecError, type ExecResult } from '../../util/exec.js';
-import { assertStorePath, shellJoin } from '../../util/shell.js';
+import type { ActivationMode } from '../api/deployment.js';
+import { Reason } from '../api/conditions.js';
+import { ReconixError } from '../core/errors.js';
+import type { Generation, HostObservation, SshEndpoint } from '../core/model.js';
+import type { CopyStats, HostSession, NarSource, StorePathInfo } from '../core/ports.js';
+import { ExecError, type ExecResult } from '../util/exec.js';
+import { assertStorePath, shellJoin } from '../util/shell.js';
 import { generationOfLink, OBSERVE_SCRIPT, parseObservation, SYSTEM_PROFILE } from './observation.js';
 import { ExportStreamError, ServeConnection, ServeError } from './serve.js';
 import { sshExec, type SshExecOptions } from './ssh-exec.js';

@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { loadManifests, resolveNetworkSource } from '../spec/index.js';
+import { loadManifests } from './manifest.js';
+import { resolveNetworkSource } from './source.js';
 import { runProcess } from '../util/exec.js';
 import type { LoadResult } from './deployments.js';
 

@@ -1,5 +1,5 @@
 // What a host says about itself, read by one fixed script and parsed here (pure, so it is unit tested).
-import type { Generation, HostObservation } from '../../core/model.js';
+import type { Generation, HostObservation } from '../core/model.js';
 
 export const SYSTEM_PROFILE = '/nix/var/nix/profiles/system';
 

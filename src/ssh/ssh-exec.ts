@@ -1,7 +1,7 @@
 // One remote command on an open ssh2 connection, collected into the same shape as a local process result.
 import type { Readable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
-import { ExecError, type ExecResult } from '../../util/exec.js';
+import { ExecError, type ExecResult } from '../util/exec.js';
 
 export interface SshExecOptions {
   /** What the command reads on stdin: a buffer, or a stream piped into the channel. */

@@ -8,7 +8,7 @@ import { ReconixError } from '../core/errors.js';
 import type { InfraFacts, PhysicalView, SystemRef } from '../core/model.js';
 import type { Evaluator, NetworkSource } from '../core/ports.js';
 import { runProcess, type Runner } from '../util/exec.js';
-import { stripAnsi } from './text.js';
+import { cleanNixError } from '../util/text.js';
 import { checkKeys, checkPhysical, checkSystems, type KeySpec } from './shapes.js';
 
 /** The repository's nix/ directory (this module runs from dist/src/spec/). */
@@ -24,25 +24,6 @@ export interface NixEvaluatorOptions {
   timeoutMs?: number;
   /** Pass --show-trace (longer messages, for debugging a network). */
   showTrace?: boolean;
-}
-
-const MAX_MESSAGE_LINES = 40;
-
-/** Nix's error text, without colours and trimmed to what a status condition can hold. */
-export function cleanNixError(stderr: string): string {
-  const lines = stripAnsi(stderr).split('\n');
-  const start = lines.findIndex((l) => l.startsWith('error:'));
-  const kept = (start >= 0 ? lines.slice(start) : lines)
-    .map((l) => l.trimEnd())
-    .filter((l) => !l.startsWith("(use '--show-trace'"));
-  while (kept.length > 0 && kept[kept.length - 1] === '') kept.pop();
-  if (kept.length > MAX_MESSAGE_LINES) {
-    return [
-      ...kept.slice(0, MAX_MESSAGE_LINES - 1),
-      `... (${kept.length - MAX_MESSAGE_LINES + 1} more lines)`,
-    ].join('\n');
-  }
-  return kept.join('\n') || 'nix-instantiate failed without a message';
 }
 
 export class NixEvaluator implements Evaluator {

@@ -9,8 +9,8 @@ import {
   type V1Lease,
   type V1Secret,
 } from '@kubernetes/client-node';
-import { API_GROUP, API_VERSION } from '../../api/deployment.js';
-import { PLURAL } from '../../api/crd.js';
+import { API_GROUP, API_VERSION } from '../api/deployment.js';
+import { PLURAL } from '../api/crd.js';
 import type { NixDeploymentObject } from './object.js';
 
 /** A merge patch: without the header, client-node sends a JSON patch content type and the server refuses. */
