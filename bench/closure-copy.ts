@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SshHostConnector } from '../src/ssh/index.js';
-import { copyClosure } from '../src/reconcile/hosts.js';
+import { copyClosure } from '../src/apply/hosts.js';
 import { NixLocalStore } from '../src/nixstore/store.js';
 import { nixCopyClosure } from './support/baseline.js';
 import { withMachineCpu } from './support/cpu.js';

@@ -3,8 +3,8 @@
 // queue, status writes); the reconciler core is a no-op, since Nix and the hosts are not what is measured here.
 // Run: npm run build && node dist/bench/kube-latency.js [rounds]
 import { Reason } from '../src/api/conditions.js';
-import type { ReconcileRequest } from '../src/reconcile/context.js';
-import type { ReconcileReport } from '../src/reconcile/report.js';
+import type { ReconcileRequest } from '../src/core/request.js';
+import type { ReconcileReport } from '../src/report/report.js';
 import { startController, startKubeEnv, until, type KubeEnv } from '../test/integration/kube/harness.js';
 
 const ROUNDS = Number(process.argv[2] ?? 20);

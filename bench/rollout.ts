@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { SshEndpoint } from '../src/core/model.js';
 import { parseHostRecord } from '../src/providers/local/index.js';
 import { SYSTEM_PROFILE } from '../src/ssh/index.js';
-import type { ReconcileReport } from '../src/reconcile/report.js';
+import type { ReconcileReport } from '../src/report/report.js';
 import { FileStateStore } from '../src/state/file-store.js';
 import { shellJoin } from '../src/util/shell.js';
 import { nixCopyClosure, sshRun } from './support/baseline.js';

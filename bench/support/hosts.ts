@@ -10,7 +10,7 @@ import {
   parseHostRecord,
   readHostFile,
 } from '../../src/providers/local/index.js';
-import type { ClientKey } from '../../src/reconcile/context.js';
+import type { ClientKey } from '../../src/observe/run.js';
 
 export const BENCH_ADDRESS_PREFIX = '127.79';
 

@@ -1,7 +1,7 @@
 // Where a reconcile spends its time: the reconciler's ports wrapped (by composition, not patching) so that every
 // call records its interval. Per kind of call: how many, their summed time, and the wall time they covered.
 import { performance } from 'node:perf_hooks';
-import type { ReconcileDeps } from '../../src/reconcile/context.js';
+import type { ReconcileDeps } from '../../src/observe/run.js';
 import type { HostSession } from '../../src/core/ports.js';
 import type { StateBackend } from '../../src/state/backend.js';
 

@@ -2,7 +2,7 @@
 // removes its directory), then a sweep of any host directory a crashed run left behind.
 import { join } from 'node:path';
 import { buildDeps } from '../../src/cli/deps.js';
-import { destroy } from '../../src/reconcile/operations.js';
+import { destroy } from '../../src/apply/operations.js';
 import type { NetworkSource } from '../../src/core/ports.js';
 import { silentLogger } from '../../src/util/log.js';
 import { benchProvider, destroyHostsUnder } from './hosts.js';

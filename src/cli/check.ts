@@ -1,7 +1,7 @@
 // `reconix check`: per-machine health as a NixOps-style exit code bitmask.
 import { Reason } from '../api/conditions.js';
 import type { CheckMachine, CheckOutput } from '../api/output.js';
-import type { MachineReport, ReconcileReport } from '../reconcile/report.js';
+import type { MachineReport, ReconcileReport } from '../report/report.js';
 import { shortPath, table } from './render.js';
 
 export const CheckBit = {

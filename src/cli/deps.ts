@@ -5,7 +5,7 @@ import path from 'node:path';
 import { SshHostConnector } from '../ssh/index.js';
 import { LocalTargetProvider } from '../providers/local/index.js';
 import { NoneTargetProvider } from '../providers/none.js';
-import type { ClientKey, ReconcileDeps } from '../reconcile/context.js';
+import type { ClientKey, ReconcileDeps } from '../observe/run.js';
 import { systemClock } from '../core/clock.js';
 import { type Logger, type TargetProvider } from '../core/ports.js';
 import { NixEvaluator } from '../evaluate/index.js';

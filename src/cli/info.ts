@@ -1,7 +1,7 @@
 // `reconix info`: what Reconix knows of each machine, next to what the machine runs now.
 import type { DeploymentState } from '../core/model.js';
 import type { InfoMachine, InfoOutput } from '../api/output.js';
-import type { ReconcileReport } from '../reconcile/report.js';
+import type { ReconcileReport } from '../report/report.js';
 import { checkResults, cutsOff, type MachineCheck } from './check.js';
 import { shortPath, table } from './render.js';
 

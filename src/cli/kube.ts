@@ -3,13 +3,13 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ReconixMetrics } from '../metrics/metrics.js';
 import { gitRevision } from '../source/load.js';
-import { runKubeController } from '../sources/kube/run.js';
+import { runKubeController } from '../controller/kube/run.js';
 import { jsonLogger } from '../util/log.js';
 import { buildDeps } from './deps.js';
 import type { AwsSettings } from './aws.js';
 import { lazyAws, type AwsBundle } from './lazy-aws.js';
-import type { ReconcileDeps } from '../reconcile/context.js';
-import type { DeploymentSecrets } from '../sources/kube/secrets.js';
+import type { ReconcileDeps } from '../observe/run.js';
+import type { DeploymentSecrets } from '../controller/kube/secrets.js';
 import { createHash } from 'node:crypto';
 
 export interface KubeCommandOptions {

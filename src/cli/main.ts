@@ -1,7 +1,7 @@
 // The reconix command: the reconciler run once (deploy, plan, check...) or continuously (controller).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
-import type { ReconcileDeps } from '../reconcile/context.js';
+import type { ReconcileDeps } from '../observe/run.js';
 import {
   deleteGeneration,
   destroy,
@@ -11,7 +11,7 @@ import {
   sshAccess,
   sshAccessAll,
   type SshAccess,
-} from '../reconcile/operations.js';
+} from '../apply/operations.js';
 import { reconcileDeployment } from '../reconcile/reconciler.js';
 import { requestFor, type LoadedDeployment, type RequestOverrides } from '../source/deployments.js';
 import { gitRevision, loadDeployments } from '../source/load.js';
@@ -410,7 +410,7 @@ program
       await Promise.all([
         import('../metrics/metrics.js'),
         import('../metrics/server.js'),
-        import('../sources/directory/controller.js'),
+        import('../controller/directory/controller.js'),
         import('../util/duration.js'),
       ]);
     const metrics = new ReconixMetrics();

@@ -1,7 +1,7 @@
 // The --json documents of plan and deploy, typed by the published schemas (src/api/output.ts): a change to the
 // report or the plan that the schemas do not describe fails to compile here.
 import type { DeployOutput, PlanOutput } from '../api/output.js';
-import type { ReconcileReport } from '../reconcile/report.js';
+import type { ReconcileReport } from '../report/report.js';
 import { planCounts, planHasChanges } from './render.js';
 
 export function planOutput(report: ReconcileReport): PlanOutput {

@@ -2,8 +2,8 @@
 import type { Generation } from '../core/model.js';
 import type { PlanOutput } from '../api/output.js';
 import type { Action, MachinePlan, Plan } from '../plan/actions.js';
-import type { MachineResult } from '../reconcile/operations.js';
-import { summariseFailures, type MachineReport, type ReconcileReport } from '../reconcile/report.js';
+import type { MachineResult } from '../apply/operations.js';
+import { summariseFailures, type MachineReport, type ReconcileReport } from '../report/report.js';
 import { renderResourceChanges } from './render-resources.js';
 
 export { planHasChanges } from './render-resources.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
-import type { SshAccess } from '../reconcile/operations.js';
+import type { SshAccess } from '../apply/operations.js';
 import { shellJoin } from '../util/shell.js';
 
 /**

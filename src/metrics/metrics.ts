@@ -1,6 +1,6 @@
 // Prometheus metrics: one registry per process, created by the caller (no global state).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ReconcileReport } from '../reconcile/report.js';
+import type { ReconcileReport } from '../report/report.js';
 
 export class ReconixMetrics {
   readonly registry = new Registry();

@@ -1,14 +1,16 @@
 // One reconcile of one deployment: the same story for the CLI, the directory controller and Kubernetes.
-import { combinedReaction, failureOf } from '../core/errors.js';
+import { failureOf } from '../core/errors.js';
 import { Reason } from '../api/conditions.js';
 import { emptyState } from '../core/model.js';
 import type { ActionKind, Plan } from '../plan/actions.js';
 import { mergePlans, planSystems, planTargets, selectMachines } from '../plan/plan.js';
-import type { DeployStage, ReconcileDeps, ReconcileRequest, Run } from './context.js';
-import { closeAll, connectHosts, observeHosts, type Sessions } from './hosts.js';
-import { applySystemActions } from './apply.js';
-import { summariseFailures, type MachineReport, type ReconcileReport } from './report.js';
-import { applyTargetActions, collectFacts, observeTargets } from './targets.js';
+import type { DeployStage, ReconcileRequest } from '../core/request.js';
+import type { ReconcileDeps, Run } from '../observe/run.js';
+import { closeAll, connectHosts, observeHosts, type Sessions } from '../observe/hosts.js';
+import { applySystemActions } from '../apply/apply.js';
+import { summarise, type ReconcileReport } from '../report/report.js';
+import { applyTargetActions } from '../apply/targets.js';
+import { collectFacts, observeTargets } from '../observe/targets.js';
 
 export async function reconcileDeployment(
   req: ReconcileRequest,
@@ -234,48 +236,3 @@ const STAGE_ACTIONS: Record<DeployStage, readonly ActionKind[]> = {
   build: ['build'],
   copy: ['build', 'copy'],
 };
-
-export function summarise(
-  req: ReconcileRequest,
-  started: Date,
-  ended: Date,
-  machines: Record<string, MachineReport>,
-  plan: Plan,
-  err?: unknown,
-): ReconcileReport {
-  const base = {
-    deployment: req.name,
-    op: req.op,
-    plan,
-    machines,
-    startedAt: started.toISOString(),
-    durationMs: ended.getTime() - started.getTime(),
-    ...(req.revision ? { revision: req.revision } : {}),
-  };
-  if (err !== undefined) {
-    const error = { ...failureOf(err, Reason.ProvisioningFailed), scope: 'deployment' as const };
-    return { ...base, ok: false, reason: error.reason, message: error.message, error };
-  }
-  const failed = Object.values(machines).filter((m) => m.error);
-  if (failed.length > 0) {
-    const first = failed[0]!;
-    const reason = failed.every((f) => f.error?.reason === first.error?.reason)
-      ? (first.error?.reason ?? Reason.PartialFailure)
-      : Reason.PartialFailure;
-    // Bounded for a fleet of any size: every machine's own error is in its report, and printed there.
-    const message = summariseFailures(failed, Object.keys(machines).length);
-    const reaction = combinedReaction(failed.map((f) => f.error?.reaction ?? 'retry'));
-    return { ...base, ok: false, reason, message, error: { reason, message, reaction, scope: 'machines' } };
-  }
-  const changed = Object.values(machines).filter(
-    (m) => m.outcome === 'activated' || m.outcome === 'drift-corrected',
-  );
-  const waiting = Object.values(machines).filter((m) => m.outcome === 'planned').length;
-  const message =
-    req.op !== 'deploy'
-      ? `${plan.actions.length} actions planned`
-      : req.stopAfter
-        ? `${Object.keys(machines).length} machines reconciled up to the ${req.stopAfter} stage, ${waiting} left to activate`
-        : `${Object.keys(machines).length} machines reconciled, ${changed.length} activated`;
-  return { ...base, ok: true, reason: Reason.ReconciliationSucceeded, message };
-}

@@ -1,6 +1,6 @@
 // A deployment as a source delivers it: the manifest, its resolved network and a hash of everything it reads.
 import type { ActivationMode, NixDeploymentSpec } from '../api/deployment.js';
-import type { DeployStage, ReconcileRequest } from '../reconcile/context.js';
+import type { DeployStage, ReconcileRequest } from '../core/request.js';
 import type { NetworkSource } from '../core/ports.js';
 
 export interface LoadedDeployment {

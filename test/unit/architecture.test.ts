@@ -30,13 +30,15 @@ const RANKS: Readonly<Record<string, number>> = {
 
 /**
  * The only imports between folders of one rank, each one way. The SSH sessions hash NARs as the local store does;
- * a run carries its machines' reports, and the applies reuse the observed run, its sessions and its facts.
+ * a run carries its machines' reports, and the applies reuse the observed run, its sessions and its facts; the
+ * controllers count what they do in the metrics.
  */
 const SAME_RANK: readonly string[] = [
   'ssh -> nixstore',
   'observe -> report',
   'apply -> observe',
   'apply -> report',
+  'controller -> metrics',
 ];
 
 function repoRoot(): string {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Reason } from '../../../src/api/conditions.js';
-import { listGenerations, rollback } from '../../../src/reconcile/operations.js';
+import { listGenerations, rollback } from '../../../src/apply/operations.js';
 import { requestFor } from '../../../src/source/deployments.js';
 import { run } from '../../../src/util/exec.js';
 import { makeWorkspace, type Workspace } from '../../support/workspace.js';

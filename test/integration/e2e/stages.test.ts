@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { clientKeyFile } from '../../../src/cli/deps.js';
 import { execAll, type SshTarget } from '../../../src/cli/ssh.js';
-import { sshAccessAll } from '../../../src/reconcile/operations.js';
+import { sshAccessAll } from '../../../src/apply/operations.js';
 import { requestFor } from '../../../src/source/deployments.js';
 import { makeWorkspace, type Workspace } from '../../support/workspace.js';
 

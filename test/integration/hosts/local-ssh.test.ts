@@ -9,7 +9,7 @@ import type { MachinePhysical, TargetRecord } from '../../../src/core/model.js';
 import { SshHostConnector } from '../../../src/ssh/connector.js';
 import { fingerprint } from '../../../src/ssh/host-key.js';
 import { LocalTargetProvider } from '../../../src/providers/local/provider.js';
-import { copyClosure } from '../../../src/reconcile/hosts.js';
+import { copyClosure } from '../../../src/apply/hosts.js';
 import type { HostSession, NarSource, StorePathInfo, TargetContext } from '../../../src/core/ports.js';
 import { sha256Base16 } from '../../../src/nixstore/nar.js';
 import { NixLocalStore } from '../../../src/nixstore/store.js';

@@ -7,7 +7,7 @@ import type { MachinePhysical } from '../../../src/core/model.js';
 import { SshHostConnector } from '../../../src/ssh/connector.js';
 import { NoneTargetProvider } from '../../../src/providers/none.js';
 import type { HostSession } from '../../../src/core/ports.js';
-import { copyClosure } from '../../../src/reconcile/hosts.js';
+import { copyClosure } from '../../../src/apply/hosts.js';
 import { NixLocalStore } from '../../../src/nixstore/store.js';
 import { createTestHost, makeClientKey, type ClientKey, type TestHost } from '../../support/hosts.js';
 import { TestSystems } from './systems.js';

@@ -8,9 +8,9 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { Reason } from '../../../src/api/conditions.js';
 import { ReconixError } from '../../../src/core/errors.js';
-import type { ReconcileRequest } from '../../../src/reconcile/context.js';
-import type { MachineResult } from '../../../src/reconcile/operations.js';
-import type { ReconcileReport } from '../../../src/reconcile/report.js';
+import type { ReconcileRequest } from '../../../src/core/request.js';
+import type { MachineResult } from '../../../src/apply/operations.js';
+import type { ReconcileReport } from '../../../src/report/report.js';
 import { KubeStateStore } from '../../../src/state/kube-store.js';
 import { startController, startKubeEnv, until, type ControllerUnderTest, type KubeEnv } from './harness.js';
 

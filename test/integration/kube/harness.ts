@@ -15,7 +15,7 @@ import {
   runKubeController,
   type KubeRunOptions,
   type RunningKubeController,
-} from '../../../src/sources/kube/run.js';
+} from '../../../src/controller/kube/run.js';
 import { startKube, type KubePeer } from '../../support/kube.js';
 import { eventually } from '../../support/workspace.js';
 

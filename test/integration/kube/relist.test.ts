@@ -10,9 +10,9 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { Reason } from '../../../src/api/conditions.js';
-import type { ReconcileRequest } from '../../../src/reconcile/context.js';
-import type { MachineResult } from '../../../src/reconcile/operations.js';
-import type { ReconcileReport } from '../../../src/reconcile/report.js';
+import type { ReconcileRequest } from '../../../src/core/request.js';
+import type { MachineResult } from '../../../src/apply/operations.js';
+import type { ReconcileReport } from '../../../src/report/report.js';
 import { startKube, type KubePeer } from '../../support/kube.js';
 import { kubeEnvOf, startController, until, type ControllerUnderTest, type KubeEnv } from './harness.js';
 

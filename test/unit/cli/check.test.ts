@@ -4,7 +4,7 @@ import { Reason } from '../../../src/api/conditions.js';
 import { CheckBit, checkResults, renderCheck } from '../../../src/cli/check.js';
 import { planOutput } from '../../../src/cli/output.js';
 import { renderPlan } from '../../../src/cli/render.js';
-import type { MachineReport, ReconcileReport } from '../../../src/reconcile/report.js';
+import type { MachineReport, ReconcileReport } from '../../../src/report/report.js';
 import { schemaErrors } from '../../support/schemas.js';
 
 const SYS = '/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-nixos-system-m';

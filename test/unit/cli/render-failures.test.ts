@@ -2,12 +2,8 @@
 import assert from 'node:assert/strict';
 import { Reason } from '../../../src/api/conditions.js';
 import { renderDeploy, renderResults } from '../../../src/cli/render.js';
-import type { MachineResult } from '../../../src/reconcile/operations.js';
-import {
-  summariseFailures,
-  type MachineReport,
-  type ReconcileReport,
-} from '../../../src/reconcile/report.js';
+import type { MachineResult } from '../../../src/apply/operations.js';
+import { summariseFailures, type MachineReport, type ReconcileReport } from '../../../src/report/report.js';
 
 const unreachable = (n: number) =>
   `connecting to root@127.77.${n >> 8}.${n & 255}:22 failed: connect ECONNREFUSED (is its sshd running?) #${n}`;

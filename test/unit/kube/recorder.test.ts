@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { CoreV1Event, V1Lease } from '@kubernetes/client-node';
 import type { EventApi, LeaseApi } from '../../../src/kube/api.js';
-import { EventRecorder } from '../../../src/sources/kube/events.js';
-import { LeaderElector } from '../../../src/sources/kube/leader.js';
+import { EventRecorder } from '../../../src/controller/kube/events.js';
+import { LeaderElector } from '../../../src/controller/kube/leader.js';
 import type { NixDeploymentObject } from '../../../src/kube/object.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };

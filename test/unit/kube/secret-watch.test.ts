@@ -6,7 +6,7 @@ import {
   recordingSecrets,
   SecretWatch,
   type SecretVersions,
-} from '../../../src/sources/kube/secret-watch.js';
+} from '../../../src/controller/kube/secret-watch.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { Reason } from '../../../src/api/conditions.js';
 import { type Failure } from '../../../src/core/errors.js';
-import type { MachineReport, ReconcileReport } from '../../../src/reconcile/report.js';
-import { conditionOf, resultStatus } from '../../../src/sources/kube/status.js';
+import type { MachineReport, ReconcileReport } from '../../../src/report/report.js';
+import { conditionOf, resultStatus } from '../../../src/controller/kube/status.js';
 
 const SYNTAX: Failure = {
   reason: Reason.EvaluationFailed,

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { Reason } from '../../../src/api/conditions.js';
 import { MAX_LISTED_MACHINES } from '../../../src/api/deployment.js';
-import type { MachineReport, ReconcileReport } from '../../../src/reconcile/report.js';
-import { eventsFor } from '../../../src/sources/kube/events.js';
+import type { MachineReport, ReconcileReport } from '../../../src/report/report.js';
+import { eventsFor } from '../../../src/controller/kube/events.js';
 import { triggerOf, type NixDeploymentObject } from '../../../src/kube/object.js';
-import { conditionOf, progressingStatus, resultStatus } from '../../../src/sources/kube/status.js';
+import { conditionOf, progressingStatus, resultStatus } from '../../../src/controller/kube/status.js';
 
 function report(machines: MachineReport[], ok = true, extra: Partial<ReconcileReport> = {}): ReconcileReport {
   return {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { WorkQueue, withJitter } from '../../../src/reconcile/queue.js';
+import { WorkQueue, withJitter } from '../../../src/controller/queue.js';
 
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 

@@ -2,9 +2,8 @@
 import assert from 'node:assert/strict';
 import { combinedReaction, failureOf, ReconixError, type Reaction } from '../../../src/core/errors.js';
 import { Reason } from '../../../src/api/conditions.js';
-import type { ReconcileRequest } from '../../../src/reconcile/context.js';
-import { summarise } from '../../../src/reconcile/reconciler.js';
-import type { MachineReport } from '../../../src/reconcile/report.js';
+import type { ReconcileRequest } from '../../../src/core/request.js';
+import { summarise, type MachineReport } from '../../../src/report/report.js';
 
 const req: ReconcileRequest = {
   name: 'fleet',

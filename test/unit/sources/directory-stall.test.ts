@@ -5,10 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Reason } from '../../../src/api/conditions.js';
 import { type Reaction } from '../../../src/core/errors.js';
-import type { ReconcileRequest } from '../../../src/reconcile/context.js';
-import type { ReconcileReport } from '../../../src/reconcile/report.js';
+import type { ReconcileRequest } from '../../../src/core/request.js';
+import type { ReconcileReport } from '../../../src/report/report.js';
 import type { LoadResult } from '../../../src/source/deployments.js';
-import { DirectoryController } from '../../../src/sources/directory/controller.js';
+import { DirectoryController } from '../../../src/controller/directory/controller.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 

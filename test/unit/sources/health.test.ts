@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DirectoryHealth } from '../../../src/sources/directory/health.js';
+import { DirectoryHealth } from '../../../src/controller/directory/health.js';
 
 describe('DirectoryHealth', () => {
   let now = 0;

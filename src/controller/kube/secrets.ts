@@ -4,7 +4,7 @@
 import ssh2, { type ParsedKey } from 'ssh2';
 import { Reason } from '../../api/conditions.js';
 import { ReconixError } from '../../core/errors.js';
-import type { ClientKey } from '../../reconcile/context.js';
+import type { ClientKey } from '../../observe/run.js';
 import type { SecretApi } from '../../kube/api.js';
 import { isNotFound, kubeMessage } from '../../kube/errors.js';
 import type { NixDeploymentObject } from '../../kube/object.js';

@@ -1,36 +1,10 @@
-// Phase A: make every selected machine's target exist and run, and learn where it is.
+// Phase A, applied: make every selected machine's target exist and run (create, start), or destroy it.
 import { Reason } from '../api/conditions.js';
-import type { InfraFacts, MachineRecord, TargetObservation, TargetRecord } from '../core/model.js';
+import type { TargetObservation, TargetRecord } from '../core/model.js';
+import type { TargetContext } from '../core/ports.js';
 import type { Action } from '../plan/actions.js';
 import { assertNever } from '../plan/actions.js';
-import { fail, machine, provider, type Run } from './context.js';
-import type { TargetContext } from '../core/ports.js';
-
-/** Observe the targets of the selected machines, one batched call per target kind. */
-export async function observeTargets(run: Run, selected: readonly string[]): Promise<void> {
-  const byEnv = new Map<string, string[]>();
-  for (const name of selected) {
-    const env = machine(run, name).targetEnv;
-    byEnv.set(env, [...(byEnv.get(env) ?? []), name]);
-  }
-  await Promise.all(
-    [...byEnv].map(async ([env, names]) => {
-      try {
-        const p = provider(run, env);
-        const records: Record<string, MachineRecord | undefined> = {};
-        for (const n of names) records[n] = run.state.machines[n];
-        const seen = await p.observe(
-          run.req.name,
-          names.map((n) => machine(run, n)),
-          records,
-        );
-        for (const n of names) run.targets[n] = seen[n];
-      } catch (err) {
-        for (const n of names) fail(run, n, err, Reason.ProvisioningFailed);
-      }
-    }),
-  );
-}
+import { fail, machine, provider, type Run } from '../observe/run.js';
 
 export function targetContext(run: Run, name: string): TargetContext {
   return {
@@ -110,22 +84,4 @@ export async function destroyMachine(run: Run, name: string, env: string): Promi
   delete run.state.machines[name];
   await run.save();
   run.deps.log.info('target destroyed', { deployment: run.req.name, machine: name, env });
-}
-
-/** Addresses and keys of every machine (selected or not), for injection into each configuration. */
-export function collectFacts(run: Run): InfraFacts {
-  const facts: InfraFacts = { machines: {}, resources: {} };
-  for (const [name, m] of Object.entries(run.physical.machines)) {
-    const obs =
-      run.targets[name] ?? run.deps.providers[m.targetEnv]?.describe(m, run.state.machines[name]?.target);
-    if (!obs) continue;
-    const f = { ...obs.facts };
-    const pinned = m.hostPublicKey ?? run.state.machines[name]?.hostKey;
-    if (pinned && !f.hostPublicKey) f.hostPublicKey = pinned;
-    facts.machines[name] = f;
-  }
-  for (const r of Object.values(run.state.resources)) {
-    (facts.resources[r.type] ??= {})[r.name] = { ...r.facts, ...(r.id ? { id: r.id } : {}) };
-  }
-  return facts;
 }

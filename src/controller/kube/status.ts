@@ -4,7 +4,7 @@
 import { ConditionType, Reason } from '../../api/conditions.js';
 import { type Failure } from '../../core/errors.js';
 import { MAX_LISTED_MACHINES, type Condition, type NixDeploymentStatus } from '../../api/deployment.js';
-import type { MachineReport, ReconcileReport } from '../../reconcile/report.js';
+import type { MachineReport, ReconcileReport } from '../../report/report.js';
 
 type ConditionInput = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
 type MachineState = NonNullable<NixDeploymentStatus['machineStates']>[number];

@@ -12,7 +12,7 @@ import {
 import { API_GROUP, API_VERSION, KIND } from '../../api/deployment.js';
 import type { ReconixMetrics } from '../../metrics/metrics.js';
 import { serveMetrics, type MetricsServer } from '../../metrics/server.js';
-import type { ReconcileDeps } from '../../reconcile/context.js';
+import type { ReconcileDeps } from '../../observe/run.js';
 import type { Logger } from '../../core/ports.js';
 import { KubeStateStore } from '../../state/kube-store.js';
 import { parseDeploymentId } from '../../kube/object.js';

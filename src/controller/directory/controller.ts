@@ -7,10 +7,10 @@ import { watch as fsWatch, type FSWatcher as NodeWatcher, promises as fs } from 
 import path from 'node:path';
 import { Reason } from '../../api/conditions.js';
 import type { ReconixMetrics } from '../../metrics/metrics.js';
-import type { ReconcileRequest } from '../../reconcile/context.js';
+import type { ReconcileRequest } from '../../core/request.js';
 import type { Logger } from '../../core/ports.js';
-import { WorkQueue, withJitter } from '../../reconcile/queue.js';
-import type { ReconcileReport } from '../../reconcile/report.js';
+import { WorkQueue, withJitter } from '../queue.js';
+import type { ReconcileReport } from '../../report/report.js';
 import { parseDuration as parseDurationMs } from '../../util/duration.js';
 import type { StateBackend } from '../../state/backend.js';
 import {

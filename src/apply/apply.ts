@@ -4,9 +4,10 @@ import { Reason } from '../api/conditions.js';
 import { ReconixError } from '../core/errors.js';
 import type { Action } from '../plan/actions.js';
 import { assertNever } from '../plan/actions.js';
-import { fail, type Run } from './context.js';
+import { fail, type Run } from '../observe/run.js';
 import type { HostView } from '../plan/plan.js';
-import { activate, copyClosure, type Sessions } from './hosts.js';
+import { activate, copyClosure } from './hosts.js';
+import { type Sessions } from '../observe/hosts.js';
 import type { HostSession, StorePathInfo } from '../core/ports.js';
 
 export async function applySystemActions(

@@ -6,7 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ReconixMetrics } from '../../metrics/metrics.js';
 import type { Logger } from '../../core/ports.js';
-import { WorkQueue, withJitter } from '../../reconcile/queue.js';
+import { WorkQueue, withJitter } from '../queue.js';
 import type { NixDeploymentClient, SecretApi } from '../../kube/api.js';
 import { kubeMessage } from '../../kube/errors.js';
 import type { EventRecorder } from './events.js';

@@ -1,8 +1,8 @@
 // What one reconcile carries between its steps.
 import { failureOf } from '../core/errors.js';
 import { type Reason } from '../api/conditions.js';
-import type { ActivationMode, DriftPolicy } from '../api/deployment.js';
 import type { DeploymentState, MachinePhysical, PhysicalView, TargetObservation } from '../core/model.js';
+import type { ReconcileRequest } from '../core/request.js';
 import type { StateBackend } from '../state/backend.js';
 import type {
   Clock,
@@ -10,12 +10,11 @@ import type {
   HostConnector,
   LocalStore,
   Logger,
-  NetworkSource,
   ResourceChange,
   ResourceManager,
   TargetProvider,
 } from '../core/ports.js';
-import type { MachineReport } from './report.js';
+import type { MachineReport } from '../report/report.js';
 
 export interface ClientKey {
   privateKey: string;
@@ -40,28 +39,6 @@ export interface ReconcileDeps {
   /** Called once per run after evaluation, before providers are used (loads what the deployment needs). */
   prepare?: (physical: PhysicalView, state: DeploymentState) => Promise<void>;
 }
-
-export interface ReconcileRequest {
-  name: string;
-  source: NetworkSource;
-  op: 'deploy' | 'plan' | 'check';
-  driftPolicy: DriftPolicy;
-  mode: ActivationMode;
-  maxParallel: number;
-  include?: readonly string[];
-  exclude?: readonly string[];
-  killObsolete?: boolean;
-  alwaysActivate?: boolean;
-  revision?: string;
-  /**
-   * Stop a deploy after a stage, as NixOps' --create-only, --build-only and --copy-only: `create` makes missing
-   * hosts and resources only; `build` builds every selected machine's system and creates nothing; `copy` also
-   * copies the closures to the hosts (creating missing ones) but activates nothing.
-   */
-  stopAfter?: DeployStage;
-}
-
-export type DeployStage = 'create' | 'build' | 'copy';
 
 export interface Run {
   req: ReconcileRequest;

@@ -5,10 +5,13 @@ import { ReconixError } from '../core/errors.js';
 import { emptyState, type Generation, type SshEndpoint } from '../core/model.js';
 import { selectMachines } from '../plan/plan.js';
 import type { StateHandle } from '../state/backend.js';
-import { machine, provider, type ReconcileDeps, type ReconcileRequest, type Run } from './context.js';
-import { closeAll, connectHost, copyClosure } from './hosts.js';
+import { machine, provider, type ReconcileDeps, type Run } from '../observe/run.js';
+import { type ReconcileRequest } from '../core/request.js';
+import { closeAll, connectHost } from '../observe/hosts.js';
+import { copyClosure } from './hosts.js';
 import type { HostSession, ResourceManager } from '../core/ports.js';
-import { collectFacts, destroyMachine, targetContext } from './targets.js';
+import { collectFacts } from '../observe/targets.js';
+import { destroyMachine, targetContext } from './targets.js';
 
 export interface MachineResult<T> {
   machine: string;

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { Reason } from '../../api/conditions.js';
 import type { Logger } from '../../core/ports.js';
-import type { MachineReport, ReconcileReport } from '../../reconcile/report.js';
+import type { MachineReport, ReconcileReport } from '../../report/report.js';
 import { MERGE_PATCH, type EventApi } from '../../kube/api.js';
 import { isNotFound, kubeMessage } from '../../kube/errors.js';
 import type { NixDeploymentObject } from '../../kube/object.js';

@@ -1,6 +1,7 @@
 // The outcome of one reconcile, per machine and as a whole.
-import type { Failure } from '../core/errors.js';
-import type { Reason } from '../api/conditions.js';
+import { Reason } from '../api/conditions.js';
+import { combinedReaction, failureOf, type Failure } from '../core/errors.js';
+import type { ReconcileRequest } from '../core/request.js';
 import type { MachineVerdict, Plan } from '../plan/actions.js';
 import type { CopyStats } from '../core/ports.js';
 
@@ -93,4 +94,49 @@ export function summariseFailures(
       return `${reason} (${names.length}): ${shown}${more > 0 ? ` and ${more} more` : ''}`;
     });
   return `${failed.length} of ${total} machines failed: ${groups.join('; ')}`;
+}
+
+export function summarise(
+  req: ReconcileRequest,
+  started: Date,
+  ended: Date,
+  machines: Record<string, MachineReport>,
+  plan: Plan,
+  err?: unknown,
+): ReconcileReport {
+  const base = {
+    deployment: req.name,
+    op: req.op,
+    plan,
+    machines,
+    startedAt: started.toISOString(),
+    durationMs: ended.getTime() - started.getTime(),
+    ...(req.revision ? { revision: req.revision } : {}),
+  };
+  if (err !== undefined) {
+    const error = { ...failureOf(err, Reason.ProvisioningFailed), scope: 'deployment' as const };
+    return { ...base, ok: false, reason: error.reason, message: error.message, error };
+  }
+  const failed = Object.values(machines).filter((m) => m.error);
+  if (failed.length > 0) {
+    const first = failed[0]!;
+    const reason = failed.every((f) => f.error?.reason === first.error?.reason)
+      ? (first.error?.reason ?? Reason.PartialFailure)
+      : Reason.PartialFailure;
+    // Bounded for a fleet of any size: every machine's own error is in its report, and printed there.
+    const message = summariseFailures(failed, Object.keys(machines).length);
+    const reaction = combinedReaction(failed.map((f) => f.error?.reaction ?? 'retry'));
+    return { ...base, ok: false, reason, message, error: { reason, message, reaction, scope: 'machines' } };
+  }
+  const changed = Object.values(machines).filter(
+    (m) => m.outcome === 'activated' || m.outcome === 'drift-corrected',
+  );
+  const waiting = Object.values(machines).filter((m) => m.outcome === 'planned').length;
+  const message =
+    req.op !== 'deploy'
+      ? `${plan.actions.length} actions planned`
+      : req.stopAfter
+        ? `${Object.keys(machines).length} machines reconciled up to the ${req.stopAfter} stage, ${waiting} left to activate`
+        : `${Object.keys(machines).length} machines reconciled, ${changed.length} activated`;
+  return { ...base, ok: true, reason: Reason.ReconciliationSucceeded, message };
 }

@@ -1,0 +1,62 @@
+// Changing the machines themselves: copy closures, activate systems.
+import { Reason } from '../api/conditions.js';
+import type { ActivationMode } from '../api/deployment.js';
+import { ReconixError } from '../core/errors.js';
+import type { HostObservation } from '../core/model.js';
+import type { CopyStats, HostSession, LocalStore, StorePathInfo } from '../core/ports.js';
+
+/** Copy the closure of `system` to a host: only the paths it lacks, dependencies first. */
+export async function copyClosure(
+  session: HostSession,
+  store: LocalStore,
+  system: string,
+  known?: readonly StorePathInfo[],
+): Promise<CopyStats> {
+  const closure = known ?? (await store.closures([system])).get(system) ?? [];
+  const missing = new Set(await session.missingPaths(closure.map((p) => p.path)));
+  if (missing.size === 0) return { paths: 0, bytes: 0 };
+  return session.importPaths(
+    closure.filter((p) => missing.has(p.path)),
+    store,
+  );
+}
+
+/**
+ * Activate `system`: set the profile (for switch and boot), then switch-to-configuration. When a switch fails,
+ * go back to the generation that ran before, as deploy-rs's auto-rollback does.
+ */
+export async function activate(
+  session: HostSession,
+  system: string,
+  mode: ActivationMode,
+  observed?: HostObservation,
+): Promise<{ generation?: number }> {
+  if (mode === 'test' || mode === 'dry-activate') {
+    await session.switchTo(system, mode);
+    return {};
+  }
+  const before = observed ?? (await session.observe());
+  const previous = before.generations.find((g) => g.current);
+  const generation = await session.setProfile(system);
+  try {
+    await session.switchTo(system, mode);
+  } catch (err) {
+    if (!previous) throw err;
+    try {
+      await session.switchGeneration(previous.number);
+      if (mode === 'switch') await session.switchTo(previous.path, 'switch');
+    } catch (rollbackErr) {
+      throw new ReconixError(
+        Reason.ActivationFailed,
+        `${(err as Error).message}; rolling back to generation ${previous.number} also failed: ${(rollbackErr as Error).message}`,
+        { cause: err },
+      );
+    }
+    throw new ReconixError(
+      Reason.ActivationFailed,
+      `${(err as Error).message}; rolled back to generation ${previous.number}`,
+      { cause: err },
+    );
+  }
+  return { generation };
+}

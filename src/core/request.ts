@@ -1,0 +1,25 @@
+// What one reconcile of one deployment is asked to do.
+import type { ActivationMode, DriftPolicy } from '../api/deployment.js';
+import type { NetworkSource } from './ports.js';
+
+export interface ReconcileRequest {
+  name: string;
+  source: NetworkSource;
+  op: 'deploy' | 'plan' | 'check';
+  driftPolicy: DriftPolicy;
+  mode: ActivationMode;
+  maxParallel: number;
+  include?: readonly string[];
+  exclude?: readonly string[];
+  killObsolete?: boolean;
+  alwaysActivate?: boolean;
+  revision?: string;
+  /**
+   * Stop a deploy after a stage, as NixOps' --create-only, --build-only and --copy-only: `create` makes missing
+   * hosts and resources only; `build` builds every selected machine's system and creates nothing; `copy` also
+   * copies the closures to the hosts (creating missing ones) but activates nothing.
+   */
+  stopAfter?: DeployStage;
+}
+
+export type DeployStage = 'create' | 'build' | 'copy';
