@@ -30,12 +30,14 @@ const Systems = Type.Record(Type.String(), Type.Object({ drvPath: Type.String(),
 const KeySpec = Type.Object({
   text: Type.Optional(Type.String()),
   keyFile: Type.Optional(Type.String()),
+  keyCommand: Type.Optional(Type.Array(Type.String())),
   destDir: Type.String(),
   user: Type.String(),
   group: Type.String(),
   permissions: Type.String(),
+  uploadAt: Type.Union([Type.Literal('pre-activation'), Type.Literal('post-activation')]),
 });
-/** One deployment.keys entry, with NixOps' defaults filled in (destDir /run/keys, root:root, 0600). */
+/** One deployment.keys entry, with NixOps' defaults filled in (destDir /run/keys, root:root, 0600, pre-activation). */
 export type KeySpec = Static<typeof KeySpec>;
 const Keys = Type.Record(Type.String(), Type.Record(Type.String(), KeySpec));
 
