@@ -7,6 +7,7 @@ import { fail, type Run } from './context.js';
 import type { HostView } from '../plan/plan.js';
 import { activate, copyClosure, type Sessions } from './hosts.js';
 import type { HostSession, StorePathInfo } from './ports.js';
+import { applyKeyStep } from '../keys/stage.js';
 
 export async function applySystemActions(
   run: Run,
@@ -153,6 +154,8 @@ async function applyStep(run: Run, step: Action, session: HostSession, ctx: Step
         actual: step.actual,
       });
       return;
+    case 'deliver-keys':
+      return applyKeyStep(run, step, session);
     case 'create-target':
     case 'start-target':
     case 'destroy-target':

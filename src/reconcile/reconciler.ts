@@ -6,6 +6,8 @@ import { mergePlans, planSystems, planTargets, selectMachines } from '../plan/pl
 import type { DeployStage, ReconcileDeps, ReconcileRequest, Run } from './context.js';
 import { closeAll, connectHosts, observeHosts, type Sessions } from './hosts.js';
 import { applySystemActions } from './apply.js';
+import { placeKeyActions } from '../keys/plan.js';
+import { planKeyStage } from '../keys/stage.js';
 import { summariseFailures, type MachineReport, type ReconcileReport } from './report.js';
 import { applyTargetActions, collectFacts, observeTargets } from './targets.js';
 
@@ -167,6 +169,14 @@ export async function reconcileDeployment(
           });
       }
     }
+
+    // Keys: read their contents, compare with what each host has; a machine whose keys cannot be read is failed
+    // and activates nothing. Dry activations deliver nothing.
+    const keyStage = await planKeyStage(run, sessions, hosts);
+    systemPlan.actions = placeKeyActions(
+      systemPlan.actions.filter((a) => !keyStage.failed.has(a.machine)),
+      req.mode === 'dry-activate' ? [] : keyStage.actions,
+    );
 
     plan = mergePlans(targetPlan, systemPlan);
     if (run.resourceChanges.length > 0) plan.resources = run.resourceChanges;
