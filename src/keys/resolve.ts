@@ -34,7 +34,8 @@ export function localKeySource(opts: LocalKeySourceOptions = {}): KeySource {
         const content = await fs.readFile(key.keyFile).catch((err: NodeJS.ErrnoException) => {
           throw unavailable(machine, name, `cannot read keyFile ${key.keyFile} (${err.code ?? 'error'})`);
         });
-        if (content.length > maxBytes) throw unavailable(machine, name, `keyFile is larger than ${maxBytes} bytes`);
+        if (content.length > maxBytes)
+          throw unavailable(machine, name, `keyFile is larger than ${maxBytes} bytes`);
         return content;
       }
       if (key.keyCommand !== undefined) {

@@ -6,7 +6,10 @@ import { applyKeyStep, declaredKeys, resolveKeys, sendAllKeys } from './stage.js
 import { keyPath } from './spec.js';
 
 /** Per machine: the names of the keys sent. Machines without keys (declared or delivered before) are skipped. */
-export async function sendKeys(req: ReconcileRequest, deps: ReconcileDeps): Promise<MachineResult<string[]>[]> {
+export async function sendKeys(
+  req: ReconcileRequest,
+  deps: ReconcileDeps,
+): Promise<MachineResult<string[]>[]> {
   const { run, selected, handle } = await openRun(req, deps, true);
   try {
     const withKeys = selected.filter(
@@ -17,7 +20,9 @@ export async function sendKeys(req: ReconcileRequest, deps: ReconcileDeps): Prom
     );
     const declared = await declaredKeys(run, withKeys);
     const targets = withKeys.filter(
-      (n) => Object.keys(declared[n] ?? {}).length > 0 || Object.keys(run.state.machines[n]?.keys ?? {}).length > 0,
+      (n) =>
+        Object.keys(declared[n] ?? {}).length > 0 ||
+        Object.keys(run.state.machines[n]?.keys ?? {}).length > 0,
     );
     run.keys = new Map();
     return await eachMachine(run, targets, async (name, session) => {

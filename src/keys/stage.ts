@@ -7,7 +7,15 @@ import type { HostSession } from '../reconcile/ports.js';
 import type { ExecResult } from '../util/exec.js';
 import { keyHmac, sha256 } from './digest.js';
 import { DONE_PATH, planKeys, type DeliverKeys } from './plan.js';
-import { deliveredFsType, deliverScript, doneScript, isVolatile, parseProbe, probeScript, removeScript } from './remote.js';
+import {
+  deliveredFsType,
+  deliverScript,
+  doneScript,
+  isVolatile,
+  parseProbe,
+  probeScript,
+  removeScript,
+} from './remote.js';
 import { localKeySource } from './resolve.js';
 import { checkKey, DEFAULT_KEY_DIR, keyPath, type DesiredKey } from './spec.js';
 
@@ -55,7 +63,8 @@ export async function resolveKeys(
 /** Ask a host about its key files: exists, owner, group, mode and the SHA-256 of the content. */
 export async function probeKeys(session: HostSession, paths: readonly string[]) {
   const r = await command(session, probeScript(paths));
-  if (r.exitCode !== 0) throw new ReconixError(Reason.HostUnreachable, `observing keys exited with code ${r.exitCode}`);
+  if (r.exitCode !== 0)
+    throw new ReconixError(Reason.HostUnreachable, `observing keys exited with code ${r.exitCode}`);
   return parseProbe(r.stdout, paths);
 }
 
@@ -90,7 +99,9 @@ export async function planKeyStage(
         run.keys!.set(name, resolved);
         const paths = [...resolved].map(([n, r]) => keyPath(n, r.key.destDir));
         const observed = await probeKeys(sessions.get(name)!, [...paths, DONE_PATH]);
-        const desired = Object.fromEntries([...resolved].map(([n, r]) => [n, { key: r.key, sha256: r.sha256 }]));
+        const desired = Object.fromEntries(
+          [...resolved].map(([n, r]) => [n, { key: r.key, sha256: r.sha256 }]),
+        );
         const plan = planKeys({ machine: name, desired, observed, recorded });
         actions.push(...plan.actions);
         const report = run.reports[name];
@@ -124,8 +135,18 @@ export async function applyKeyStep(run: Run, step: DeliverKeys, session: HostSes
     const fs = deliveredFsType(result.stdout);
     if (!isVolatile(fs)) {
       const warning = `key ${JSON.stringify(key)}: ${r.key.destDir} is not a tmpfs (${fs ?? 'unknown'}): the key survives a reboot there`;
-      run.deps.log.warn('key directory is not a tmpfs', { deployment: run.req.name, machine: name, key, destDir: r.key.destDir, fs });
-      if (report) (report.keys ??= { missing: [], delivered: [] }).warnings = [...(report.keys.warnings ?? []), warning];
+      run.deps.log.warn('key directory is not a tmpfs', {
+        deployment: run.req.name,
+        machine: name,
+        key,
+        destDir: r.key.destDir,
+        fs,
+      });
+      if (report)
+        (report.keys ??= { missing: [], delivered: [] }).warnings = [
+          ...(report.keys.warnings ?? []),
+          warning,
+        ];
     }
     rec.keys = {
       ...rec.keys,
@@ -140,30 +161,56 @@ export async function applyKeyStep(run: Run, step: DeliverKeys, session: HostSes
       report.keys.delivered.push(key);
       report.keys.missing = report.keys.missing.filter((k) => k !== key);
     }
-    run.deps.log.info('key delivered', { deployment: run.req.name, machine: name, key, destDir: r.key.destDir });
+    run.deps.log.info('key delivered', {
+      deployment: run.req.name,
+      machine: name,
+      key,
+      destDir: r.key.destDir,
+    });
   }
   if (step.remove.length > 0) {
     const result = await command(session, removeScript(step.remove));
     if (result.exitCode !== 0)
-      throw new ReconixError(Reason.KeyDeliveryFailed, `${name}: removing undeclared keys ${why(result)}${tail(result.stderr)}`);
+      throw new ReconixError(
+        Reason.KeyDeliveryFailed,
+        `${name}: removing undeclared keys ${why(result)}${tail(result.stderr)}`,
+      );
     const gone = new Set(step.remove);
     rec.keys = Object.fromEntries(
       Object.entries(rec.keys ?? {}).filter(([k, v]) => !gone.has(keyPath(k, v.destDir)) || resolved?.has(k)),
     );
-    run.deps.log.info('undeclared keys removed', { deployment: run.req.name, machine: name, files: step.remove });
+    run.deps.log.info('undeclared keys removed', {
+      deployment: run.req.name,
+      machine: name,
+      files: step.remove,
+    });
   }
   if (step.markDone) {
     const result = await command(session, doneScript());
     if (result.exitCode !== 0)
-      throw new ReconixError(Reason.KeyDeliveryFailed, `${name}: marking ${DONE_PATH} ${why(result)}${tail(result.stderr)}`);
+      throw new ReconixError(
+        Reason.KeyDeliveryFailed,
+        `${name}: marking ${DONE_PATH} ${why(result)}${tail(result.stderr)}`,
+      );
   }
   await run.save();
 }
 
 /** Deliver every declared key of a machine now, whatever the host has (`reconix send-keys`). */
-export function sendAllKeys(machine: string, resolved: ReadonlyMap<string, ResolvedKey>, remove: string[]): DeliverKeys {
+export function sendAllKeys(
+  machine: string,
+  resolved: ReadonlyMap<string, ResolvedKey>,
+  remove: string[],
+): DeliverKeys {
   const markDone = [...resolved.values()].some((r) => r.key.destDir.replace(/\/+$/, '') === DEFAULT_KEY_DIR);
-  return { kind: 'deliver-keys', machine, uploadAt: 'pre-activation', keys: [...resolved.keys()], remove, markDone };
+  return {
+    kind: 'deliver-keys',
+    machine,
+    uploadAt: 'pre-activation',
+    keys: [...resolved.keys()],
+    remove,
+    markDone,
+  };
 }
 
 async function command(session: HostSession, script: string, input?: Buffer): Promise<ExecResult> {
@@ -171,9 +218,9 @@ async function command(session: HostSession, script: string, input?: Buffer): Pr
   return session.runCommand(script, input);
 }
 
-const why = (r: ExecResult) => (r.timedOut ? 'timed out' : r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`);
+const why = (r: ExecResult) =>
+  r.timedOut ? 'timed out' : r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
 const tail = (stderr: string) => {
   const t = stderr.trim().split('\n').slice(-5).join('\n');
   return t ? `: ${t}` : '';
 };
-

@@ -7,6 +7,7 @@ import type { ClientKey } from '../../reconcile/context.js';
 import type { SecretApi } from './api.js';
 import { isNotFound, kubeMessage } from './errors.js';
 import type { NixDeploymentObject } from './object.js';
+import type { KeyFromSecret } from '../../api/deployment.js';
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -20,6 +21,13 @@ export interface DeploymentSecrets {
   clientKey?: ClientKey;
   /** From spec.awsCredentialsSecretRef. */
   aws?: AwsCredentials;
+  /** spec.keys with their contents, read from their Secrets. */
+  keys?: SecretKey[];
+}
+
+export interface SecretKey {
+  spec: KeyFromSecret;
+  content: Buffer;
 }
 
 const secretError = (message: string, cause?: unknown) =>
@@ -93,6 +101,19 @@ export async function readDeploymentSecrets(
       ...(sessionToken ? { sessionToken } : {}),
       ...(region ? { region } : {}),
     };
+  }
+  if (obj.spec.keys && obj.spec.keys.length > 0) {
+    out.keys = [];
+    for (const spec of obj.spec.keys) {
+      const ref = spec.secretRef;
+      const value = (await readSecret(api, ns, ref.name))[ref.key];
+      if (!value) {
+        throw secretError(
+          `key ${JSON.stringify(spec.name)}: key ${JSON.stringify(ref.key)} of Secret ${ns}/${ref.name} is missing`,
+        );
+      }
+      out.keys.push({ spec, content: value });
+    }
   }
   return out;
 }

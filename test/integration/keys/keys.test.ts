@@ -41,7 +41,8 @@ describe('deployment keys on local hosts', function () {
     runs.push(r);
     return r;
   };
-  const host = async (m: string) => (await ws.state('apache-keys')).machines[m]!.target as { pid: number; dir: string };
+  const host = async (m: string) =>
+    (await ws.state('apache-keys')).machines[m]!.target as { pid: number; dir: string };
   const onHost = async (m: string, script: string) => {
     const { pid } = await host(m);
     return runProcess('nsenter', ['--mount', '--target', String(pid), '--', 'sh', '-c', script]);
@@ -89,13 +90,17 @@ describe('deployment keys on local hosts', function () {
       assert.equal(k.destDir, '/run/keys');
       assert.match(k.hmac ?? '', /^[0-9a-f]{64}$/);
     }
-    const mode = (await run('stat', ['-c', '%a', join(ws.stateDir, 'secrets', 'apache-keys.keys-hmac')])).stdout;
+    const mode = (await run('stat', ['-c', '%a', join(ws.stateDir, 'secrets', 'apache-keys.keys-hmac')]))
+      .stdout;
     assert.equal(mode.trim(), '600');
   });
 
   it('gives the machine its keys through reconix-wait-for-keys', async () => {
     const system = (await ws.state('apache-keys')).machines.backend1!.activated!.system;
-    const ok = await onHost('backend1', `${system}/bin/reconix-wait-for-keys -t 5 t f c && ${system}/bin/reconix-wait-for-keys -t 5`);
+    const ok = await onHost(
+      'backend1',
+      `${system}/bin/reconix-wait-for-keys -t 5 t f c && ${system}/bin/reconix-wait-for-keys -t 5`,
+    );
     assert.equal(ok.exitCode, 0, ok.stderr);
     const missing = await onHost('backend1', `${system}/bin/reconix-wait-for-keys -t 1 nothere`);
     assert.equal(missing.exitCode, 1);
@@ -133,7 +138,10 @@ describe('deployment keys on local hosts', function () {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(await keyFile('t'), `nobody:nogroup 440\n${TEXT}`);
     assert.equal(await keyFile('c'), `root:root 600\n${COMMAND}`);
-    assert.equal((await onHost('backend1', 'cat /nix/var/reconix/keycheck')).stdout, 't present\nf present\nc absent\n');
+    assert.equal(
+      (await onHost('backend1', 'cat /nix/var/reconix/keycheck')).stdout,
+      't present\nf present\nc absent\n',
+    );
     assert.equal((await check()).code, 0);
   });
 
@@ -142,7 +150,10 @@ describe('deployment keys on local hosts', function () {
     const r = await cli('deploy');
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal((await onHost('backend1', 'test -e /run/keys/f || echo gone')).stdout.trim(), 'gone');
-    assert.deepEqual(Object.keys((await ws.state('apache-keys')).machines.backend1!.keys!).sort(), ['c', 't']);
+    assert.deepEqual(Object.keys((await ws.state('apache-keys')).machines.backend1!.keys!).sort(), [
+      'c',
+      't',
+    ]);
     await ws.write('keys.nix', keysNix(ws.dir));
     assert.equal((await cli('deploy')).code, 0);
   });
@@ -186,7 +197,10 @@ describe('deployment keys on local hosts', function () {
       ['backend1', 'backend2', 'proxy'].map(async (m) => join((await host(m)).dir, 'nix/store')),
     );
     const localStore = await storePathsSince(marker);
-    assert.ok(localStore.some((p) => p.endsWith('.drv')), 'the search covers the derivations of this test');
+    assert.ok(
+      localStore.some((p) => p.endsWith('.drv')),
+      'the search covers the derivations of this test',
+    );
     for (const secret of SECRETS) {
       assert.ok(!outputs.includes(secret), 'CLI output');
       assert.ok(!metrics.includes(secret), '/metrics');
@@ -202,7 +216,9 @@ describe('deployment keys on local hosts', function () {
 });
 
 /** What a controller's /metrics serves after recording a report. */
-async function metricsText(report: Parameters<import('../../../src/metrics/metrics.js').ReconixMetrics['record']>[0]) {
+async function metricsText(
+  report: Parameters<import('../../../src/metrics/metrics.js').ReconixMetrics['record']>[0],
+) {
   const { ReconixMetrics } = await import('../../../src/metrics/metrics.js');
   const { serveMetrics } = await import('../../../src/metrics/server.js');
   const metrics = new ReconixMetrics({ processMetrics: false });

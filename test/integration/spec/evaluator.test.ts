@@ -279,9 +279,17 @@ describe('NixEvaluator with the mini builder (real Nix)', function () {
     });
 
     for (const [what, key, message] of [
-      ['two sources', '{ text = "a"; keyFile = "/b"; }', /`web'.*deployment\.keys\."k" needs exactly one of text, keyFile and keyCommand, not text and keyFile/],
+      [
+        'two sources',
+        '{ text = "a"; keyFile = "/b"; }',
+        /`web'.*deployment\.keys\."k" needs exactly one of text, keyFile and keyCommand, not text and keyFile/,
+      ],
       ['no source', '{ user = "x"; }', /`web'.*deployment\.keys\."k" needs exactly one .* not none/],
-      ['an unknown attribute', '{ text = "a"; bogus = 1; }', /`web'.*deployment\.keys\."k" is invalid: an attribute that is not a key option/],
+      [
+        'an unknown attribute',
+        '{ text = "a"; bogus = 1; }',
+        /`web'.*deployment\.keys\."k" is invalid: an attribute that is not a key option/,
+      ],
     ] as const) {
       it(`refuses a key with ${what}, naming the machine and the key but not the text`, async () => {
         const net = await tmp.file('network.nix', `{ web = { deployment.keys.k = ${key}; }; }`);
