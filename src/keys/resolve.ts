@@ -19,10 +19,8 @@ export interface LocalKeySourceOptions {
   maxBytes?: number;
 }
 
-const unavailable = (machine: string, name: string, why: string, cause?: unknown) =>
-  new ReconixError(Reason.KeyUnavailable, `${machine}: key ${JSON.stringify(name)}: ${why}`, {
-    ...(cause === undefined ? {} : { cause: new Error(String((cause as Error).message ?? cause)) }),
-  });
+const unavailable = (machine: string, name: string, why: string) =>
+  new ReconixError(Reason.KeyUnavailable, `${machine}: key ${JSON.stringify(name)}: ${why}`);
 
 /** Text, keyFile and keyCommand, as the CLI and the directory controller read them. */
 export function localKeySource(opts: LocalKeySourceOptions = {}): KeySource {
