@@ -233,6 +233,32 @@ let
       v;
   optionalAttr = name: v: if v == null then { } else { ${name} = toString v; };
 
+  # deployment.keys, each with exactly one source; a key the module system refuses (an attribute that is not a
+  # key option, a wrong type) is named with its machine, without its value.
+  keyOptionNames = "text, keyFile, keyCommand, destDir, user, group, permissions, uploadAt";
+  checkedKeys =
+    name: keys:
+    mapAttrs (
+      key: k:
+      let
+        where = "The machine `${name}': deployment.keys.${builtins.toJSON key}";
+        forced = builtins.tryEval (builtins.deepSeq k k);
+        sources = filter (s: forced.value.${s} != null) [
+          "text"
+          "keyFile"
+          "keyCommand"
+        ];
+      in
+      if !forced.success then
+        throw "${where} is invalid: an attribute that is not a key option (${keyOptionNames}), or a value of the wrong type."
+      else if builtins.length sources != 1 then
+        throw "${where} needs exactly one of text, keyFile and keyCommand, not ${
+          if sources == [ ] then "none" else concatStringsSep " and " sources
+        }."
+      else
+        forced.value
+    ) keys;
+
   physicalOf =
     name: d:
     {
@@ -244,7 +270,11 @@ let
         targetUser
         ;
       options = toPlain { inherit (d) ec2 local; };
-      keys = attrNames d.keys;
+      keys =
+        let
+          checked = checkedKeys name d.keys;
+        in
+        foldl' (names: k: builtins.seq k names) (attrNames checked) (builtins.attrValues checked);
     }
     // optionalAttr "sshKeyFile" d.sshKeyFile
     // optionalAttr "hostPublicKey" d.hostPublicKey;
@@ -277,18 +307,22 @@ in
 
   # Secrets: only for the deployer that sends them to the hosts; never part of physical or systems.
   keys = forSelected (
-    _: config:
+    name: config:
     mapAttrs (
       _: k:
       {
-        destDir = k.destDir or "/run/keys";
-        user = k.user or "root";
-        group = k.group or "root";
-        permissions = k.permissions or "0600";
+        inherit (k)
+          destDir
+          user
+          group
+          permissions
+          uploadAt
+          ;
       }
-      // (if k ? text then { inherit (k) text; } else { })
-      // (if k ? keyFile then { keyFile = toString k.keyFile; } else { })
-    ) config.deployment.keys
+      // (if k.text != null then { inherit (k) text; } else { })
+      // (if k.keyFile != null then { inherit (k) keyFile; } else { })
+      // (if k.keyCommand != null then { inherit (k) keyCommand; } else { })
+    ) (checkedKeys name config.deployment.keys)
   );
 
   # For tools and tests: whether <nixpkgs/nixos> is in use.

@@ -47,9 +47,9 @@ in
         description = "Settings of local (namespaced) test hosts.";
       };
       keys = mkOption {
-        type = types.attrsOf freeform;
+        type = types.attrsOf (types.submodule ./key-options.nix);
         default = { };
-        description = "Secrets sent to the machine over SSH (text or keyFile, destDir, user, group, permissions); never stored in the Nix store.";
+        description = "Secrets sent to the machine over SSH (see key-options.nix); never put into the Nix store.";
       };
       tags = mkOption {
         type = types.attrsOf types.str;

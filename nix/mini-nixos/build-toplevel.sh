@@ -7,6 +7,8 @@ cp "$configJsonPath" "$out/config.json"
 printf '%s\n' "$nixosVersion" >"$out/nixos-version"
 sed "s|@out@|$out|g" "$switchScript" >"$out/bin/switch-to-configuration"
 chmod 0555 "$out/bin/switch-to-configuration"
+cp "$waitForKeysScript" "$out/bin/reconix-wait-for-keys"
+chmod 0555 "$out/bin/reconix-wait-for-keys"
 
 i=0
 while IFS= read -r target; do

@@ -151,6 +151,7 @@ in
         args = [ ./build-toplevel.sh ];
         PATH = "/usr/bin:/bin";
         switchScript = ./switch-to-configuration.sh;
+        waitForKeysScript = ./wait-for-keys.sh;
         nixosVersion = label;
         etcCount = toString (length etcEntries);
         activationCount = toString (length orderedScripts);

@@ -27,5 +27,7 @@ export const Reason = {
   CloudError: 'CloudError',
   DestroyFailed: 'DestroyFailed',
   SecretNotFound: 'SecretNotFound',
+  KeyUnavailable: 'KeyUnavailable',
+  KeyDeliveryFailed: 'KeyDeliveryFailed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -37,6 +37,33 @@ export const SecretKeyRef = Type.Object(
   { additionalProperties: false },
 );
 
+/** A key delivered from a Secret (Kubernetes mode), as deployment.keys.<name> delivers one from the network. */
+export const KeyFromSecret = Type.Object(
+  {
+    machine: Type.Optional(Type.String({ minLength: 1, description: 'The machine that gets the key.' })),
+    machines: Type.Optional(
+      Type.String({ minLength: 1, description: 'Or a glob (* and ?) of the machines that get it.' }),
+    ),
+    name: Type.String({
+      pattern: '^[A-Za-z0-9_][A-Za-z0-9_.@+=-]*$',
+      maxLength: 255,
+      description: 'File name of the key in destDir.',
+    }),
+    secretRef: SecretKeyRef,
+    destDir: Type.Optional(Type.String({ pattern: '^/', description: 'Default /run/keys (a tmpfs).' })),
+    user: Type.Optional(Type.String({ minLength: 1, description: 'Owner; default root.' })),
+    group: Type.Optional(Type.String({ minLength: 1, description: 'Group; default root.' })),
+    permissions: Type.Optional(Type.String({ pattern: '^0?[0-7]{3}$', description: 'Mode; default 0600.' })),
+    uploadAt: Type.Optional(
+      Type.Union([Type.Literal('pre-activation'), Type.Literal('post-activation')], {
+        description: 'Before switch-to-configuration (default) or after it succeeded.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type KeyFromSecret = Static<typeof KeyFromSecret>;
+
 export const NixDeploymentSpec = Type.Object(
   {
     network: Type.Object(
@@ -80,6 +107,12 @@ export const NixDeploymentSpec = Type.Object(
     sshKeySecretRef: Type.Optional(SecretKeyRef),
     awsCredentialsSecretRef: Type.Optional(
       Type.Object({ name: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+    ),
+    keys: Type.Optional(
+      Type.Array(KeyFromSecret, {
+        description:
+          'Keys from Secrets of this namespace, sent to machines as deployment.keys are (Kubernetes mode only).',
+      }),
     ),
   },
   { additionalProperties: false },

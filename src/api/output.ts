@@ -127,6 +127,15 @@ export const Action = Type.Union(
       expected: storePath('The system Reconix activated.'),
       actual: storePath('What the host runs.'),
     }),
+    action('deliver-keys', "Write the machine's missing or changed keys over SSH (names only here).", {
+      uploadAt: literals(
+        ['pre-activation', 'post-activation'],
+        'Before switch-to-configuration, or after it succeeded.',
+      ),
+      keys: Type.Array(text('A key name.'), { description: 'Keys written.' }),
+      remove: Type.Array(text('A file.'), { description: 'Files of keys no longer declared, removed.' }),
+      markDone: Type.Boolean({ description: 'Write /run/keys/done once the keys are in place.' }),
+    }),
   ],
   { description: 'One step a deploy takes, in order.' },
 );
@@ -200,6 +209,11 @@ export const CheckMachine = Type.Object(
     }),
     drifted: Type.Boolean({ description: 'It runs something other than what Reconix activated (bit 8).' }),
     outdated: Type.Boolean({ description: 'The spec asks for a system not deployed yet (bit 16).' }),
+    keysMissing: Type.Optional(
+      Type.Array(text('A key name.'), {
+        description: 'Declared keys missing on the host or not as declared: content, owner or mode (bit 32).',
+      }),
+    ),
     running: Type.Optional(storePath('What the host runs, when observed.')),
     expected: Type.Optional(storePath('What it should run, when known.')),
     error: Type.Optional(ErrorInfo),
@@ -215,7 +229,7 @@ export const CheckOutput = Type.Object(
       minimum: 0,
       maximum: 127,
       description:
-        "This deployment's bits: 1 missing, 2 down, 4 unreachable, 8 drifted, 16 outdated, 64 error.",
+        "This deployment's bits: 1 missing, 2 down, 4 unreachable, 8 drifted, 16 outdated, 32 keys missing or changed, 64 error.",
     }),
     machines: Type.Array(CheckMachine, { description: 'Every selected machine, by name.' }),
     error: DeploymentError,
@@ -312,6 +326,20 @@ export const MachineReport = Type.Object(
           bytes: count('Bytes of their NARs.'),
         },
         { ...closed, description: 'What was copied; absent when nothing was.' },
+      ),
+    ),
+    keys: Type.Optional(
+      Type.Object(
+        {
+          missing: Type.Array(text('A key name.'), {
+            description: 'Declared keys still missing or not as declared after this run.',
+          }),
+          delivered: Type.Array(text('A key name.'), { description: 'Keys this run wrote.' }),
+          warnings: Type.Optional(
+            Type.Array(text('A warning.'), { description: 'A key directory that is not a tmpfs.' }),
+          ),
+        },
+        { ...closed, description: "The machine's declared keys, by name; absent when it has none." },
       ),
     ),
     error: Type.Optional(MachineFailure),

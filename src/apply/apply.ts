@@ -9,6 +9,7 @@ import type { HostView } from '../plan/plan.js';
 import { activate, copyClosure } from './hosts.js';
 import { type Sessions } from '../observe/hosts.js';
 import type { HostSession, StorePathInfo } from '../core/ports.js';
+import { applyKeyStep } from './keys.js';
 
 export async function applySystemActions(
   run: Run,
@@ -155,6 +156,8 @@ async function applyStep(run: Run, step: Action, session: HostSession, ctx: Step
         actual: step.actual,
       });
       return;
+    case 'deliver-keys':
+      return applyKeyStep(run, step, session);
     case 'create-target':
     case 'start-target':
     case 'destroy-target':

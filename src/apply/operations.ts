@@ -21,7 +21,7 @@ export interface MachineResult<T> {
 }
 
 /** Open a run on recorded state without observing targets (their records say where they are). */
-async function openRun(
+export async function openRun(
   req: ReconcileRequest,
   deps: ReconcileDeps,
   write: boolean,
@@ -57,7 +57,7 @@ async function openRun(
   }
 }
 
-async function eachMachine<T>(
+export async function eachMachine<T>(
   run: Run,
   names: readonly string[],
   fn: (name: string, session: HostSession) => Promise<T>,

@@ -67,6 +67,7 @@ export async function applyTargetActions(run: Run, actions: readonly Action[]): 
           case 'copy':
           case 'activate':
           case 'report-drift':
+          case 'deliver-keys':
             throw new Error(`${action.kind} is not a target action`);
           default:
             assertNever(action);

@@ -10,6 +10,7 @@ export const CheckBit = {
   unreachable: 4,
   drifted: 8,
   outdated: 16,
+  keys: 32,
   error: 64,
 } as const;
 
@@ -35,6 +36,7 @@ function checkMachine(m: MachineReport): MachineCheck {
     reachable,
     drifted: reachable && m.verdict === 'drifted',
     outdated: reachable && m.verdict === 'update',
+    ...(reachable && m.keys && m.keys.missing.length > 0 ? { keysMissing: m.keys.missing } : {}),
     ...(m.current ? { running: m.current } : {}),
     ...(m.system ? { expected: m.system } : {}),
     ...(m.error ? { error: { reason: m.error.reason, message: m.error.message } } : {}),
@@ -47,7 +49,10 @@ function machineBits(c: MachineCheck): number {
   if (!c.up) return CheckBit.down;
   if (!c.reachable) return c.error && !cutsOff(c.error) ? CheckBit.error : CheckBit.unreachable;
   return (
-    (c.drifted ? CheckBit.drifted : 0) | (c.outdated ? CheckBit.outdated : 0) | (c.error ? CheckBit.error : 0)
+    (c.drifted ? CheckBit.drifted : 0) |
+    (c.outdated ? CheckBit.outdated : 0) |
+    (c.keysMissing ? CheckBit.keys : 0) |
+    (c.error ? CheckBit.error : 0)
   );
 }
 
@@ -74,6 +79,7 @@ function systemColumn(m: MachineCheck): string {
   if (!m.exists) return 'missing';
   if (!m.up) return 'down';
   if (!m.reachable) return 'unknown';
+  if (m.keysMissing) return `keys missing: ${m.keysMissing.join(' ')}`;
   return m.error ? 'error' : 'in sync';
 }
 

@@ -14,6 +14,8 @@ import { FileStateStore } from '../state/file-store.js';
 import { run } from '../util/exec.js';
 import type { AwsSettings } from './aws.js';
 import { lazyAws } from './lazy-aws.js';
+import { hmacSecret } from '../keys/digest.js';
+import { localKeySource } from '../keys/resolve.js';
 
 export function defaultStateDir(): string {
   if (process.env.RECONIX_STATE_DIR) return path.resolve(process.env.RECONIX_STATE_DIR);
@@ -86,6 +88,8 @@ export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
     state: new FileStateStore(opts.stateDir),
     clientKey: await clientKey(opts.stateDir),
     readKeyFile: (p) => fs.readFile(p, 'utf8'),
+    keySource: localKeySource(),
+    keyHmacSecret: (deployment) => hmacSecret(opts.stateDir, deployment),
     gcRootDir: path.join(opts.stateDir, 'gcroots'),
     log: opts.log,
     clock: systemClock,

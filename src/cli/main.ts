@@ -289,6 +289,18 @@ selection(program.command('destroy'))
     }
   });
 
+selection(program.command('send-keys'))
+  .description("write the selected machines' keys now (deployment.keys), whatever the hosts have")
+  .action(async (o: Record<string, unknown>) => {
+    const { deps, deployments } = await setup();
+    const { sendKeys } = await import('../apply/send-keys.js');
+    for (const d of deployments) {
+      const results = await sendKeys(requestFor(d.name, d.spec, d.source, 'deploy', overrides(o)), deps);
+      print(renderResults('sent', results, (keys) => keys.join(' ') || '(no keys)'));
+      if (results.some((r) => !r.ok)) process.exitCode = 1;
+    }
+  });
+
 for (const [op, verb, about] of [
   ['stop', 'stopped', 'stop the machines Reconix created (instances, local hosts)'],
   ['start', 'started', 'start stopped machines again'],

@@ -28,6 +28,15 @@ export function shortPath(p: string | undefined): string {
   return m ? `${m[1]!.slice(0, 7)}…-${m[2]}` : p;
 }
 
+/** A key action in a plan line: names and files only. */
+function deliverKeysWords(a: Extract<Action, { kind: 'deliver-keys' }>): string {
+  const parts = [
+    ...(a.keys.length > 0 ? [`send keys ${a.keys.join(' ')} (${a.uploadAt})`] : []),
+    ...(a.remove.length > 0 ? [`remove keys ${a.remove.join(' ')}`] : []),
+  ];
+  return parts.join(', ') || 'mark keys done';
+}
+
 function steps(actions: readonly Action[], machine: string): string {
   const words: string[] = [];
   for (const a of actions) {
@@ -53,6 +62,9 @@ function steps(actions: readonly Action[], machine: string): string {
         break;
       case 'report-drift':
         words.push(`report drift: runs ${shortPath(a.actual)}, expected ${shortPath(a.expected)}`);
+        break;
+      case 'deliver-keys':
+        words.push(deliverKeysWords(a));
         break;
     }
   }

@@ -104,6 +104,15 @@ export interface MachineRecord {
   /** Set by a rollback: keep `system` while the spec still asks for `whileDesired`. */
   hold?: { system: string; whileDesired: string; generation: number };
   lastDeploy?: { at: string; ok: boolean; message?: string };
+  /** The keys delivered to the machine, by name: where, when, and a keyed digest; never their content. */
+  keys?: Record<string, DeliveredKey>;
+}
+
+export interface DeliveredKey {
+  destDir: string;
+  at: string;
+  /** HMAC-SHA256 of the content with the deployment's secret (absent where there is none, in Kubernetes mode). */
+  hmac?: string;
 }
 
 /** A cloud resource Reconix created or is creating. */
@@ -128,4 +137,16 @@ export interface DeploymentState {
 
 export function emptyState(name: string): DeploymentState {
   return { version: 1, name, machines: {}, resources: {} };
+}
+
+/** One deployment.keys entry, with NixOps' defaults filled in (destDir /run/keys, root:root, 0600, pre-activation). */
+export interface KeySpec {
+  text?: string;
+  keyFile?: string;
+  keyCommand?: string[];
+  destDir: string;
+  user: string;
+  group: string;
+  permissions: string;
+  uploadAt: 'pre-activation' | 'post-activation';
 }

@@ -11,7 +11,18 @@ import type {
   SystemRef,
   TargetObservation,
   TargetRecord,
+  KeySpec,
 } from './model.js';
+
+/** A finished process, local or remote: what it printed and how it ended. */
+export interface ExecResult {
+  command: string;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
 
 /** The network source of one deployment, resolved to files on disk. */
 export interface NetworkSource {
@@ -27,6 +38,8 @@ export interface Evaluator {
   physical(src: NetworkSource): Promise<PhysicalView>;
   /** Phase 2: instantiate the systems of the given machines with the provisioning facts injected. */
   systems(src: NetworkSource, facts: InfraFacts, machines: string[]): Promise<Record<string, SystemRef>>;
+  /** deployment.keys of the given machines, contents included (for key delivery only, never logged). */
+  keys?(src: NetworkSource, machines: string[]): Promise<Record<string, Record<string, KeySpec>>>;
 }
 
 /** What a copy needs to know of a store path, from the local store's database. */
@@ -92,6 +105,11 @@ export interface HostSession {
   switchGeneration(n: number): Promise<string>;
   deleteGenerations(numbers: number[]): Promise<void>;
   listGenerations(): Promise<Generation[]>;
+  /**
+   * Run a command built with shell quoting, `input` on its stdin (how key contents travel: never on a command
+   * line). Fails as HostUnreachable when the connection is gone.
+   */
+  runCommand?(command: string, input?: Buffer): Promise<ExecResult>;
   close(): void;
 }
 

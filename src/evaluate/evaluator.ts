@@ -9,7 +9,8 @@ import type { InfraFacts, PhysicalView, SystemRef } from '../core/model.js';
 import type { Evaluator, NetworkSource } from '../core/ports.js';
 import { runProcess, type Runner } from '../util/exec.js';
 import { cleanNixError } from '../util/text.js';
-import { checkKeys, checkPhysical, checkSystems, type KeySpec } from './shapes.js';
+import type { KeySpec } from '../core/model.js';
+import { checkKeys, checkPhysical, checkSystems } from './shapes.js';
 
 /** The repository's nix/ directory (this module runs from dist/src/spec/). */
 export const NIX_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../nix');

@@ -3,7 +3,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { Reason } from '../api/conditions.js';
 import { ReconixError } from '../core/errors.js';
-import type { PhysicalView, SystemRef } from '../core/model.js';
+import type { KeySpec, PhysicalView, SystemRef } from '../core/model.js';
 import { isStorePath } from '../util/shell.js';
 
 const Attrs = Type.Record(Type.String(), Type.Unknown());
@@ -28,17 +28,17 @@ const Physical = Type.Object({
 
 const Systems = Type.Record(Type.String(), Type.Object({ drvPath: Type.String(), out: Type.String() }));
 
-const KeySpec = Type.Object({
+const KeySpecSchema = Type.Object({
   text: Type.Optional(Type.String()),
   keyFile: Type.Optional(Type.String()),
+  keyCommand: Type.Optional(Type.Array(Type.String())),
   destDir: Type.String(),
   user: Type.String(),
   group: Type.String(),
   permissions: Type.String(),
+  uploadAt: Type.Union([Type.Literal('pre-activation'), Type.Literal('post-activation')]),
 });
-/** One deployment.keys entry, with NixOps' defaults filled in (destDir /run/keys, root:root, 0600). */
-export type KeySpec = Static<typeof KeySpec>;
-const Keys = Type.Record(Type.String(), Type.Record(Type.String(), KeySpec));
+const Keys = Type.Record(Type.String(), Type.Record(Type.String(), KeySpecSchema));
 
 function check<T extends TSchema>(schema: T, value: unknown, what: string): Static<T> {
   const first = Value.Errors(schema, value).First();

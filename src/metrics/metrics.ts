@@ -59,6 +59,18 @@ export class ReconixMetrics {
     labelNames: ['deployment', 'cause'],
     registers: [this.registry],
   });
+  readonly machineKeysMissing = new Gauge({
+    name: 'reconix_machine_keys_missing',
+    help: 'Declared keys missing on the machine or not as declared (content, owner, mode) after the last reconcile.',
+    labelNames: ['deployment', 'machine'],
+    registers: [this.registry],
+  });
+  readonly keyDeliveries = new Counter({
+    name: 'reconix_key_deliveries_total',
+    help: 'Keys written to machines (first deliveries and re-deliveries after a reboot or an edit).',
+    labelNames: ['deployment', 'machine'],
+    registers: [this.registry],
+  });
   readonly revisionInfo = new Gauge({
     name: 'reconix_source_revision_info',
     help: 'The source revision last reconciled (1 for the current one).',
@@ -104,6 +116,11 @@ export class ReconixMetrics {
         this.activations.inc({ deployment: d, cause: m.outcome === 'drift-corrected' ? 'drift' : 'change' });
       }
       this.machineFailed.set({ deployment: d, machine: m.machine }, m.error ? 1 : 0);
+      if (m.keys) {
+        this.machineKeysMissing.set({ deployment: d, machine: m.machine }, m.keys.missing.length);
+        if (m.keys.delivered.length > 0)
+          this.keyDeliveries.inc({ deployment: d, machine: m.machine }, m.keys.delivered.length);
+      }
       (this.machines.get(d) ?? this.machines.set(d, new Set()).get(d)!).add(m.machine);
     }
   }
@@ -116,6 +133,7 @@ export class ReconixMetrics {
     for (const machine of this.machines.get(d) ?? []) {
       this.machineDrifted.remove({ deployment: d, machine });
       this.machineFailed.remove({ deployment: d, machine });
+      this.machineKeysMissing.remove({ deployment: d, machine });
     }
     this.machines.delete(d);
     this.deploymentReady.remove({ deployment: d });

@@ -36,6 +36,10 @@ export interface ReconcileDeps {
   clock: Clock;
   /** Cloud resources; absent when no cloud provider is configured. */
   resources?: ResourceManager;
+  /** Where key contents come from; default: text, keyFile and keyCommand read on this machine. */
+  keySource?: import('../keys/resolve.js').KeySource;
+  /** The deployment's secret for the HMACs of delivered keys kept in the state; absent: no digest is kept. */
+  keyHmacSecret?: (deployment: string) => Promise<Buffer>;
   /** Called once per run after evaluation, before providers are used (loads what the deployment needs). */
   prepare?: (physical: PhysicalView, state: DeploymentState) => Promise<void>;
 }
@@ -49,6 +53,8 @@ export interface Run {
   targets: Record<string, TargetObservation | undefined>;
   reports: Record<string, MachineReport>;
   resourceChanges: ResourceChange[];
+  /** Key contents resolved for this run, in memory only. */
+  keys?: import('../keys/spec.js').RunKeys;
 }
 
 export function provider(run: Run, env: string): TargetProvider {

@@ -10,7 +10,18 @@ export type Action =
   | { kind: 'build'; machine: string; drvPath: string; outPath: string }
   | { kind: 'copy'; machine: string; system: string }
   | { kind: 'activate'; machine: string; system: string; mode: ActivationMode; cause: ActivationCause }
-  | { kind: 'report-drift'; machine: string; expected: string; actual: string };
+  | { kind: 'report-drift'; machine: string; expected: string; actual: string }
+  | {
+      kind: 'deliver-keys';
+      machine: string;
+      uploadAt: 'pre-activation' | 'post-activation';
+      /** Names of the keys to (re)write: missing, or not as declared. */
+      keys: string[];
+      /** Files of keys no longer declared. */
+      remove: string[];
+      /** Write /run/keys/done once these are in place. */
+      markDone: boolean;
+    };
 
 export type ActionKind = Action['kind'];
 

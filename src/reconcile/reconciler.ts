@@ -11,6 +11,8 @@ import { applySystemActions } from '../apply/apply.js';
 import { summarise, type ReconcileReport } from '../report/report.js';
 import { applyTargetActions } from '../apply/targets.js';
 import { collectFacts, observeTargets } from '../observe/targets.js';
+import { placeKeyActions } from '../keys/plan.js';
+import { planKeyStage } from '../apply/keys.js';
 
 export async function reconcileDeployment(
   req: ReconcileRequest,
@@ -170,6 +172,14 @@ export async function reconcileDeployment(
           });
       }
     }
+
+    // Keys: read their contents, compare with what each host has; a machine whose keys cannot be read is failed
+    // and activates nothing. Dry activations deliver nothing.
+    const keyStage = await planKeyStage(run, sessions, hosts);
+    systemPlan.actions = placeKeyActions(
+      systemPlan.actions.filter((a) => !keyStage.failed.has(a.machine)),
+      req.mode === 'dry-activate' ? [] : keyStage.actions,
+    );
 
     plan = mergePlans(targetPlan, systemPlan);
     if (run.resourceChanges.length > 0) plan.resources = run.resourceChanges;

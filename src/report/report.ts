@@ -31,6 +31,8 @@ export interface MachineReport {
   created?: boolean;
   built?: boolean;
   copied?: CopyStats;
+  /** Declared keys missing on the host or not as declared (after this reconcile), and those it delivered. */
+  keys?: { missing: string[]; delivered: string[]; warnings?: string[] };
   /** Why this machine failed, and whether retrying can help. */
   error?: Failure;
 }

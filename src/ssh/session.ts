@@ -144,6 +144,10 @@ export class SshHostSession implements HostSession {
     }
   }
 
+  async runCommand(command: string, input?: Buffer): Promise<ExecResult> {
+    return this.exec(command, input === undefined ? {} : { input });
+  }
+
   close(): void {
     this.lost ??= new Error('session closed');
     this.serve?.then(

@@ -8,14 +8,8 @@ export interface ExecOptions {
   timeoutMs?: number;
 }
 
-export interface ExecResult {
-  command: string;
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
+import type { ExecResult } from '../core/ports.js';
+export type { ExecResult };
 
 /** A failed command, shaped like its result. */
 export class ExecError extends Error implements ExecResult {

@@ -18,6 +18,7 @@ const RANKS: Readonly<Record<string, number>> = {
   source: 4,
   evaluate: 4,
   plan: 4,
+  keys: 4,
   providers: 5,
   observe: 6,
   apply: 6,
@@ -35,6 +36,7 @@ const RANKS: Readonly<Record<string, number>> = {
  */
 const SAME_RANK: readonly string[] = [
   'ssh -> nixstore',
+  'keys -> plan',
   'observe -> report',
   'apply -> observe',
   'apply -> report',

@@ -23,6 +23,7 @@ import { LeaderElector } from './leader.js';
 import { ObjectReconciler, type ObjectReconcilerOptions } from './reconcile-object.js';
 import type { DeploymentSecrets } from './secrets.js';
 import { SourceResolver } from './source.js';
+import { withKubeKeys } from './keys.js';
 
 export interface KubeRunOptions {
   kubeConfig: KubeConfig;
@@ -105,7 +106,8 @@ export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeC
     secrets: core,
     events,
     sources,
-    depsFor: (id, secrets) => ({ ...depsFor(o.baseDeps, id, secrets), state }),
+    // Keys come from the object's Secrets; the controller's own files and commands are not a source.
+    depsFor: (id, secrets) => ({ ...withKubeKeys(depsFor(o.baseDeps, id, secrets), secrets), state }),
     log: o.log,
     metrics: o.metrics,
     ...(o.onStart ? { onStart: o.onStart } : {}),

@@ -13,7 +13,11 @@ export type SecretVersions = Record<string, string | null>;
 
 /** The Secrets a deployment uses, by name, in its own namespace. */
 export function secretNamesOf(obj: NixDeploymentObject): string[] {
-  const names = [obj.spec.sshKeySecretRef?.name, obj.spec.awsCredentialsSecretRef?.name];
+  const names = [
+    obj.spec.sshKeySecretRef?.name,
+    obj.spec.awsCredentialsSecretRef?.name,
+    ...(obj.spec.keys ?? []).map((k) => k.secretRef.name),
+  ];
   return [...new Set(names.filter((n): n is string => Boolean(n)))];
 }
 

@@ -8,6 +8,7 @@ import type { ClientKey } from '../../observe/run.js';
 import type { SecretApi } from '../../kube/api.js';
 import { isNotFound, kubeMessage } from '../../kube/errors.js';
 import type { NixDeploymentObject } from '../../kube/object.js';
+import type { KeyFromSecret } from '../../api/deployment.js';
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -21,6 +22,13 @@ export interface DeploymentSecrets {
   clientKey?: ClientKey;
   /** From spec.awsCredentialsSecretRef. */
   aws?: AwsCredentials;
+  /** spec.keys with their contents, read from their Secrets. */
+  keys?: SecretKey[];
+}
+
+export interface SecretKey {
+  spec: KeyFromSecret;
+  content: Buffer;
 }
 
 const secretError = (message: string, cause?: unknown) =>
@@ -94,6 +102,19 @@ export async function readDeploymentSecrets(
       ...(sessionToken ? { sessionToken } : {}),
       ...(region ? { region } : {}),
     };
+  }
+  if (obj.spec.keys && obj.spec.keys.length > 0) {
+    out.keys = [];
+    for (const spec of obj.spec.keys) {
+      const ref = spec.secretRef;
+      const value = (await readSecret(api, ns, ref.name))[ref.key];
+      if (!value) {
+        throw secretError(
+          `key ${JSON.stringify(spec.name)}: key ${JSON.stringify(ref.key)} of Secret ${ns}/${ref.name} is missing`,
+        );
+      }
+      out.keys.push({ spec, content: value });
+    }
   }
   return out;
 }

@@ -179,11 +179,12 @@ function stateOf(m: MachineReport): MachineState['state'] {
   if (m.outcome === 'held') return 'Held';
   if (m.outcome === 'obsolete') return 'Obsolete';
   if (m.outcome === 'planned') return 'Pending';
+  if (m.keys && m.keys.missing.length > 0) return 'KeysMissing';
   return 'Ready';
 }
 
 // Failing machines first, then those needing attention, so the bounded list shows what matters.
-const RANK = ['Failed', 'Unreachable', 'Drifted', 'Held', 'Pending', 'Obsolete', 'Ready'];
+const RANK = ['Failed', 'Unreachable', 'Drifted', 'KeysMissing', 'Held', 'Pending', 'Obsolete', 'Ready'];
 
 /** Counts over every machine, and at most MAX_LISTED_MACHINES of them by name. */
 export function machineStatus(
@@ -207,6 +208,11 @@ export function machineStatus(
         state,
         ...(system ? { system } : {}),
         ...(m.error ? { message: truncate(m.error.message, MAX_MACHINE_MESSAGE) } : {}),
+        ...(!m.error && state === 'KeysMissing'
+          ? {
+              message: truncate(`keys missing or changed: ${m.keys!.missing.join(' ')}`, MAX_MACHINE_MESSAGE),
+            }
+          : {}),
       };
     });
   return { machines, machineStates };

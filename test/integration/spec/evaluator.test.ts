@@ -248,17 +248,59 @@ describe('NixEvaluator with the mini builder (real Nix)', function () {
       const keys = await evaluator.keys(tmp.source([net]), ['web']);
       assert.deepEqual(keys, {
         web: {
-          token: { text: 't0ken', destDir: '/run/keys', user: 'root', group: 'root', permissions: '0600' },
+          token: {
+            text: 't0ken',
+            destDir: '/run/keys',
+            user: 'root',
+            group: 'root',
+            permissions: '0600',
+            uploadAt: 'pre-activation',
+          },
           cert: {
             keyFile: join(tmp.dir, 'cert.pem'),
             destDir: '/run/keys',
             user: 'nginx',
             group: 'root',
             permissions: '0640',
+            uploadAt: 'pre-activation',
           },
         },
       });
     });
+
+    it('gives a keyCommand as its argv and keeps a keyFile path out of the store', async () => {
+      const net = await tmp.file(
+        'network.nix',
+        `{ web = { deployment.keys.cmd = { keyCommand = [ "pass" "show" "db" ]; uploadAt = "post-activation"; }; deployment.keys.f.keyFile = "/etc/secret"; }; }`,
+      );
+      const keys = await evaluator.keys(tmp.source([net]), ['web']);
+      assert.deepEqual(keys.web?.cmd?.keyCommand, ['pass', 'show', 'db']);
+      assert.equal(keys.web?.cmd?.uploadAt, 'post-activation');
+      assert.equal(keys.web?.f?.keyFile, '/etc/secret');
+    });
+
+    for (const [what, key, message] of [
+      [
+        'two sources',
+        '{ text = "a"; keyFile = "/b"; }',
+        /`web'.*deployment\.keys\."k" needs exactly one of text, keyFile and keyCommand, not text and keyFile/,
+      ],
+      ['no source', '{ user = "x"; }', /`web'.*deployment\.keys\."k" needs exactly one .* not none/],
+      [
+        'an unknown attribute',
+        '{ text = "a"; bogus = 1; }',
+        /`web'.*deployment\.keys\."k" is invalid: an attribute that is not a key option/,
+      ],
+    ] as const) {
+      it(`refuses a key with ${what}, naming the machine and the key but not the text`, async () => {
+        const net = await tmp.file('network.nix', `{ web = { deployment.keys.k = ${key}; }; }`);
+        await assert.rejects(evaluator.physical(tmp.source([net])), (err: Error) => {
+          assert.match(err.message, message);
+          assert.doesNotMatch(err.message, /"a"/);
+          return true;
+        });
+      });
+    }
   });
 
   describe('errors in network files', () => {
