@@ -18,13 +18,7 @@ import {
   removeScript,
 } from '../keys/remote.js';
 import { localKeySource } from '../keys/resolve.js';
-import {
-  checkKey,
-  DEFAULT_KEY_DIR,
-  keyPath,
-  type DesiredKey,
-  type ResolvedKey,
-} from '../keys/spec.js';
+import { checkKey, DEFAULT_KEY_DIR, keyPath, type DesiredKey, type ResolvedKey } from '../keys/spec.js';
 
 /** The declared keys of the given machines: the network's deployment.keys and those of the key source. */
 export async function declaredKeys(
