@@ -14,7 +14,8 @@ export interface HostBinaries {
 export const DEFAULT_BINARIES: HostBinaries = { unshare: '/usr/bin/unshare', sshd: '/usr/sbin/sshd' };
 
 /**
- * Runs in the new namespace with the host directory, sshd's inner directory and sshd as $1 $2 $3. It works from
+ * Runs in the new namespace with the host directory, sshd's inner directory and sshd as $1 $2 $3: a boot, with an
+ * empty /run and /run/current-system pointing at the system profile. It works from
  * the host directory's handle (cd, then `mount -c` with relative sources), so the host directory may itself lie
  * under /nix, /root or /run, which the mounts hide.
  */
@@ -25,6 +26,8 @@ export const HOST_SCRIPT = [
   'mount -c --bind root /root',
   'mount -t tmpfs -o mode=755 tmpfs /run',
   'mkdir -p /run/sshd "$2"',
+  // A boot: the machine comes up running its system profile's current generation, as NixOS does.
+  'if [ -e /nix/var/nix/profiles/system ]; then ln -s "$(readlink -f /nix/var/nix/profiles/system)" /run/current-system; fi',
   'mount -c --bind sshd "$2"',
   'exec "$3" -D -e -f "$2/sshd_config"',
 ].join('\n');

@@ -81,7 +81,8 @@ describe('the none target with an existing host', function () {
     assert.equal(r.stdout.trim(), system);
   });
 
-  it('finds a killed host unreachable, and after a restart /run is empty and the profile kept', async function () {
+  it('finds a killed host unreachable, and after a restart /run is new and the host runs its profile', async function () {
+    await host.exec(['touch', '/run/left-from-before']);
     await host.kill();
     assert.equal(host.pid, undefined);
     const err = await connect(host.hostKey).then(
@@ -91,7 +92,8 @@ describe('the none target with an existing host', function () {
     assert.ok(err instanceof ReconixError && err.reason === Reason.HostUnreachable);
 
     await host.restart();
-    assert.equal(await host.currentSystem(), undefined);
+    assert.equal(await host.currentSystem(), system);
+    assert.notEqual((await host.exec(['test', '-e', '/run/left-from-before'])).exitCode, 0);
     const obs = await (await connect(host.hostKey)).observe();
     assert.equal(obs.profileSystem, system);
     assert.deepEqual(
