@@ -22,8 +22,8 @@ export interface SshHostConnectorOptions {
   acceptKeyHint?: string;
   /** Limit for a session's short commands (observe, path checks, profile changes). Default 120 s. */
   commandTimeoutMs?: number;
-  /** Copy in the export format even to hosts that take paths one by one (tests of the older protocol). */
-  legacyImport?: boolean;
+  /** The serve protocol version announced to hosts (see ServeOptions); default 2.6. */
+  serveProtocolVersion?: number;
 }
 
 const DEFAULT_ACCEPT_HINT =
@@ -39,7 +39,7 @@ export class SshHostConnector implements HostConnector {
       keepaliveIntervalMs: options.keepaliveIntervalMs ?? 15_000,
       acceptKeyHint: options.acceptKeyHint ?? DEFAULT_ACCEPT_HINT,
       commandTimeoutMs: options.commandTimeoutMs ?? 120_000,
-      legacyImport: options.legacyImport ?? false,
+      serveProtocolVersion: options.serveProtocolVersion ?? 0x206,
     };
   }
 
@@ -59,8 +59,8 @@ export class SshHostConnector implements HostConnector {
           .removeListener('close', onClose);
         if (!err) {
           const key = formatPublicKey(presented ?? Buffer.alloc(0));
-          const { commandTimeoutMs, legacyImport } = this.options;
-          resolve(new SshHostSession(client, endpoint, key, { commandTimeoutMs, legacyImport }));
+          const { commandTimeoutMs, serveProtocolVersion } = this.options;
+          resolve(new SshHostSession(client, endpoint, key, { commandTimeoutMs, serveProtocolVersion }));
           return;
         }
         client.on('error', () => undefined); // late errors of a connection given up on

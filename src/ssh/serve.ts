@@ -41,8 +41,11 @@ export class ExportStreamError extends Error {
 }
 
 export interface ServeOptions {
-  /** Send the export format (as to hosts before protocol 2.5) even when the host takes paths one by one. */
-  legacyImport?: boolean;
+  /**
+   * The serve protocol version to announce (default 2.6, 0x206): both sides speak the lower of theirs. Below 2.5,
+   * copies go in the export format, as an older nix-copy-closure sends them.
+   */
+  protocolVersion?: number;
 }
 
 export class ServeConnection {
@@ -53,7 +56,7 @@ export class ServeConnection {
   private closed = false;
   private exited = false;
   private queue: Promise<unknown> = Promise.resolve();
-  /** Minor version of the host's serve protocol. */
+  /** Minor version of the serve protocol both sides speak. */
   private remoteMinor = 0;
   private readonly options: ServeOptions;
 
@@ -88,14 +91,15 @@ export class ServeConnection {
     });
     const conn = new ServeConnection(channel, options);
     await conn.run(timeoutMs, async () => {
-      channel.write(Buffer.concat([wireNumber(SERVE_MAGIC_1), wireNumber(SERVE_VERSION)]));
+      const ours = options.protocolVersion ?? SERVE_VERSION;
+      channel.write(Buffer.concat([wireNumber(SERVE_MAGIC_1), wireNumber(ours)]));
       const magic = await conn.reader.number();
       if (magic !== SERVE_MAGIC_2)
         throw new Error('nix-store --serve answered with something else than its greeting');
       const version = await conn.reader.number();
       if (version >> 8 !== SERVE_VERSION >> 8)
         throw new Error(`unsupported serve protocol ${version.toString(16)}`);
-      conn.remoteMinor = version & 0xff;
+      conn.remoteMinor = Math.min(version & 0xff, ours & 0xff);
     });
     return conn;
   }
@@ -122,7 +126,7 @@ export class ServeConnection {
   addPaths(paths: readonly StorePathInfo[], source: NarSource): Promise<number> {
     return this.run(undefined, async () => {
       if (paths.length === 0) return 0;
-      const perPath = this.remoteMinor >= 5 && !this.options.legacyImport;
+      const perPath = this.remoteMinor >= 5;
       const confirmations = perPath ? paths.length : 1;
       let stop: (err: unknown) => void = () => undefined;
       const stopped = new Promise<never>((_, reject) => (stop = reject));

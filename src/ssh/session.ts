@@ -26,8 +26,8 @@ export function outputTail(text: string, lines = 20): string {
 export interface SshHostSessionOptions {
   /** Limit for the short commands (observe, path checks, profile changes); copies and activations have none. */
   commandTimeoutMs?: number;
-  /** Copy in the export format, as to hosts whose Nix predates protocol 2.5 (for tests of that path). */
-  legacyImport?: boolean;
+  /** The serve protocol version announced to the host (see ServeOptions). */
+  serveProtocolVersion?: number;
 }
 
 export class SshHostSession implements HostSession {
@@ -35,7 +35,7 @@ export class SshHostSession implements HostSession {
   private readonly client: Client;
   private readonly endpoint: SshEndpoint;
   private readonly commandTimeoutMs: number;
-  private readonly legacyImport: boolean;
+  private readonly serveProtocolVersion: number | undefined;
   private lost: Error | undefined;
   /** The host's `nix-store --serve`, started by the first copy and kept for the session. */
   private serve: Promise<ServeConnection> | undefined;
@@ -45,7 +45,7 @@ export class SshHostSession implements HostSession {
     this.endpoint = endpoint;
     this.hostKey = hostKey;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 120_000;
-    this.legacyImport = options.legacyImport ?? false;
+    this.serveProtocolVersion = options.serveProtocolVersion;
     client.on('error', (err) => (this.lost ??= err));
     client.on('close', () => (this.lost ??= new Error('connection closed')));
   }
@@ -162,7 +162,7 @@ export class SshHostSession implements HostSession {
     const current = this.serve && (await this.serve.catch(() => undefined));
     if (current && !current.dead) return current;
     const opening = ServeConnection.open(this.client, this.commandTimeoutMs, {
-      legacyImport: this.legacyImport,
+      ...(this.serveProtocolVersion === undefined ? {} : { protocolVersion: this.serveProtocolVersion }),
     });
     this.serve = opening;
     try {

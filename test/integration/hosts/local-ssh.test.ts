@@ -215,8 +215,8 @@ describe('local hosts over SSH', function () {
     assert.match(err.message, /activation of broken-\d+ failed/);
   });
 
-  it('copies in the export format to hosts older than serve protocol 2.5', async function () {
-    const legacy = new SshHostConnector({ legacyImport: true });
+  it('copies in the export format when the serve protocol spoken is older than 2.5', async function () {
+    const legacy = new SshHostConnector({ serveProtocolVersion: 0x204 });
     const db = await legacy.connect(
       endpointOf('db'),
       { privateKey: key.privateKey },
