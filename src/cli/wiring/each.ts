@@ -33,7 +33,12 @@ export interface PerDeployment<R> {
 
 export const print = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 
-export async function forEachDeployment<R>(sel: Selection, each: PerDeployment<R>): Promise<void> {
+/** Run each on the selected deployments in turn, printing as it goes; the command's exit code. */
+export async function forEachDeployment<R>(
+  sel: Selection,
+  each: PerDeployment<R>,
+  out: (s: string) => void = print,
+): Promise<number> {
   const fold = each.fold ?? worst;
   let code = 0;
   const documents: unknown[] = [];
@@ -41,10 +46,10 @@ export async function forEachDeployment<R>(sel: Selection, each: PerDeployment<R
     const result = await each.run(sel.request(d, each.op), d);
     code = fold(code, each.code?.(result) ?? 0);
     if (sel.json && each.json) documents.push(each.json(result));
-    else if (each.text) print(each.text(result, d));
+    else if (each.text) out(each.text(result, d));
   }
-  if (sel.json && each.json) print(jsonDocument(documents));
-  process.exitCode = code;
+  if (sel.json && each.json) out(jsonDocument(documents));
+  return code;
 }
 
 /**
@@ -59,7 +64,7 @@ export function eachDeployment<R, A extends unknown[]>(
   return async (...args) => {
     const o = args[args.length - 2] as Options;
     const sel = await setup(cli, o);
-    await forEachDeployment(sel, each(sel, o, ...(args.slice(0, -2) as A)));
+    process.exitCode = await forEachDeployment(sel, each(sel, o, ...(args.slice(0, -2) as A)));
   };
 }
 
