@@ -37,38 +37,25 @@ function deliverKeysWords(a: Extract<Action, { kind: 'deliver-keys' }>): string 
   return parts.join(', ') || 'mark keys done';
 }
 
+/** The words of each kind of action in a plan's line. */
+const STEP: { [K in Action['kind']]: (a: Extract<Action, { kind: K }>) => string } = {
+  'create-target': (a) => `create ${a.env} host`,
+  'start-target': () => 'start host',
+  'destroy-target': () => 'destroy host',
+  build: () => 'build',
+  copy: () => 'copy',
+  activate: (a) => `activate (${a.mode}, ${a.cause})`,
+  'report-drift': (a) => `report drift: runs ${shortPath(a.actual)}, expected ${shortPath(a.expected)}`,
+  'deliver-keys': (a) => deliverKeysWords(a),
+};
+
+const stepWords = <A extends Action>(a: A): string => (STEP[a.kind] as (a: A) => string)(a);
+
 function steps(actions: readonly Action[], machine: string): string {
-  const words: string[] = [];
-  for (const a of actions) {
-    if (a.machine !== machine) continue;
-    switch (a.kind) {
-      case 'create-target':
-        words.push(`create ${a.env} host`);
-        break;
-      case 'start-target':
-        words.push('start host');
-        break;
-      case 'destroy-target':
-        words.push('destroy host');
-        break;
-      case 'build':
-        words.push('build');
-        break;
-      case 'copy':
-        words.push('copy');
-        break;
-      case 'activate':
-        words.push(`activate (${a.mode}, ${a.cause})`);
-        break;
-      case 'report-drift':
-        words.push(`report drift: runs ${shortPath(a.actual)}, expected ${shortPath(a.expected)}`);
-        break;
-      case 'deliver-keys':
-        words.push(deliverKeysWords(a));
-        break;
-    }
-  }
-  return words.join(', ');
+  return actions
+    .filter((a) => a.machine === machine)
+    .map(stepWords)
+    .join(', ');
 }
 
 function describeMachine(m: MachinePlan, actions: readonly Action[]): string {

@@ -1,0 +1,96 @@
+// `reconix controller`: the reconcile loop run continuously, on a directory of manifests or (--kube) on the
+// NixDeployments of a Kubernetes API server.
+import type { Command } from 'commander';
+import path from 'node:path';
+import { reconcileDeployment } from '../../reconcile/reconciler.js';
+import { gitRevision, loadDeployments } from '../../source/load.js';
+import { jsonLogger } from '../../util/log.js';
+import { buildDeps } from '../deps.js';
+import type { KubeCommandOptions } from '../kube.js';
+import { globals, type Cli } from '../wiring/cli.js';
+import { int } from '../wiring/options.js';
+
+type ControllerOptions = { dir?: string; kube?: boolean; stuckAfter: string } & Omit<
+  KubeCommandOptions,
+  'stateDir'
+>;
+
+export function controllerCommand(cli: Cli): Command {
+  return cli.program
+    .command('controller')
+    .description(
+      'reconcile continuously: manifests in a directory (a git-sync link), or NixDeployments (--kube)',
+    )
+    .option('--dir <dir>', 'directory of NixDeployment manifests; may be a symlink swapped by git-sync')
+    .option('--listen <addr>', 'address for /metrics and /healthz', '127.0.0.1:9402')
+    .option('--concurrency <n>', 'deployments reconciled at once', int, 4)
+    .option(
+      '--stuck-after <duration>',
+      '(--dir) /healthz fails while a reconcile runs longer than this',
+      '1h',
+    )
+    .option(
+      '--kube',
+      'Kubernetes mode: watch NixDeployment objects; state, status and events in the API server',
+    )
+    .option('--kubeconfig <file>', '(--kube) kubeconfig; default $KUBECONFIG, ~/.kube/config or in-cluster')
+    .option('--namespace <ns>', '(--kube) watch only this namespace')
+    .option('--source-root <dir>', '(--kube) what spec.network.files are relative to (a git-sync link)')
+    .option('--no-leader-elect', '(--kube) act without a leader Lease (one replica only)')
+    .option('--leader-election-namespace <ns>', '(--kube) namespace of the Lease; default $POD_NAMESPACE')
+    .option('--leader-election-id <name>', '(--kube) name of the Lease', 'reconix-controller')
+    .option('--lease-duration <s>', '(--kube) seconds a leader holds the Lease unrenewed', int, 15)
+    .option('--renew-deadline <s>', '(--kube) seconds a leader keeps trying to renew', int, 10)
+    .option('--retry-period <s>', '(--kube) seconds between tries', int, 2)
+    .action(async (o: ControllerOptions) => {
+      const { stateDir } = globals(cli);
+      // The Kubernetes client is large: load it only for Kubernetes mode.
+      if (o.kube) return (await import('../kube.js')).kubeControllerCommand({ ...o, stateDir });
+      if (!o.dir) return cli.program.error('error: controller needs --dir, or --kube');
+      await directoryController(cli, { ...o, dir: o.dir }, stateDir);
+    });
+}
+
+async function directoryController(
+  cli: Cli,
+  o: ControllerOptions & { dir: string },
+  stateDir: string,
+): Promise<void> {
+  const log = jsonLogger('info');
+  const deps = await buildDeps({ stateDir, log, aws: { ...cli.extras.aws } });
+  // Metrics and the file watcher are loaded only by the controller: one-shot commands start faster.
+  const [{ ReconixMetrics }, { serveMetrics }, { DirectoryController }, { parseDuration }] =
+    await Promise.all([
+      import('../../metrics/metrics.js'),
+      import('../../metrics/server.js'),
+      import('../../controller/directory/controller.js'),
+      import('../../util/duration.js'),
+    ]);
+  const metrics = new ReconixMetrics();
+  const scratch = path.join(stateDir, 'scratch');
+  const controller = new DirectoryController({
+    dir: o.dir,
+    load: (root) => loadDeployments(root, scratch),
+    reconcile: (req) => reconcileDeployment(req, deps),
+    revisionOf: gitRevision,
+    log,
+    metrics,
+    state: deps.state,
+    concurrency: o.concurrency,
+    stuckAfterMs: parseDuration(o.stuckAfter),
+  });
+  const server = await serveMetrics(o.listen, metrics.registry, {
+    live: () => controller.liveness(),
+    ready: () => controller.readiness(),
+  });
+  log.info('controller started', { dir: o.dir, listen: `${server.address}:${server.port}` });
+  await controller.start();
+  const stop = async () => {
+    log.info('controller stopping');
+    await controller.stop();
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}

@@ -1,0 +1,20 @@
+// `reconix plan`: what deploy would do; exit 1 when it would change something, 2 when the plan failed.
+import type { Command } from 'commander';
+import { planOutput } from '../output.js';
+import { planHasChanges, renderPlan } from '../render.js';
+import type { Cli } from '../wiring/cli.js';
+import { reconcileEach } from '../wiring/each.js';
+import { cloudOptions, selection } from '../wiring/options.js';
+
+export function planCommand(cli: Cli): Command {
+  return cloudOptions(selection(cli.program.command('plan')))
+    .description('show what deploy would do; exit 0: no changes, 1: changes, 2: error')
+    .option('--json', 'print the plan as JSON')
+    .action(
+      reconcileEach(cli, 'plan', {
+        text: renderPlan,
+        json: planOutput,
+        code: (report) => (!report.ok ? 2 : planHasChanges(report.plan) ? 1 : 0),
+      }),
+    );
+}

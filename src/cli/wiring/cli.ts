@@ -1,0 +1,85 @@
+// The program and its global options, and what every one-shot command starts with: the manifests loaded, the
+// deployments -d selects, the clients built.
+import { Command } from 'commander';
+import path from 'node:path';
+import type { ReconcileRequest } from '../../core/request.js';
+import type { ReconcileDeps } from '../../observe/run.js';
+import { requestFor, type LoadedDeployment } from '../../source/deployments.js';
+import { loadDeployments } from '../../source/load.js';
+import { jsonLogger, silentLogger } from '../../util/log.js';
+import type { AwsSettings } from '../aws.js';
+import { buildDeps, defaultStateDir, type CliExtras } from '../deps.js';
+import { cloudFlags, overrides, type Options } from './options.js';
+
+export interface Globals {
+  file: string;
+  deployment?: string;
+  stateDir: string;
+  verbose?: boolean;
+  awsEndpoint?: string;
+}
+
+/** The program the commands register on, with what the caller of runCli adds to the clients. */
+export interface Cli {
+  readonly program: Command;
+  readonly extras: CliExtras;
+}
+
+/** The deployments a one-shot command works on, and how to ask for one of them. */
+export interface Selection {
+  deps: ReconcileDeps;
+  deployments: LoadedDeployment[];
+  globals: Globals;
+  /** The command prints JSON documents instead of text. */
+  json: boolean;
+  /** The request of a deployment for op, with the command line's overrides on top of its manifest's. */
+  request(d: LoadedDeployment, op: ReconcileRequest['op']): ReconcileRequest;
+}
+
+export function newCli(extras: CliExtras): Cli {
+  const program = new Command('reconix')
+    .description('Deploy NixOS machines from Nix network files, and keep them as the spec says.')
+    .option('-f, --file <path>', 'NixDeployment manifest file, or a directory of them', 'reconix.yaml')
+    .option('-d, --deployment <name>', 'only this deployment of the manifests')
+    .option('--state-dir <dir>', 'where Reconix records what it created and activated', defaultStateDir())
+    .option('-v, --verbose', 'structured logs on stderr')
+    .option('--aws-endpoint <url>', 'an AWS-compatible endpoint instead of AWS (default: $AWS_ENDPOINT_URL)')
+    .showHelpAfterError();
+  return { program, extras };
+}
+
+export function globals(cli: Cli): Globals {
+  return cli.program.opts<Globals>();
+}
+
+/** The AWS settings of the global options, over what the caller of runCli adds. */
+export function awsGlobals(cli: Cli): AwsSettings {
+  const g = globals(cli);
+  return { ...cli.extras.aws, ...(g.awsEndpoint ? { endpoint: g.awsEndpoint } : {}) };
+}
+
+/** Load the manifests and build the clients; exit 2 when no deployment is left to work on. */
+export async function setup(cli: Cli, o: Options): Promise<Selection> {
+  const g = globals(cli);
+  const log = g.verbose ? jsonLogger('info') : silentLogger;
+  const result = await loadDeployments(path.resolve(g.file), path.join(g.stateDir, 'scratch'));
+  for (const e of result.errors) process.stderr.write(`error: ${e.path}: ${e.message}\n`);
+  let deployments = result.deployments;
+  if (g.deployment) deployments = deployments.filter((d) => d.name === g.deployment);
+  if (deployments.length === 0) {
+    process.stderr.write(
+      result.errors.length > 0
+        ? 'error: no valid NixDeployment to work on\n'
+        : `error: no NixDeployment${g.deployment ? ` named ${g.deployment}` : ''} in ${g.file}\n`,
+    );
+    process.exit(2);
+  }
+  const deps = await buildDeps({ stateDir: g.stateDir, log, aws: { ...awsGlobals(cli), ...cloudFlags(o) } });
+  return {
+    deps,
+    deployments,
+    globals: g,
+    json: Boolean(o.json),
+    request: (d, op) => requestFor(d.name, d.spec, d.source, op, overrides(o)),
+  };
+}
