@@ -11,6 +11,7 @@ import type {
   LocalStore,
   Logger,
   ResourceChange,
+  ResourceFacts,
   ResourceManager,
   TargetProvider,
 } from '../core/ports.js';
@@ -49,6 +50,8 @@ export interface Run {
   targets: Record<string, TargetObservation | undefined>;
   reports: Record<string, MachineReport>;
   resourceChanges: ResourceChange[];
+  /** What the resource pass returned, for the targets; absent when none ran. */
+  facts?: ResourceFacts;
 }
 
 export function provider(run: Run, env: string): TargetProvider {
