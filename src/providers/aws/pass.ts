@@ -6,8 +6,8 @@ import type { Ec2TargetProvider } from './instances/provider.js';
 import type { AwsResourceManager } from './manager.js';
 
 export function awsResourcePass(
-  resources: AwsResourceManager,
-  instances: Ec2TargetProvider,
+  resources: Pick<AwsResourceManager, 'reconcile' | 'destroy'>,
+  instances: Pick<Ec2TargetProvider, 'reconcile'>,
 ): ResourceManager {
   return {
     async reconcile(ctx, apply) {
