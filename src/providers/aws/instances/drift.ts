@@ -120,7 +120,7 @@ export async function reconcileInstances(
   o: InstanceDriftOptions,
   ctx: ResourceContext,
   apply: boolean,
-  resources: Ec2Facts['resources'],
+  facts: Ec2Facts['resources'],
 ): Promise<{ changes: ResourceChange[]; instances?: Record<string, Instance[]> }> {
   const machines: { m: MachinePhysical; rec: InstanceRecord }[] = [];
   for (const m of Object.values(ctx.physical.machines)) {
@@ -133,7 +133,6 @@ export async function reconcileInstances(
       regions.map(async (r) => [r, await listInstances(o.kctx.clients, r, ctx.deployment)] as const),
     ),
   );
-  const facts = resources;
   const changes: ResourceChange[] = [];
   let touched = false;
   for (const { m, rec } of machines) {
