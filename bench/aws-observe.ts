@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import pLimit from 'p-limit';
 import type { MachinePhysical, MachineRecord, TargetRecord } from '../src/core/model.js';
-import { AwsHandoff, Ec2TargetProvider, FileSecretStore } from '../src/providers/aws/index.js';
+import { Ec2TargetProvider, FileSecretStore } from '../src/providers/aws/index.js';
 import { parseInstanceRecord } from '../src/providers/aws/instances/record.js';
 
 import { CallCounter } from '../test/support/aws-hooks.js';
@@ -30,7 +30,6 @@ async function main(): Promise<void> {
     const provider = new Ec2TargetProvider({
       clients,
       secrets: new FileSecretStore(secretsDir),
-      handoff: new AwsHandoff(),
       clock: noWait,
     });
     const machines: MachinePhysical[] = Array.from({ length: n }, (_, i) => ({
@@ -49,7 +48,7 @@ async function main(): Promise<void> {
           const save = async (target: TargetRecord) => {
             records[m.name] = { targetEnv: 'ec2', target };
           };
-          await provider.create(m, { deployment: 'bench', clientPublicKey: '', save });
+          await provider.create(m, { deployment: 'bench', clientPublicKey: '', facts: {}, save });
         }),
       ),
     );
@@ -60,7 +59,7 @@ async function main(): Promise<void> {
     let perMachineCalls = 0;
     for (let i = 0; i < iterations; i++) {
       counter.reset();
-      batched.push((await timed(() => provider.observe('bench', machines, records))).ms);
+      batched.push((await timed(() => provider.observe('bench', machines, records, {}))).ms);
       batchedCalls = counter.calls.length;
       counter.reset();
       const baseline = await timed(() =>

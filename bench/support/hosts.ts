@@ -56,7 +56,12 @@ export class BenchHosts {
   }
 
   async host(name: string): Promise<BenchHost> {
-    const ctx = { deployment: this.deployment, clientPublicKey: this.key.publicKey, save: async () => {} };
+    const ctx = {
+      deployment: this.deployment,
+      clientPublicKey: this.key.publicKey,
+      facts: {},
+      save: async () => {},
+    };
     let record: TargetRecord | undefined;
     try {
       record = await this.provider.create(machine(name), ctx);

@@ -10,6 +10,7 @@ export function targetContext(run: Run, name: string): TargetContext {
   return {
     deployment: run.req.name,
     clientPublicKey: run.deps.clientKey.publicKey,
+    facts: run.facts ?? {},
     save: async (record: TargetRecord) => {
       const env = run.physical.machines[name]?.targetEnv ?? run.state.machines[name]?.targetEnv ?? 'none';
       const rec = (run.state.machines[name] ??= { targetEnv: env });

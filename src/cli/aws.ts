@@ -1,8 +1,8 @@
 // AWS clients, the `ec2` target and the resource manager, as the command line configures them.
 import path from 'node:path';
 import {
-  AwsHandoff,
   AwsResourceManager,
+  awsResourcePass,
   createAwsClients,
   Ec2TargetProvider,
   FileSecretStore,
@@ -49,20 +49,19 @@ export async function buildAws(
     hooks: s.hooks ?? [],
   });
   const secrets = new FileSecretStore(path.join(stateDir, 'secrets'));
-  const handoff = new AwsHandoff();
+  // The target owns the instances, the manager the resources they refer to; the pass runs one, then the other.
   const provider = new Ec2TargetProvider({
     clients,
     secrets,
-    handoff,
+    allowReboot: s.allowReboot ?? false,
+    allowRecreate: s.allowRecreate ?? false,
     ...(s.addressOverride ? { addressOverride: s.addressOverride } : {}),
   });
-  const resources = new AwsResourceManager({
+  const manager = new AwsResourceManager({
     clients,
     secrets,
-    handoff,
-    allowReboot: s.allowReboot ?? false,
     allowRecreate: s.allowRecreate ?? false,
     killObsolete: s.killObsolete ?? false,
   });
-  return { provider, resources };
+  return { provider, resources: awsResourcePass(manager, provider) };
 }

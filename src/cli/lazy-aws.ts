@@ -32,8 +32,8 @@ export function lazyAws(stateDir: string, settings: AwsSettings): AwsBundle {
   const provider: TargetProvider = {
     env: 'ec2',
     creates: true,
-    observe: async (deployment, machines, records) =>
-      (await load()).provider.observe(deployment, machines, records),
+    observe: async (deployment, machines, records, facts) =>
+      (await load()).provider.observe(deployment, machines, records, facts),
     create: async (machine: MachinePhysical, ctx: TargetContext, previous?: TargetRecord) =>
       (await load()).provider.create(machine, ctx, previous),
     start: async (machine, record, ctx) => (await load()).provider.start(machine, record, ctx),
@@ -54,7 +54,9 @@ export function lazyAws(stateDir: string, settings: AwsSettings): AwsBundle {
   };
   const resources: ResourceManager = {
     reconcile: async (ctx: ResourceContext, apply: boolean) =>
-      needsAws(ctx.physical, ctx.state) ? (await load()).resources.reconcile(ctx, apply) : [],
+      needsAws(ctx.physical, ctx.state)
+        ? (await load()).resources.reconcile(ctx, apply)
+        : { changes: [], facts: {} },
     destroy: async (ctx: ResourceContext, opts) =>
       needsAws(ctx.physical, ctx.state) ? (await load()).resources.destroy(ctx, opts) : [],
   };

@@ -124,6 +124,8 @@ export interface TargetContext {
   save(record: TargetRecord): Promise<void>;
   /** Public half of the deployment's SSH client key, to authorise on hosts Reconix creates. */
   clientPublicKey: string;
+  /** What this reconcile's resource pass returned; `{}` when none ran (destroy, power). */
+  facts: ResourceFacts;
 }
 
 /** One kind of target (`none`, `local`, `ec2`): it makes machines exist and says where they are. */
@@ -134,6 +136,7 @@ export interface TargetProvider {
     deployment: string,
     machines: MachinePhysical[],
     records: Record<string, MachineRecord | undefined>,
+    facts: ResourceFacts,
   ): Promise<Record<string, TargetObservation>>;
   /** Whether machines of this kind are created by Reconix (false for `none`). */
   readonly creates: boolean;
@@ -170,12 +173,24 @@ export interface ResourceChange {
 }
 
 /**
+ * What a resource pass tells the targets that run after it (resolved names, ids, key files...). Opaque to the
+ * core, which only passes it on: each provider checks the shape of what it reads.
+ */
+export type ResourceFacts = Readonly<Record<string, unknown>>;
+
+/**
  * Cloud resources of a deployment (key pairs, security groups, volumes, addresses, buckets). The reconciler calls
  * it before targets, so machines can refer to what it made; it records ids and tokens in the state it is given.
  */
 export interface ResourceManager {
-  /** Observe and plan; when `apply` is true also create, update or replace, recording each step. */
-  reconcile(ctx: ResourceContext, apply: boolean): Promise<ResourceChange[]>;
+  /**
+   * Observe and plan; when `apply` is true also create, update or replace, recording each step. Returns the
+   * changes and the facts the targets need next.
+   */
+  reconcile(
+    ctx: ResourceContext,
+    apply: boolean,
+  ): Promise<{ changes: ResourceChange[]; facts: ResourceFacts }>;
   /** Destroy every resource of the deployment in reverse dependency order, honouring retain policies. */
   destroy(ctx: ResourceContext, opts: { deleteNonEmptyBuckets?: boolean }): Promise<ResourceChange[]>;
 }

@@ -11,6 +11,7 @@ import type {
   LocalStore,
   Logger,
   ResourceChange,
+  ResourceFacts,
   ResourceManager,
   TargetProvider,
 } from '../core/ports.js';
@@ -55,6 +56,8 @@ export interface Run {
   resourceChanges: ResourceChange[];
   /** Key contents resolved for this run, in memory only. */
   keys?: import('../keys/spec.js').RunKeys;
+  /** What the resource pass returned, for the targets; absent when none ran. */
+  facts?: ResourceFacts;
 }
 
 export function provider(run: Run, env: string): TargetProvider {

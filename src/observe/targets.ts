@@ -21,6 +21,7 @@ export async function observeTargets(run: Run, selected: readonly string[]): Pro
           run.req.name,
           names.map((n) => machine(run, n)),
           records,
+          run.facts ?? {},
         );
         for (const n of names) run.targets[n] = seen[n];
       } catch (err) {

@@ -53,10 +53,10 @@ export async function reconcileDeployment(
     // The manager decides whether it has work: machines' cloud attributes (an instance type) are its business too.
     if (deps.resources) {
       const resources = deps.resources;
-      run.resourceChanges = await resources.reconcile(
+      ({ changes: run.resourceChanges, facts: run.facts } = await resources.reconcile(
         { deployment: req.name, physical, state, save, log: deps.log },
         provisions,
-      );
+      ));
     }
 
     // Observe the targets and make the missing ones exist.

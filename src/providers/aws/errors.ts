@@ -119,3 +119,14 @@ export async function waitFor(
     await clock.sleep(everyMs);
   }
 }
+
+/** A resource not reconciled because one it depends on failed: reported, but not an error of its own. */
+export class SkippedResource extends Error {
+  constructor(
+    readonly resource: string,
+    readonly blocker: string,
+  ) {
+    super(`${resource}: skipped because ${blocker} failed`);
+    this.name = 'SkippedResource';
+  }
+}

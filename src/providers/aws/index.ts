@@ -6,7 +6,6 @@ export {
   type AwsClientOptions,
   type AwsClients,
 } from './clients.js';
-export { AwsHandoff } from './handoff.js';
 export {
   Ec2TargetProvider,
   type AddressOverride,
@@ -14,4 +13,6 @@ export {
   type Ec2ProviderOptions,
 } from './instances/provider.js';
 export { AwsResourceManager, factsOf, type AwsResourceOptions } from './manager.js';
+export { awsResourcePass } from './pass.js';
+export { isEc2Facts, readEc2Facts, type Ec2Facts } from './facts.js';
 export { FileSecretStore, type SecretStore } from './secrets.js';

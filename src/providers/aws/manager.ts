@@ -1,5 +1,6 @@
 // The AWS resource manager: key pairs, security groups, volumes, elastic IPs and buckets of a deployment,
-// reconciled in dependency order before the machines, each create preceded by a recorded token.
+// reconciled in dependency order before the machines, each create preceded by a recorded token. Instances are the
+// ec2 target's: this returns the facts it needs about the resources.
 import { Reason } from '../../api/conditions.js';
 import { ReconixError } from '../../core/errors.js';
 import type { ResourceRecord } from '../../core/model.js';
@@ -12,10 +13,9 @@ import {
   type ResourceManager,
 } from '../../core/ports.js';
 import type { AwsClients } from './clients.js';
-import type { AwsHandoff } from './handoff.js';
-import { reconcileInstances } from './instances/drift.js';
+import { SkippedResource } from './errors.js';
+import type { Ec2Facts } from './facts.js';
 import { newToken } from './instances/record.js';
-import { checkReferences, parseInstance } from './instances/spec.js';
 import { keyPairKeyFile } from './kinds/key-pairs.js';
 import type { Found, KindContext } from './kinds/kind.js';
 import { awsName, factsOf, keyOf, kindOf, matchSpec, observeKinds } from './registry.js';
@@ -28,12 +28,9 @@ export { factsOf };
 export interface AwsResourceOptions {
   clients: AwsClients;
   secrets: SecretStore;
-  handoff: AwsHandoff;
   clock?: Clock;
   /** Replace what AWS cannot change in place (NixOps' --allow-recreate). */
   allowRecreate?: boolean;
-  /** Stop and start instances to change their type (NixOps' --allow-reboot). */
-  allowReboot?: boolean;
   /** Destroy resources that left the spec. */
   killObsolete?: boolean;
 }
@@ -55,22 +52,14 @@ export class AwsResourceManager implements ResourceManager {
     };
   }
 
-  async reconcile(ctx: ResourceContext, apply: boolean): Promise<ResourceChange[]> {
+  async reconcile(
+    ctx: ResourceContext,
+    apply: boolean,
+  ): Promise<{ changes: ResourceChange[]; facts: Ec2Facts }> {
     const specs = parseResources(ctx.deployment, ctx.physical.resources);
     const records = Object.values(ctx.state.resources).filter((r) => isAwsType(r.type));
-    const machines = Object.values(ctx.physical.machines).filter((m) => m.targetEnv === 'ec2');
-    // A machine whose spec is wrong fails alone: the provider reports it for that machine.
-    const invalid: Record<string, Error> = {};
-    for (const m of machines) {
-      try {
-        checkReferences(parseInstance(ctx.deployment, m), ctx.physical.resources);
-      } catch (err) {
-        if (!(err instanceof ReconixError)) throw err;
-        invalid[m.name] = err;
-      }
-    }
-    this.o.handoff.setInvalidMachines(ctx.deployment, invalid);
-    if (Object.keys(specs).length === 0 && records.length === 0 && machines.length === 0) return [];
+    if (Object.keys(specs).length === 0 && records.length === 0)
+      return { changes: [], facts: this.facts(ctx) };
     let order: string[];
     try {
       order = creationOrder(Object.values(specs));
@@ -86,7 +75,7 @@ export class AwsResourceManager implements ResourceManager {
       const blocker = spec.deps.find((d) => failed.has(d));
       if (blocker) {
         changes.push({ resource: key, action: 'unchanged', note: `skipped: ${blocker} failed` });
-        failed.set(key, new Error(`skipped because ${blocker} failed`));
+        failed.set(key, new SkippedResource(key, blocker));
         continue;
       }
       try {
@@ -100,12 +89,7 @@ export class AwsResourceManager implements ResourceManager {
     changes.push(
       ...(await obsolete(kctx, ctx, inSpec, { apply, killObsolete: this.o.killObsolete ?? false }, failed)),
     );
-    this.publish(ctx);
-    if (failed.size === 0) {
-      const opts = { allowReboot: this.o.allowReboot ?? false, allowRecreate: this.o.allowRecreate ?? false };
-      changes.push(...(await reconcileInstances({ ...opts, kctx, handoff: this.o.handoff }, ctx, apply)));
-    }
-    const errors = [...failed.values()].filter((e) => !e.message.startsWith('skipped because'));
+    const errors = [...failed.values()].filter((e) => !(e instanceof SkippedResource));
     if (errors.length > 0) {
       const first = errors[0]!;
       throw new ReconixError(Reason.CloudError, errors.map((e) => e.message).join('; '), {
@@ -113,7 +97,7 @@ export class AwsResourceManager implements ResourceManager {
         reaction: first instanceof ReconixError ? first.reaction : 'retry',
       });
     }
-    return changes;
+    return { changes, facts: this.facts(ctx) };
   }
 
   private async one(
@@ -192,18 +176,30 @@ export class AwsResourceManager implements ResourceManager {
     await ctx.save();
   }
 
-  /** Facts and key files for the instance provider, which runs next. */
-  private publish(ctx: ResourceContext): void {
+  /** What the ec2 target needs of the resources: their facts, the declared ones' regions, the key files. */
+  private facts(ctx: ResourceContext): Ec2Facts {
     const keyFiles: Record<string, string> = {};
     for (const r of Object.values(ctx.state.resources)) {
       if (r.type !== 'ec2KeyPairs' || !r.id) continue;
       const file = keyPairKeyFile(this.o.secrets, ctx.deployment, r);
       if (file) keyFiles[keyOf(r)] = file;
     }
-    this.o.handoff.setResources(ctx.deployment, factsOf(ctx.state.resources), keyFiles);
+    return { resources: factsOf(ctx.state.resources), declared: declared(ctx.physical.resources), keyFiles };
   }
 
   async destroy(ctx: ResourceContext, opts: { deleteNonEmptyBuckets?: boolean }): Promise<ResourceChange[]> {
     return destroyAll(this.kctx(ctx), ctx, opts);
   }
+}
+
+/** The declared resources with their regions (a machine may refer only to resources of its own region). */
+export function declared(resources: ResourceContext['physical']['resources']): Ec2Facts['declared'] {
+  const out: Ec2Facts['declared'] = {};
+  for (const [type, byName] of Object.entries(resources)) {
+    for (const [name, spec] of Object.entries(byName)) {
+      const region = spec.region;
+      (out[type] ??= {})[name] = typeof region === 'string' ? { region } : {};
+    }
+  }
+  return out;
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import pLimit from 'p-limit';
 import type { MachinePhysical } from '../../../src/core/model.js';
-import { createAwsClients, Ec2TargetProvider, AwsHandoff } from '../../../src/providers/aws/index.js';
+import { createAwsClients, Ec2TargetProvider } from '../../../src/providers/aws/index.js';
 import { listInstances } from '../../../src/providers/aws/instances/ec2.js';
 import { flakyProxy, MOTO_ENV } from '../../support/moto.js';
 import { ec2Machine, fastClock, useMoto, view, world, type AwsWorld } from './helpers.js';
@@ -43,8 +43,8 @@ describe('AWS calls: batching and retries', function () {
   async function reconcileCalls(machines: MachinePhysical[]): Promise<Record<string, number>> {
     w.counter.reset();
     const physical = view(resources, machines);
-    await w.manager().reconcile(w.ctx(physical), true);
-    const seen = await w.provider().observe('test', machines, w.state.machines);
+    const { facts } = await w.manager().reconcile(w.ctx(physical), true);
+    const seen = await w.provider().observe('test', machines, w.state.machines, facts);
     assert.ok(Object.values(seen).every((o) => o.running));
     const perRegion: Record<string, number> = {};
     for (const c of w.counter.calls) perRegion[c.region] = (perRegion[c.region] ?? 0) + 1;
@@ -53,10 +53,10 @@ describe('AWS calls: batching and retries', function () {
 
   async function launch(machines: MachinePhysical[]): Promise<void> {
     const physical = view(resources, machines);
-    await w.manager().reconcile(w.ctx(physical), true);
+    const { facts } = await w.manager().reconcile(w.ctx(physical), true);
     const p = w.provider();
     const limit = pLimit(8);
-    await Promise.all(machines.map((m) => limit(() => p.create(m, w.targetCtx(m.name)))));
+    await Promise.all(machines.map((m) => limit(() => p.create(m, w.targetCtx(m.name, facts)))));
   }
 
   it('makes as many calls per region for 50 machines as for 4, one DescribeInstances per region', async () => {
@@ -102,11 +102,10 @@ describe('AWS calls: batching and retries', function () {
       const provider = new Ec2TargetProvider({
         clients,
         secrets: w.secrets,
-        handoff: new AwsHandoff(),
         clock: fastClock,
       });
       await assert.rejects(
-        provider.observe('test', fleet(1), {}),
+        provider.observe('test', fleet(1), {}, {}),
         (err: Error & { reason?: string; reaction?: string }) => {
           assert.equal(err.reason, 'CloudError');
           assert.equal(err.reaction, 'retry');

@@ -13,7 +13,7 @@ import { useMoto } from './helpers.js';
 
 const R = 'eu-west-1';
 
-const network = (rulePort: number) => `{
+const network = (rulePort: number, webType = 't3.micro') => `{
   network.description = "two machines on EC2";
   resources.ec2KeyPairs.kp = { region = "${R}"; };
   resources.ec2SecurityGroups.ssh = {
@@ -26,17 +26,17 @@ const network = (rulePort: number) => `{
     deployment.ec2 = {
       region = "${R}";
       ami = "ami-12c6146b";
-      instanceType = "t3.micro";
       keyPair = resources.ec2KeyPairs.kp;
       securityGroups = [ resources.ec2SecurityGroups.ssh ];
     };
     system.stateVersion = "24.05";
   };
   web = { nodes, resources, ... }: {
+    deployment.ec2.instanceType = "${webType}";
     environment.etc."db-address".text = "\${toString nodes.db.config.networking.privateIPv4}";
     environment.etc."bucket".text = resources.s3Buckets.files.name;
   };
-  db = { ... }: { };
+  db = { ... }: { deployment.ec2.instanceType = "t3.micro"; };
 }
 `;
 
@@ -123,6 +123,28 @@ describe('reconix with EC2 machines on moto, bound to local test hosts', functio
     );
     const deploy = await run('deploy');
     assert.equal(deploy.code, 0, deploy.stdout + deploy.stderr);
+    assert.equal((await run('plan')).code, 0);
+  });
+
+  it('plans an instance type change in place, and makes it only on a deploy with --allow-reboot', async () => {
+    await writeFile(join(dir, 'network.nix'), network(443, 't3.large'));
+    const plan = await run('plan');
+    assert.equal(plan.code, 1, plan.stdout + plan.stderr);
+    assert.match(
+      plan.stdout,
+      /~ ec2Instances\.web will be updated in place\n\s+instanceType: "t3\.micro" -> "t3\.large"\n\s+# not done: instanceType changes by stopping and starting the instance: run with --allow-reboot/,
+    );
+    const deploy = await run('deploy', '--allow-reboot');
+    assert.equal(deploy.code, 0, deploy.stdout + deploy.stderr);
+    const types = (await listEverything(moto().clients(), [R])).instances.map((i) => [
+      i.Tags?.find((t) => t.Key === 'reconix:name')?.Value,
+      i.InstanceType,
+      i.State?.Name,
+    ]);
+    assert.deepEqual(types.sort(), [
+      ['db', 't3.micro', 'running'],
+      ['web', 't3.large', 'running'],
+    ]);
     assert.equal((await run('plan')).code, 0);
   });
 

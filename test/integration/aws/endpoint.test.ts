@@ -53,11 +53,12 @@ describe('the ec2 target with an AWS endpoint set in the environment', function 
       await provider.create(m, {
         deployment: 'ep',
         clientPublicKey: '',
+        facts: {},
         save: async (target) => {
           records.web = { targetEnv: 'ec2', target };
         },
       });
-      const seen = await provider.observe('ep', [m], records);
+      const seen = await provider.observe('ep', [m], records, {});
       // THEN SSH would go to the instance's own address, as without an endpoint
       const [inst] = (await listEverything(moto().clients(), [R])).instances;
       const host = inst?.PublicIpAddress ?? inst?.PrivateIpAddress;
@@ -82,8 +83,8 @@ describe('the ec2 target with an AWS endpoint set in the environment', function 
     };
     const machines = ['web', 'db'].map((n) => ec2Machine(n, { region: R, ami: 'ami-12c6146b' }));
     for (const m of machines)
-      await provider.create(m, { deployment: 'ep', clientPublicKey: '', save: save(m.name) });
-    const seen = await provider.observe('ep', machines, records);
+      await provider.create(m, { deployment: 'ep', clientPublicKey: '', facts: {}, save: save(m.name) });
+    const seen = await provider.observe('ep', machines, records, {});
     assert.deepEqual(
       [seen.web?.endpoint, seen.web?.facts.hostPublicKey],
       [there.endpoint, there.hostPublicKey],

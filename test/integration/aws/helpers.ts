@@ -9,14 +9,20 @@ import {
   type PhysicalView,
 } from '../../../src/core/model.js';
 import {
-  AwsHandoff,
   AwsResourceManager,
+  awsResourcePass,
   Ec2TargetProvider,
   FileSecretStore,
   type AddressOverride,
   type AwsClients,
 } from '../../../src/providers/aws/index.js';
-import type { Clock, ResourceContext, TargetContext } from '../../../src/core/ports.js';
+import type {
+  Clock,
+  ResourceContext,
+  ResourceFacts,
+  ResourceManager,
+  TargetContext,
+} from '../../../src/core/ports.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { CallCounter } from '../../support/aws-hooks.js';
 import { motoInstalled, startMoto, type Moto } from '../../support/moto.js';
@@ -54,22 +60,33 @@ export function view(
   return { description: 'test', resources, machines: Object.fromEntries(machines.map((m) => [m.name, m])) };
 }
 
+export interface PassOptions {
+  allowRecreate?: boolean;
+  allowReboot?: boolean;
+  killObsolete?: boolean;
+}
+
+/**
+ * Facts as a later observation sees them, once the target pass changed instances: the pass's listing is stale.
+ */
+export function afterTargets(facts: ResourceFacts): ResourceFacts {
+  const { instances: _listed, ...rest } = facts;
+  return rest;
+}
+
 export interface AwsWorld {
   clients: AwsClients;
   counter: CallCounter;
-  handoff: AwsHandoff;
   secrets: FileSecretStore;
   secretsDir: string;
   state: DeploymentState;
   saves: number;
-  manager(opts?: {
-    allowRecreate?: boolean;
-    allowReboot?: boolean;
-    killObsolete?: boolean;
-  }): AwsResourceManager;
-  provider(overrides?: Record<string, AddressOverride>): Ec2TargetProvider;
+  /** The resource pass as the command line builds it: the resource manager, then the ec2 target's instances. */
+  manager(opts?: PassOptions): ResourceManager;
+  provider(overrides?: Record<string, AddressOverride>, opts?: PassOptions): Ec2TargetProvider;
   ctx(physical: PhysicalView): ResourceContext;
-  targetCtx(machine: string): TargetContext;
+  /** What a target call gets: `facts` are what the resource pass returned (none by default). */
+  targetCtx(machine: string, facts?: ResourceFacts): TargetContext;
   cleanup(): Promise<void>;
 }
 
@@ -78,23 +95,27 @@ export async function world(moto: Moto, deployment = 'test'): Promise<AwsWorld> 
   const clients = moto.clients([counter]);
   const secretsDir = await mkdtemp(join(tmpdir(), 'reconix-aws-secrets-'));
   const secrets = new FileSecretStore(secretsDir);
-  const handoff = new AwsHandoff();
   const w: AwsWorld = {
     clients,
     counter,
-    handoff,
     secrets,
     secretsDir,
     state: emptyState(deployment),
     saves: 0,
-    manager: (opts = {}) => new AwsResourceManager({ clients, secrets, handoff, clock: fastClock, ...opts }),
-    provider: (overrides = {}) =>
+    manager: (opts = {}) => {
+      const { allowReboot, ...resources } = opts;
+      const manager = new AwsResourceManager({ clients, secrets, clock: fastClock, ...resources });
+      const reboot = allowReboot === undefined ? {} : { allowReboot };
+      const recreate = opts.allowRecreate === undefined ? {} : { allowRecreate: opts.allowRecreate };
+      return awsResourcePass(manager, w.provider({}, { ...reboot, ...recreate }));
+    },
+    provider: (overrides = {}, opts = {}) =>
       new Ec2TargetProvider({
         clients,
         secrets,
-        handoff,
         clock: fastClock,
         addressOverride: (m) => overrides[m],
+        ...opts,
       }),
     ctx: (physical) => ({
       deployment,
@@ -105,9 +126,10 @@ export async function world(moto: Moto, deployment = 'test'): Promise<AwsWorld> 
       },
       log: silentLogger,
     }),
-    targetCtx: (machine) => ({
+    targetCtx: (machine, facts = {}) => ({
       deployment,
       clientPublicKey: '',
+      facts,
       save: async (record) => {
         (w.state.machines[machine] ??= { targetEnv: 'ec2' }).target = record;
         w.saves++;

@@ -11,7 +11,7 @@ import {
 import type { MachinePhysical, TargetObservation } from '../../../src/core/model.js';
 import { newToken, parseInstanceRecord } from '../../../src/providers/aws/instances/record.js';
 import { listEverything } from '../../support/aws-listings.js';
-import { ec2Machine, useMoto, view, world, type AwsWorld } from './helpers.js';
+import { afterTargets, ec2Machine, useMoto, view, world, type AwsWorld } from './helpers.js';
 
 const R = 'eu-west-1';
 const AMI = 'ami-12c6146b';
@@ -51,19 +51,20 @@ describe('the ec2 target against moto', function () {
   /** Resources, then observe, then create what is missing: the reconciler's order. */
   async function deploy(machines: MachinePhysical[], opts = {}): Promise<Record<string, TargetObservation>> {
     const physical = view(resources, machines);
-    await w.manager(opts).reconcile(w.ctx(physical), true);
+    const { facts } = await w.manager(opts).reconcile(w.ctx(physical), true);
     const p = w.provider();
     const records = Object.fromEntries(machines.map((m) => [m.name, w.state.machines[m.name]]));
-    const seen = await p.observe('test', machines, records);
+    const seen = await p.observe('test', machines, records, facts);
     for (const m of machines) {
       const rec = w.state.machines[m.name];
-      if (!seen[m.name]?.exists) await p.create(m, w.targetCtx(m.name), rec?.target);
-      else if (!seen[m.name]?.running) await p.start(m.name, rec?.target ?? {}, w.targetCtx(m.name));
+      if (!seen[m.name]?.exists) await p.create(m, w.targetCtx(m.name, facts), rec?.target);
+      else if (!seen[m.name]?.running) await p.start(m.name, rec?.target ?? {}, w.targetCtx(m.name, facts));
     }
     return p.observe(
       'test',
       machines,
       Object.fromEntries(machines.map((m) => [m.name, w.state.machines[m.name]])),
+      afterTargets(facts),
     );
   }
 
@@ -124,17 +125,17 @@ describe('the ec2 target against moto', function () {
   it('fails alone a machine that refers to a resource of another region', async () => {
     const wrong = ec2Machine('wrong', { region: 'us-east-1', ami: AMI, keyPair: { _ref: 'ec2KeyPairs.kp' } });
     const right = ec2Machine('right', { region: R, ami: AMI, keyPair: { _ref: 'ec2KeyPairs.kp' } });
-    await w.manager().reconcile(w.ctx(view(resources, [wrong, right])), true);
-    const seen = await w.provider().observe('test', [wrong, right], {});
+    const { facts } = await w.manager().reconcile(w.ctx(view(resources, [wrong, right])), true);
+    const seen = await w.provider().observe('test', [wrong, right], {}, facts);
     assert.match(
       seen.wrong?.detail ?? '',
       /machine is in us-east-1 but refers to ec2KeyPairs\.kp in eu-west-1/,
     );
     await assert.rejects(
-      w.provider().create(wrong, w.targetCtx('wrong')),
+      w.provider().create(wrong, w.targetCtx('wrong', facts)),
       /InvalidManifest|refers to ec2KeyPairs\.kp/,
     );
-    await w.provider().create(right, w.targetCtx('right'));
+    await w.provider().create(right, w.targetCtx('right', facts));
     assert.equal((await instancesOf(w)).length, 1);
   });
 
@@ -146,7 +147,7 @@ describe('the ec2 target against moto', function () {
     ];
     await deploy(machines);
     w.counter.reset();
-    const seen = await w.provider().observe('test', machines, w.state.machines);
+    const seen = await w.provider().observe('test', machines, w.state.machines, {});
     assert.deepEqual(
       Object.values(seen).map((o) => o.running),
       [true, true, true],
@@ -196,7 +197,7 @@ describe('the ec2 target against moto', function () {
       targetEnv: 'ec2',
       target: { region: R, token, hostPublicKey: 'ssh-ed25519 AAAAC3Nza' },
     };
-    const seen = await w.provider().observe('test', [m], w.state.machines);
+    const seen = await w.provider().observe('test', [m], w.state.machines, {});
     assert.deepEqual([seen.web?.exists, seen.web?.running], [true, false]);
     assert.match(seen.web?.detail ?? '', /launched but not completed/);
     await deploy([m]);
@@ -244,9 +245,12 @@ describe('the ec2 target against moto', function () {
     const p = w.provider();
     const target = w.state.machines.p!.target!;
     await p.stop('p', target, w.targetCtx('p'));
-    assert.equal((await p.observe('test', [m], w.state.machines)).p?.detail?.endsWith('is stopped'), true);
+    assert.equal(
+      (await p.observe('test', [m], w.state.machines, {})).p?.detail?.endsWith('is stopped'),
+      true,
+    );
     await p.start('p', target, w.targetCtx('p'));
-    assert.equal((await p.observe('test', [m], w.state.machines)).p?.running, true);
+    assert.equal((await p.observe('test', [m], w.state.machines, {})).p?.running, true);
     await p.reboot('p', target);
     assert.equal((await instancesOf(w))[0]?.State?.Name, 'running');
   });
@@ -255,7 +259,7 @@ describe('the ec2 target against moto', function () {
     await deploy([web()]);
     const bigger = web({ instanceType: 't3.large', tags: { role: 'web', size: 'large' } });
     const physical = view(resources, [bigger]);
-    const plan = await w.manager().reconcile(w.ctx(physical), true);
+    const plan = (await w.manager().reconcile(w.ctx(physical), true)).changes;
     const change = plan.find((c) => c.resource === 'ec2Instances.web');
     assert.equal(change?.action, 'update');
     assert.deepEqual(change?.attributes?.instanceType, ['t3.micro', 't3.large']);
@@ -274,7 +278,7 @@ describe('the ec2 target against moto', function () {
     await deploy([web()]);
     const old = parseInstanceRecord(w.state.machines.web?.target)!;
     const other = web({ ami: 'ami-03cf127a' });
-    const plan = await w.manager().reconcile(w.ctx(view(resources, [other])), true);
+    const plan = (await w.manager().reconcile(w.ctx(view(resources, [other])), true)).changes;
     assert.match(plan.find((c) => c.resource === 'ec2Instances.web')?.note ?? '', /forces replacement: ami/);
     await deploy([other], { allowRecreate: true });
     const now = parseInstanceRecord(w.state.machines.web?.target)!;

@@ -51,8 +51,9 @@ describe('a plan right after a deploy, against moto', function () {
 
   /** The reconciler's order: resources (and instance drift), then create the machines that are missing. */
   async function deploy(physical: PhysicalView): Promise<void> {
-    await w.manager().reconcile(w.ctx(physical), true);
-    for (const m of Object.values(physical.machines)) await w.provider().create(m, w.targetCtx(m.name));
+    const { facts } = await w.manager().reconcile(w.ctx(physical), true);
+    for (const m of Object.values(physical.machines))
+      await w.provider().create(m, w.targetCtx(m.name, facts));
   }
 
   for (const [kind, resources, machines] of kinds) {
@@ -64,7 +65,7 @@ describe('a plan right after a deploy, against moto', function () {
         'something was deployed',
       );
       // WHEN planning
-      const plan = await w.manager().reconcile(w.ctx(physical), false);
+      const plan = (await w.manager().reconcile(w.ctx(physical), false)).changes;
       // THEN nothing is to change
       assert.deepEqual(
         plan.filter((c) => c.action !== 'unchanged'),

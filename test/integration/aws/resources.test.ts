@@ -81,7 +81,7 @@ describe('AWS resources against moto', function () {
   });
 
   it('creates every resource in dependency order, tagged, with ids and tokens recorded', async () => {
-    const changes = await w.manager().reconcile(w.ctx(network()), true);
+    const changes = (await w.manager().reconcile(w.ctx(network()), true)).changes;
     assert.deepEqual(
       changes.map((c) => [c.resource, c.action]),
       [
@@ -137,7 +137,7 @@ describe('AWS resources against moto', function () {
   it('changes nothing, with no mutating call, when the resources already match', async () => {
     await w.manager().reconcile(w.ctx(network()), true);
     w.counter.reset();
-    const changes = await w.manager().reconcile(w.ctx(network()), true);
+    const changes = (await w.manager().reconcile(w.ctx(network()), true)).changes;
     assert.deepEqual(new Set(changes.map((c) => c.action)), new Set(['unchanged']));
     assert.deepEqual(
       w.counter.calls.filter((c) => isMutating(c.command)),
@@ -152,7 +152,7 @@ describe('AWS resources against moto', function () {
       rules: [{ fromPort: 443, toPort: 443, sourceIp: '0.0.0.0/0' }],
       bucket: { versioning: 'Suspended', policy: '', lifeCycle: '', tags: { team: 'web' } },
     });
-    const plan = byKey(await w.manager().reconcile(w.ctx(changed), false));
+    const plan = byKey((await w.manager().reconcile(w.ctx(changed), false)).changes);
     assert.equal(plan['ec2SecurityGroups.web']?.action, 'update');
     assert.deepEqual(Object.keys(plan['ec2SecurityGroups.web']?.attributes ?? {}), ['rules']);
     assert.equal(plan['s3Buckets.logs']?.action, 'update');
@@ -182,7 +182,7 @@ describe('AWS resources against moto', function () {
       s3.send(new GetBucketPolicyCommand({ Bucket: 'reconix-test-logs' })),
       /policy does not exist/,
     );
-    const again = await w.manager().reconcile(w.ctx(changed), false);
+    const again = (await w.manager().reconcile(w.ctx(changed), false)).changes;
     assert.deepEqual(new Set(again.map((c) => c.action)), new Set(['unchanged']));
   });
 
@@ -190,7 +190,7 @@ describe('AWS resources against moto', function () {
     await w.manager().reconcile(w.ctx(network()), true);
     const old = w.state.resources['ec2SecurityGroups.admin']!.id;
     const next = view({ ec2SecurityGroups: { admin: { region: R, description: 'admins only', rules: [] } } });
-    const blocked = byKey(await w.manager().reconcile(w.ctx(next), true));
+    const blocked = byKey((await w.manager().reconcile(w.ctx(next), true)).changes);
     assert.equal(blocked['ec2SecurityGroups.admin']?.action, 'replace');
     assert.match(
       blocked['ec2SecurityGroups.admin']?.note ?? '',
@@ -209,7 +209,7 @@ describe('AWS resources against moto', function () {
   it('reports resources that left the spec and destroys them only with --kill-obsolete', async () => {
     await w.manager().reconcile(w.ctx(network()), true);
     const smaller = view({ ec2KeyPairs: { kp: { region: R } } });
-    const kept = byKey(await w.manager().reconcile(w.ctx(smaller), true));
+    const kept = byKey((await w.manager().reconcile(w.ctx(smaller), true)).changes);
     assert.match(kept['elasticIPs.ip']?.note ?? '', /--kill-obsolete/);
     assert.equal((await listEverything(w.clients, [R])).addresses.length, 1);
     await w.manager({ killObsolete: true }).reconcile(w.ctx(smaller), true);
@@ -223,7 +223,7 @@ describe('AWS resources against moto', function () {
     const ids = Object.fromEntries(Object.entries(w.state.resources).map(([k, r]) => [k, r.id]));
     w.state.resources = {};
     w.counter.reset();
-    const changes = await w.manager().reconcile(w.ctx(network()), true);
+    const changes = (await w.manager().reconcile(w.ctx(network()), true)).changes;
     assert.deepEqual(new Set(changes.map((c) => c.action)), new Set(['adopt']));
     assert.deepEqual(Object.fromEntries(Object.entries(w.state.resources).map(([k, r]) => [k, r.id])), ids);
     assert.ok(!w.counter.calls.some((c) => /^(Create|Import|Allocate|Run)/.test(c.command)));
@@ -257,7 +257,7 @@ describe('AWS resources against moto', function () {
       facts: { region: R },
     };
     await bucketCutShort('cut-short', 'b'.repeat(48));
-    const changes = byKey(await w.manager().reconcile(w.ctx(net), true));
+    const changes = byKey((await w.manager().reconcile(w.ctx(net), true)).changes);
     assert.equal(changes['ebsVolumes.data']?.action, 'create');
     assert.equal(w.state.resources['ebsVolumes.data']?.token, 'a'.repeat(48));
     assert.equal(changes['s3Buckets.b']?.action, 'update');

@@ -54,6 +54,7 @@ describe('local hosts over SSH', function () {
   const ctx = (name: string): TargetContext => ({
     deployment,
     clientPublicKey: key.publicKey,
+    facts: {},
     save: async (r) => void (saved[name] ??= []).push(r),
   });
   const endpointOf = (name: string) => provider.describe(machine(name), records[name]).endpoint!;

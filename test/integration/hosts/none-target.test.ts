@@ -104,7 +104,12 @@ describe('the none target with an existing host', function () {
 
   it('has nothing to create and refuses to stop a host it does not own', async function () {
     assert.deepEqual(
-      await provider.create(machine, { deployment: 'd', clientPublicKey: '', save: async () => {} }),
+      await provider.create(machine, {
+        deployment: 'd',
+        clientPublicKey: '',
+        facts: {},
+        save: async () => {},
+      }),
       {},
     );
     await assert.rejects(provider.stop('existing', {}), /does not manage its power/);

@@ -46,6 +46,6 @@ describe('loading AWS only when a deployment needs it', () => {
       log: silentLogger,
     };
     await bundle.prepare(ctx.physical, ctx.state);
-    assert.deepEqual(await bundle.resources.reconcile(ctx, true), []);
+    assert.deepEqual(await bundle.resources.reconcile(ctx, true), { changes: [], facts: {} });
   });
 });

@@ -1,5 +1,6 @@
-// Instances that exist but differ from their machine's spec: changed in place where EC2 allows it (tags, groups,
-// address, volumes; the type by stop, modify, start when a reboot is allowed), else replaced when allowed.
+// The ec2 target's drift pass: instances that exist but differ from their machine's spec are changed in place
+// where EC2 allows it (tags, groups, address, volumes; the type by stop, modify, start when a reboot is allowed),
+// else replaced when allowed; duplicates tagged for a machine are terminated.
 import {
   ModifyInstanceAttributeCommand,
   StartInstancesCommand,
@@ -17,7 +18,7 @@ import {
 } from '../../../plan/resources.js';
 import type { ResourceChange, ResourceContext } from '../../../core/ports.js';
 import { aws } from '../errors.js';
-import type { AwsHandoff } from '../handoff.js';
+import type { Ec2Facts } from '../facts.js';
 import type { KindContext } from '../kinds/kind.js';
 import { syncTags } from '../kinds/tagging.js';
 import { isRef, resolve, type ResourceFacts } from '../refs.js';
@@ -28,7 +29,6 @@ import { parseInstance, type InstanceSpec } from './spec.js';
 
 export interface InstanceDriftOptions {
   kctx: KindContext;
-  handoff: AwsHandoff;
   allowReboot: boolean;
   allowRecreate: boolean;
 }
@@ -112,11 +112,16 @@ export function planInstance(
   return step;
 }
 
+/**
+ * Plan (and with `apply`, make) the changes of the deployment's existing instances. Returns them, and the listing
+ * it made when it changed nothing, for the observation that follows.
+ */
 export async function reconcileInstances(
   o: InstanceDriftOptions,
   ctx: ResourceContext,
   apply: boolean,
-): Promise<ResourceChange[]> {
+  facts: Ec2Facts['resources'],
+): Promise<{ changes: ResourceChange[]; instances?: Record<string, Instance[]> }> {
   const machines: { m: MachinePhysical; rec: InstanceRecord }[] = [];
   for (const m of Object.values(ctx.physical.machines)) {
     const rec = m.targetEnv === 'ec2' ? parseInstanceRecord(ctx.state.machines[m.name]?.target) : undefined;
@@ -128,7 +133,6 @@ export async function reconcileInstances(
       regions.map(async (r) => [r, await listInstances(o.kctx.clients, r, ctx.deployment)] as const),
     ),
   );
-  const facts = o.handoff.resources(ctx.deployment);
   const changes: ResourceChange[] = [];
   let touched = false;
   for (const { m, rec } of machines) {
@@ -172,9 +176,7 @@ export async function reconcileInstances(
       await update(o, spec, facts, inst, step);
     }
   }
-  if (touched) o.handoff.forgetInstances(ctx.deployment);
-  else for (const [r, l] of lists) o.handoff.offerInstances(ctx.deployment, r, l);
-  return changes;
+  return touched ? { changes } : { changes, instances: Object.fromEntries(lists) };
 }
 
 async function terminate(o: InstanceDriftOptions, region: string, id: string): Promise<void> {

@@ -1,46 +1,40 @@
-// The `ec2` target: one instance per machine, created crash-safely (token recorded first, looked up by token and
-// tags before any launch), observed with one listing per region, host key handed over in the user data.
-import {
-  RebootInstancesCommand,
-  StartInstancesCommand,
-  StopInstancesCommand,
-  TerminateInstancesCommand,
-  type Instance,
-} from '@aws-sdk/client-ec2';
+// The `ec2` target, the one owner of the deployment's instances from launch to termination: created crash-safely
+// (token recorded first, looked up by token and tags before any launch), observed with one listing per region,
+// host key handed over in the user data; started, stopped, rebooted, changed or replaced (drift.ts), terminated.
+import { RebootInstancesCommand, StopInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { Reason } from '../../../api/conditions.js';
 import { ReconixError } from '../../../core/errors.js';
 import type { MachinePhysical, MachineRecord, TargetObservation, TargetRecord } from '../../../core/model.js';
 import { systemClock } from '../../../core/clock.js';
-import { type Clock, type TargetContext, type TargetProvider } from '../../../core/ports.js';
+import {
+  type Clock,
+  type ResourceChange,
+  type ResourceContext,
+  type ResourceFacts,
+  type TargetContext,
+  type TargetProvider,
+} from '../../../core/ports.js';
 import type { AwsClients } from '../clients.js';
 import { aws } from '../errors.js';
-import type { AwsHandoff } from '../handoff.js';
+import { readEc2Facts, type Ec2Facts } from '../facts.js';
 import { generateEd25519, publicKeyOf } from '../keys.js';
 import { isRef, refKey } from '../refs.js';
 import type { SecretStore } from '../secrets.js';
+import { describeInstance, groupIds, launchInput, listInstances, runInstance, waitState } from './ec2.js';
 import {
-  completeInstance,
-  describeInstance,
-  groupIds,
-  launchInput,
-  listInstances,
-  runInstance,
-  userDataOf,
-  waitState,
-} from './ec2.js';
-import {
-  hostKeyFromUserData,
+  hostKeySecret,
   hostKeyUserData,
   matchInstance,
   newToken,
   parseInstanceRecord,
-  stateOf,
   strays,
   toTarget,
   tokenBurned,
   type InstanceRecord,
 } from './record.js';
-import { parseInstance, type InstanceSpec } from './spec.js';
+import { reconcileInstances } from './drift.js';
+import { settleInstance, type SettleDeps } from './settle.js';
+import { checkReferences, parseInstance, type InstanceSpec } from './spec.js';
 import { observation, view, type AddressOverride, type AddressOverrides } from './view.js';
 
 export type { AddressOverride, AddressOverrides };
@@ -48,13 +42,14 @@ export type { AddressOverride, AddressOverrides };
 export interface Ec2ProviderOptions {
   clients: AwsClients;
   secrets: SecretStore;
-  handoff: AwsHandoff;
   clock?: Clock;
+  /** Replace an instance whose image, zone, subnet or key pair changed (NixOps' --allow-recreate). */
+  allowRecreate?: boolean;
+  /** Stop and start an instance to change its type (NixOps' --allow-reboot). */
+  allowReboot?: boolean;
   /** Where SSH reaches a machine instead of its instance's address; default: always the instance's. */
   addressOverride?: AddressOverrides;
 }
-
-const hostKeySecret = (machine: string, token: string) => `host-key.${machine}.${token}`;
 
 export class Ec2TargetProvider implements TargetProvider {
   readonly env = 'ec2';
@@ -70,11 +65,34 @@ export class Ec2TargetProvider implements TargetProvider {
     this.overrides = o.addressOverride ?? (() => undefined);
   }
 
+  /**
+   * The instances' part of the resource pass, after the resources they refer to: change or replace the instances
+   * that differ from their spec, terminate duplicates. Returns the changes and the pass's facts, with the listing.
+   */
+  async reconcile(
+    ctx: ResourceContext,
+    apply: boolean,
+    facts: Ec2Facts,
+  ): Promise<{ changes: ResourceChange[]; facts: Ec2Facts }> {
+    const { clients, secrets } = this.o;
+    const drift = {
+      kctx: { deployment: ctx.deployment, clients, secrets, clock: this.clock, log: ctx.log },
+      allowReboot: this.o.allowReboot ?? false,
+      allowRecreate: this.o.allowRecreate ?? false,
+    };
+    const got = await reconcileInstances(drift, ctx, apply, facts.resources);
+    // The listing passed on is this pass's own, and only when it left every instance as it found it.
+    const { instances: _earlier, ...rest } = facts;
+    return { changes: got.changes, facts: got.instances ? { ...rest, instances: got.instances } : rest };
+  }
+
   async observe(
     deployment: string,
     machines: MachinePhysical[],
     records: Record<string, MachineRecord | undefined>,
+    passFacts: ResourceFacts,
   ): Promise<Record<string, TargetObservation>> {
+    const facts = readEc2Facts(passFacts);
     const out: Record<string, TargetObservation> = {};
     const wanted: {
       m: MachinePhysical;
@@ -84,7 +102,7 @@ export class Ec2TargetProvider implements TargetProvider {
     }[] = [];
     for (const m of machines) {
       try {
-        const spec = this.remember(deployment, m);
+        const spec = this.remember(deployment, m, facts);
         const rec = parseInstanceRecord(records[m.name]?.target);
         wanted.push({ m, spec, rec, region: rec?.region ?? spec.region });
       } catch (err) {
@@ -96,11 +114,7 @@ export class Ec2TargetProvider implements TargetProvider {
       await Promise.all(
         regions.map(
           async (r) =>
-            [
-              r,
-              this.o.handoff.takeInstances(deployment, r) ??
-                (await listInstances(this.o.clients, r, deployment)),
-            ] as const,
+            [r, facts?.instances?.[r] ?? (await listInstances(this.o.clients, r, deployment))] as const,
         ),
       ),
     );
@@ -127,16 +141,17 @@ export class Ec2TargetProvider implements TargetProvider {
   }
 
   async create(machine: MachinePhysical, ctx: TargetContext, previous?: TargetRecord): Promise<TargetRecord> {
-    const spec = this.remember(ctx.deployment, machine);
+    const facts = readEc2Facts(ctx.facts);
+    const spec = this.remember(ctx.deployment, machine, facts);
     let rec = parseInstanceRecord(previous);
     if (rec && rec.region !== spec.region) rec = undefined;
     // An earlier attempt may have launched the instance: find it by id, token or name before launching anything.
     const listed = await listInstances(this.o.clients, spec.region, ctx.deployment);
     const existing = matchInstance(listed, machine.name, rec);
-    const keyFile = this.keyFile(ctx.deployment, spec) ?? {};
+    const keyFile = keyFileOf(spec, facts) ?? {};
     if (existing) {
       const base = { ...(rec ?? { region: spec.region, token: '' }), ...keyFile };
-      return toTarget(await this.settle(ctx, machine.name, spec, base, existing));
+      return toTarget(await settleInstance(this.deps(), ctx, facts, machine.name, spec, base, existing));
     }
     if (!rec || tokenBurned(listed, rec)) {
       if (rec) await this.o.secrets.remove(ctx.deployment, hostKeySecret(machine.name, rec.token));
@@ -157,7 +172,6 @@ export class Ec2TargetProvider implements TargetProvider {
       await this.o.secrets.write(ctx.deployment, secret, pair.privateKey);
       privateKey = pair.privateKey;
     }
-    const facts = this.o.handoff.resources(ctx.deployment);
     const named = spec.subnetId
       ? await groupIds(
           this.o.clients,
@@ -168,7 +182,7 @@ export class Ec2TargetProvider implements TargetProvider {
     const input = launchInput(
       spec,
       ctx.deployment,
-      facts,
+      facts?.resources ?? {},
       rec.token,
       hostKeyUserData(rec.hostPublicKey, privateKey!),
       named,
@@ -179,57 +193,7 @@ export class Ec2TargetProvider implements TargetProvider {
     rec = { ...rec, instanceId: id };
     await ctx.save(toTarget(rec));
     const inst = await describeInstance(this.o.clients, this.clock, spec.region, id);
-    return toTarget(await this.settle(ctx, machine.name, spec, rec, inst));
-  }
-
-  /** Adopt `inst` into the record, run it, attach what the machine asks for, and mark the record ready. */
-  private async settle(
-    ctx: TargetContext,
-    machine: string,
-    spec: InstanceSpec | undefined,
-    rec: InstanceRecord,
-    inst: Instance,
-  ) {
-    const id = inst.InstanceId!;
-    const tokens = new Set([rec.token, inst.ClientToken ?? rec.token]);
-    if (rec.instanceId !== id) {
-      rec = { ...rec, instanceId: id, token: inst.ClientToken || rec.token };
-      await ctx.save(toTarget(rec));
-    }
-    // The instance has its user data: the private host key is needed no more.
-    for (const t of tokens) await this.o.secrets.remove(ctx.deployment, hostKeySecret(machine, t));
-    if (!rec.hostPublicKey) {
-      const key = hostKeyFromUserData(await userDataOf(this.o.clients, rec.region, id));
-      if (key) rec = { ...rec, hostPublicKey: key };
-    }
-    if (stateOf(inst) === 'stopped' || stateOf(inst) === 'stopping') {
-      await waitState(this.o.clients, this.clock, rec.region, id, ['stopped']);
-      await aws(`starting ${id}`, () =>
-        this.o.clients.ec2(rec.region).send(new StartInstancesCommand({ InstanceIds: [id] })),
-      );
-    }
-    inst = await waitState(this.o.clients, this.clock, rec.region, id, ['running']);
-    if (
-      spec &&
-      (await completeInstance(
-        this.o.clients,
-        this.clock,
-        spec,
-        this.o.handoff.resources(ctx.deployment),
-        inst,
-      ))
-    ) {
-      inst = await describeInstance(this.o.clients, this.clock, rec.region, id);
-    }
-    rec = {
-      ...rec,
-      ready: true,
-      ...(inst.Placement?.AvailabilityZone ? { zone: inst.Placement.AvailabilityZone } : {}),
-      ...(inst.PrivateIpAddress ? { privateIp: inst.PrivateIpAddress } : {}),
-      ...(inst.PublicIpAddress ? { publicIp: inst.PublicIpAddress } : {}),
-    };
-    await ctx.save(toTarget(rec));
-    return rec;
+    return toTarget(await settleInstance(this.deps(), ctx, facts, machine.name, spec, rec, inst));
   }
 
   async start(machine: string, target: TargetRecord, ctx: TargetContext): Promise<TargetRecord> {
@@ -242,7 +206,9 @@ export class Ec2TargetProvider implements TargetProvider {
     }
     const inst = matchInstance(await listInstances(this.o.clients, rec.region, ctx.deployment), machine, rec);
     if (!inst) throw new ReconixError(Reason.ProvisioningFailed, `machine ${machine}: its instance is gone`);
-    return toTarget(await this.settle(ctx, machine, spec, rec, inst));
+    return toTarget(
+      await settleInstance(this.deps(), ctx, readEc2Facts(ctx.facts), machine, spec, rec, inst),
+    );
   }
 
   async stop(machine: string, target: TargetRecord, _ctx?: TargetContext): Promise<void> {
@@ -279,18 +245,16 @@ export class Ec2TargetProvider implements TargetProvider {
     await this.o.secrets.remove(ctx.deployment, hostKeySecret(machine, rec.token));
   }
 
-  private remember(deployment: string, m: MachinePhysical): InstanceSpec {
-    const spec = parseInstance(deployment, m);
-    const invalid = this.o.handoff.invalidMachine(deployment, m.name);
-    if (invalid) throw invalid;
-    this.specs.set(`${deployment}\0${m.name}`, spec);
-    return spec;
+  private deps(): SettleDeps {
+    return { clients: this.o.clients, secrets: this.o.secrets, clock: this.clock };
   }
 
-  private keyFile(deployment: string, spec: InstanceSpec): { keyFile: string } | undefined {
-    if (spec.privateKey) return { keyFile: spec.privateKey };
-    const file = isRef(spec.keyPair) ? this.o.handoff.keyFile(deployment, refKey(spec.keyPair)) : undefined;
-    return file ? { keyFile: file } : undefined;
+  /** The machine's spec, refused (for this machine alone) when it refers to a resource of another region. */
+  private remember(deployment: string, m: MachinePhysical, facts: Ec2Facts | undefined): InstanceSpec {
+    const spec = parseInstance(deployment, m);
+    if (facts) checkReferences(spec, facts.declared);
+    this.specs.set(`${deployment}\0${m.name}`, spec);
+    return spec;
   }
 
   private require(machine: string, target: TargetRecord): InstanceRecord {
@@ -300,4 +264,10 @@ export class Ec2TargetProvider implements TargetProvider {
     }
     return rec;
   }
+}
+
+function keyFileOf(spec: InstanceSpec, facts: Ec2Facts | undefined): { keyFile: string } | undefined {
+  if (spec.privateKey) return { keyFile: spec.privateKey };
+  const file = isRef(spec.keyPair) ? facts?.keyFiles[refKey(spec.keyPair)] : undefined;
+  return file ? { keyFile: file } : undefined;
 }

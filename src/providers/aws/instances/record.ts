@@ -36,6 +36,9 @@ export function toTarget(r: InstanceRecord): TargetRecord {
 }
 
 /** A fresh idempotency token (48 characters, as NixOps makes them; AWS allows 64). */
+/** The secret holding the private host key of a launch, until the instance has it. */
+export const hostKeySecret = (machine: string, token: string): string => `host-key.${machine}.${token}`;
+
 export function newToken(): string {
   return randomBytes(24).toString('hex');
 }
