@@ -26,7 +26,8 @@ export async function hmacSecret(stateDir: string, deployment: string): Promise<
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp-${process.pid}`;
+  // A name of its own per attempt: machines of one deployment ask for the secret at once, in one process too.
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   await fs.writeFile(tmp, randomBytes(32), { mode: 0o600 });
   // Two writers racing: the first link wins and both read it.
   await fs.link(tmp, file).catch((err: NodeJS.ErrnoException) => {
