@@ -82,9 +82,13 @@ export class NixLocalStore implements LocalStore {
               '--option',
               'sandbox-paths',
               await makeToolbox(tools, this.runner, sandbox).catch((cause: unknown) => {
-                throw new ReconixError(Reason.BuildFailed, `cannot prepare the build sandbox: ${String(cause)}`, {
-                  cause,
-                });
+                throw new ReconixError(
+                  Reason.BuildFailed,
+                  `cannot prepare the build sandbox: ${String(cause)}`,
+                  {
+                    cause,
+                  },
+                );
               }),
             ]
           : [];
