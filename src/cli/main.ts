@@ -38,6 +38,7 @@ interface Globals {
   stateDir: string;
   verbose?: boolean;
   awsEndpoint?: string;
+  restrictEval?: boolean;
 }
 
 const int = (v: string) => {
@@ -54,6 +55,7 @@ const program = new Command('reconix')
   .option('--state-dir <dir>', 'where Reconix records what it created and activated', defaultStateDir())
   .option('-v, --verbose', 'structured logs on stderr')
   .option('--aws-endpoint <url>', 'an AWS-compatible endpoint instead of AWS (default: $AWS_ENDPOINT_URL)')
+  .option('--restrict-eval', "evaluate networks in Nix's restricted mode, as Kubernetes mode always does")
   .showHelpAfterError();
 
 /** What runCli's caller adds to the clients the commands build. */
@@ -80,7 +82,12 @@ async function setup(
     );
     process.exit(2);
   }
-  const deps = await buildDeps({ stateDir: g.stateDir, log, aws: { ...awsGlobals(g), ...aws } });
+  const deps = await buildDeps({
+    stateDir: g.stateDir,
+    log,
+    aws: { ...awsGlobals(g), ...aws },
+    restrictEval: g.restrictEval === true,
+  });
   return { deps, deployments, g };
 }
 
@@ -410,13 +417,22 @@ program
   .option('--lease-duration <s>', '(--kube) seconds a leader holds the Lease unrenewed', int, 15)
   .option('--renew-deadline <s>', '(--kube) seconds a leader keeps trying to renew', int, 10)
   .option('--retry-period <s>', '(--kube) seconds between tries', int, 2)
+  .option(
+    '--no-build-sandbox',
+    "(--kube) build outside Nix's sandbox (where the controller cannot make namespaces)",
+  )
   .action(async (o: ControllerOptions) => {
     const g = globals();
     // The Kubernetes client is large: load it only for Kubernetes mode.
     if (o.kube) return (await import('./kube.js')).kubeControllerCommand({ ...o, stateDir: g.stateDir });
     if (!o.dir) return program.error('error: controller needs --dir, or --kube');
     const log = jsonLogger('info');
-    const deps = await buildDeps({ stateDir: g.stateDir, log, aws: { ...extras.aws } });
+    const deps = await buildDeps({
+      stateDir: g.stateDir,
+      log,
+      aws: { ...extras.aws },
+      restrictEval: g.restrictEval === true,
+    });
     // Metrics and the file watcher are loaded only by the controller: one-shot commands start faster.
     const [{ ReconixMetrics }, { serveMetrics }, { DirectoryController }, { parseDuration }] =
       await Promise.all([

@@ -52,7 +52,11 @@ describe('restricted evaluation (arguments and environment)', () => {
 
   it('searches only the network, the call and the library, with restrict-eval on and no URI allowed', async () => {
     const { calls, runner } = recording();
-    const evaluator = new NixEvaluator({ scratchDir: join(work, 'scratch'), runner, env: secretEnv }).restricted();
+    const evaluator = new NixEvaluator({
+      scratchDir: join(work, 'scratch'),
+      runner,
+      env: secretEnv,
+    }).restricted();
     await evaluator.physical(src(net));
     const args = calls[0]?.args ?? [];
     const option = (name: string) => args[args.indexOf(name) + 1];
@@ -71,7 +75,11 @@ describe('restricted evaluation (arguments and environment)', () => {
 
   it('runs nix-instantiate without the controller environment: PATH, an empty HOME and Nix settings', async () => {
     const { calls, runner } = recording();
-    const evaluator = new NixEvaluator({ scratchDir: join(work, 'scratch'), runner, env: secretEnv }).restricted();
+    const evaluator = new NixEvaluator({
+      scratchDir: join(work, 'scratch'),
+      runner,
+      env: secretEnv,
+    }).restricted();
     await evaluator.physical(src(net));
     const env = calls[0]?.options?.env ?? {};
     assert.deepEqual(Object.keys(env).sort(), ['HOME', 'NIX_REMOTE', 'PATH', 'TMPDIR']);
