@@ -64,6 +64,8 @@ export interface DepsOptions {
   extraProviders?: TargetProvider[];
   /** The `ec2` target and AWS resources. */
   aws?: AwsSettings;
+  /** Evaluate networks in Nix's restricted mode (Kubernetes mode turns it on whatever this says). */
+  restrictEval?: boolean;
 }
 
 export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
@@ -81,7 +83,7 @@ export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
     providers[p.env] = p;
   }
   return {
-    evaluator: new NixEvaluator({ scratchDir: scratch }),
+    evaluator: new NixEvaluator({ scratchDir: scratch, restrictEval: opts.restrictEval === true }),
     store: new NixLocalStore(),
     providers,
     connector: new SshHostConnector(),

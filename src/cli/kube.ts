@@ -20,6 +20,8 @@ export interface KubeCommandOptions {
   namespace?: string;
   sourceRoot?: string;
   leaderElect: boolean;
+  /** Build in Nix's sandbox (on unless --no-build-sandbox). */
+  buildSandbox: boolean;
   leaderElectionNamespace?: string;
   leaderElectionId: string;
   /** Lease timings, in seconds (controller-runtime's 15/10/2 by default). */
@@ -47,6 +49,7 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
     log,
     metrics: new ReconixMetrics(),
     scratchDir: path.join(o.stateDir, 'scratch'),
+    buildSandbox: o.buildSandbox,
     revisionOf: gitRevision,
     listen: o.listen,
     concurrency: o.concurrency,

@@ -29,6 +29,11 @@ export interface NetworkSource {
   deployment: string;
   /** Absolute paths of the network files, in merge order. */
   files: string[];
+  /**
+   * The directory the files may import from (the manifest's directory, the source root's tree, or the directory
+   * of the inline files); a restricted evaluation reads nothing else of the deployment's.
+   */
+  root?: string;
   args: Record<string, string>;
   builder: 'auto' | 'nixos' | 'mini';
 }

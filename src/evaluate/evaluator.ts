@@ -11,6 +11,7 @@ import { runProcess, type Runner } from '../util/exec.js';
 import { cleanNixError } from '../util/text.js';
 import type { KeySpec } from '../core/model.js';
 import { checkKeys, checkPhysical, checkSystems } from './shapes.js';
+import { networkDir, restrictedArgs, restrictedEnv } from './restrict.js';
 
 /** The repository's nix/ directory (this module runs from dist/src/spec/). */
 export const NIX_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../nix');
@@ -25,6 +26,14 @@ export interface NixEvaluatorOptions {
   timeoutMs?: number;
   /** Pass --show-trace (longer messages, for debugging a network). */
   showTrace?: boolean;
+  /**
+   * Evaluate as Nix's restricted mode allows, for networks from untrusted hands: only the network's directory, the
+   * call's argument files and the Nix library may be read, no URI fetched, and nix-instantiate runs with PATH, an
+   * empty HOME and the Nix settings of `env` only. Off by default (the CLI's user owns the machine).
+   */
+  restrictEval?: boolean;
+  /** The environment nix-instantiate inherits (restricted mode keeps only the Nix settings). Default: this process's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class NixEvaluator implements Evaluator {
@@ -36,6 +45,15 @@ export class NixEvaluator implements Evaluator {
     this.runner = options.runner ?? runProcess;
     this.nixDir = options.nixDir ?? NIX_DIR;
     this.nixInstantiate = options.nixInstantiate ?? 'nix-instantiate';
+  }
+
+  /** The same evaluator in restricted mode. */
+  restricted(): NixEvaluator {
+    return new NixEvaluator({ ...this.options, restrictEval: true });
+  }
+
+  get isRestricted(): boolean {
+    return this.options.restrictEval === true;
   }
 
   async physical(src: NetworkSource): Promise<PhysicalView> {
@@ -71,7 +89,11 @@ export class NixEvaluator implements Evaluator {
         await writeFile(file, JSON.stringify(value));
         return file;
       };
+      const restrict = this.options.restrictEval === true;
+      const home = join(dir, 'home');
+      if (restrict) await mkdir(home);
       const args = [
+        ...(restrict ? restrictedArgs({ network: networkDir(src), eval: dir, lib: this.nixDir }) : []),
         '--eval',
         '--strict',
         '--json',
@@ -92,8 +114,10 @@ export class NixEvaluator implements Evaluator {
       ];
       if (extra.facts) args.push('--argstr', 'factsFile', await write('facts.json', extra.facts));
       if (extra.only) args.push('--argstr', 'onlyFile', await write('only.json', extra.only));
+      const env = this.options.env ?? process.env;
       const result = await this.runner(this.nixInstantiate, args, {
         ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
+        ...(restrict ? { env: restrictedEnv(env, home, dir) } : this.options.env ? { env } : {}),
       }).catch((cause: unknown) => {
         throw new ReconixError(
           Reason.EvaluationFailed,

@@ -8,6 +8,7 @@ import type { LocalStore, StorePathInfo } from '../core/ports.js';
 import { runProcess, type ExecResult, type Runner } from '../util/exec.js';
 import { assertStorePath } from '../util/shell.js';
 import { narOf } from './nar.js';
+import { makeToolbox, type SandboxOptions } from './sandbox.js';
 import { cleanNixError, tailLines } from '../util/text.js';
 
 export interface NixLocalStoreOptions {
@@ -18,6 +19,11 @@ export interface NixLocalStoreOptions {
   nix?: string;
   /** nix-store calls run at once when registering GC roots. */
   concurrency?: number;
+  /**
+   * Build in Nix's sandbox (its own mount, network and PID namespaces, the inputs and a copy of a few host tools
+   * only), failing rather than falling back to an unsandboxed build. Off by default.
+   */
+  sandbox?: SandboxOptions;
 }
 
 const LOG_TAIL_LINES = 40;
@@ -28,11 +34,20 @@ export class NixLocalStore implements LocalStore {
   private readonly nix: string;
   private readonly concurrency: number;
 
-  constructor(options: NixLocalStoreOptions = {}) {
+  constructor(private readonly options: NixLocalStoreOptions = {}) {
     this.runner = options.runner ?? runProcess;
     this.nixStore = options.nixStore ?? 'nix-store';
     this.nix = options.nix ?? 'nix';
     this.concurrency = options.concurrency ?? 8;
+  }
+
+  /** The same store, building in the sandbox. */
+  sandboxed(sandbox: SandboxOptions): NixLocalStore {
+    return new NixLocalStore({ ...this.options, sandbox });
+  }
+
+  get isSandboxed(): boolean {
+    return this.options.sandbox !== undefined;
   }
 
   /**
@@ -49,9 +64,36 @@ export class NixLocalStore implements LocalStore {
     const pending = rootDir
       ? await mkdir(rootDir, { recursive: true }).then(() => mkdtemp(join(rootDir, '.pending-')))
       : undefined;
+    // Each build gets tools of its own: a build may write to them, and no other build must see what it wrote.
+    const sandbox = this.options.sandbox;
+    const tools = sandbox
+      ? await mkdir(sandbox.toolDir, { recursive: true }).then(() => mkdtemp(join(sandbox.toolDir, 'tools-')))
+      : undefined;
     try {
+      const sandboxArgs =
+        sandbox && tools
+          ? [
+              '--option',
+              'sandbox',
+              'true',
+              '--option',
+              'sandbox-fallback',
+              'false',
+              '--option',
+              'sandbox-paths',
+              await makeToolbox(tools, this.runner, sandbox).catch((cause: unknown) => {
+                throw new ReconixError(
+                  Reason.BuildFailed,
+                  `cannot prepare the build sandbox: ${String(cause)}`,
+                  {
+                    cause,
+                  },
+                );
+              }),
+            ]
+          : [];
       const rootArgs = pending ? ['--add-root', join(pending, 'result'), '--indirect'] : [];
-      const result = await this.call(['--realise', ...rootArgs, ...drvs], Reason.BuildFailed);
+      const result = await this.call(['--realise', ...sandboxArgs, ...rootArgs, ...drvs], Reason.BuildFailed);
       if (result.exitCode !== 0) {
         throw new ReconixError(
           Reason.BuildFailed,
@@ -67,6 +109,7 @@ export class NixLocalStore implements LocalStore {
       }
     } finally {
       if (pending) await rm(pending, { recursive: true, force: true });
+      if (tools) await rm(tools, { recursive: true, force: true });
     }
   }
 

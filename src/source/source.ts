@@ -95,9 +95,13 @@ export function resolveNetworkSource(
       if (!(f in network.inline))
         throw invalid(manifest, `network file ${JSON.stringify(f)} is not among the inline files`);
     }
-    return { ...common, files: chosen.map((f) => join(dir, f)) };
+    return { ...common, root: dir, files: chosen.map((f) => join(dir, f)) };
   }
   const files = network.files ?? [];
   if (files.length === 0) throw invalid(manifest, 'spec.network needs files or inline network files');
-  return { ...common, files: files.map((f) => inside(manifest, manifestDir, f)) };
+  return {
+    ...common,
+    files: files.map((f) => inside(manifest, manifestDir, f)),
+    root: realpathSync(manifestDir),
+  };
 }

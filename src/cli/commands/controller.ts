@@ -42,12 +42,16 @@ export function controllerCommand(cli: Cli): Command {
     .option('--lease-duration <s>', '(--kube) seconds a leader holds the Lease unrenewed', int, 15)
     .option('--renew-deadline <s>', '(--kube) seconds a leader keeps trying to renew', int, 10)
     .option('--retry-period <s>', '(--kube) seconds between tries', int, 2)
+    .option(
+      '--no-build-sandbox',
+      "(--kube) build outside Nix's sandbox (where the controller cannot make namespaces)",
+    )
     .action(async (o: ControllerOptions) => {
-      const { stateDir } = globals(cli);
+      const { stateDir, restrictEval } = globals(cli);
       // The Kubernetes client is large: load it only for Kubernetes mode.
       if (o.kube) return (await import('../kube.js')).kubeControllerCommand({ ...o, stateDir });
       if (!o.dir) return cli.program.error('error: controller needs --dir, or --kube');
-      await directoryController(cli, { ...o, dir: o.dir }, stateDir);
+      await directoryController(cli, { ...o, dir: o.dir }, stateDir, restrictEval === true);
     });
 }
 
@@ -55,9 +59,10 @@ async function directoryController(
   cli: Cli,
   o: ControllerOptions & { dir: string },
   stateDir: string,
+  restrictEval: boolean,
 ): Promise<void> {
   const log = jsonLogger('info');
-  const deps = await buildDeps({ stateDir, log, aws: { ...cli.extras.aws } });
+  const deps = await buildDeps({ stateDir, log, aws: { ...cli.extras.aws }, restrictEval });
   // Metrics and the file watcher are loaded only by the controller: one-shot commands start faster.
   const [{ ReconixMetrics }, { serveMetrics }, { DirectoryController }, { parseDuration }] =
     await Promise.all([

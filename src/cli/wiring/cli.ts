@@ -17,6 +17,7 @@ export interface Globals {
   stateDir: string;
   verbose?: boolean;
   awsEndpoint?: string;
+  restrictEval?: boolean;
 }
 
 /** The program the commands register on, with what the caller of runCli adds to the clients. */
@@ -44,6 +45,7 @@ export function newCli(extras: CliExtras): Cli {
     .option('--state-dir <dir>', 'where Reconix records what it created and activated', defaultStateDir())
     .option('-v, --verbose', 'structured logs on stderr')
     .option('--aws-endpoint <url>', 'an AWS-compatible endpoint instead of AWS (default: $AWS_ENDPOINT_URL)')
+    .option('--restrict-eval', "evaluate networks in Nix's restricted mode, as Kubernetes mode always does")
     .showHelpAfterError();
   return { program, extras };
 }
@@ -74,7 +76,12 @@ export async function setup(cli: Cli, o: Options): Promise<Selection> {
     );
     process.exit(2);
   }
-  const deps = await buildDeps({ stateDir: g.stateDir, log, aws: { ...awsGlobals(cli), ...cloudFlags(o) } });
+  const deps = await buildDeps({
+    stateDir: g.stateDir,
+    log,
+    aws: { ...awsGlobals(cli), ...cloudFlags(o) },
+    restrictEval: g.restrictEval === true,
+  });
   return {
     deps,
     deployments,

@@ -24,6 +24,8 @@ import { ObjectReconciler, type ObjectReconcilerOptions } from './reconcile-obje
 import type { DeploymentSecrets } from './secrets.js';
 import { SourceResolver } from './source.js';
 import { withKubeKeys } from './keys.js';
+import { NixEvaluator } from '../../evaluate/evaluator.js';
+import { NixLocalStore } from '../../nixstore/store.js';
 
 export interface KubeRunOptions {
   kubeConfig: KubeConfig;
@@ -34,6 +36,11 @@ export interface KubeRunOptions {
   log: Logger;
   metrics: ReconixMetrics;
   scratchDir: string;
+  /**
+   * Build in Nix's sandbox (default true). Off only where the controller cannot make namespaces; evaluation is
+   * restricted whatever this says.
+   */
+  buildSandbox?: boolean;
   sourceRoot?: string;
   revisionOf?: (root: string) => Promise<string | undefined>;
   /** Watch only this namespace. */
@@ -68,6 +75,22 @@ export interface RunningKubeController {
   stop(): Promise<void>;
 }
 
+/**
+ * Every NixDeployment is code from some team: its Nix is evaluated in Nix's restricted mode and its systems are
+ * built in the sandbox, so that it cannot read the controller's files, environment or network.
+ */
+export function containNix(deps: ReconcileDeps, scratchDir: string, buildSandbox = true): ReconcileDeps {
+  const { evaluator, store } = deps;
+  return {
+    ...deps,
+    evaluator: evaluator instanceof NixEvaluator ? evaluator.restricted() : evaluator,
+    store:
+      buildSandbox && store instanceof NixLocalStore
+        ? store.sandboxed({ toolDir: `${scratchDir}/sandbox` })
+        : store,
+  };
+}
+
 export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeController> {
   const identity = o.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
   const core = o.kubeConfig.makeApiClient(CoreV1Api);
@@ -95,6 +118,7 @@ export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeC
       : undefined;
   };
   const state = new KubeStateStore({ api: core, identity, ownerOf });
+  const baseDeps = containNix(o.baseDeps, o.scratchDir, o.buildSandbox ?? true);
   const depsFor =
     o.depsFor ??
     ((base: ReconcileDeps, _id: string, secrets: DeploymentSecrets) => ({
@@ -107,7 +131,7 @@ export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeC
     events,
     sources,
     // Keys come from the object's Secrets; the controller's own files and commands are not a source.
-    depsFor: (id, secrets) => ({ ...withKubeKeys(depsFor(o.baseDeps, id, secrets), secrets), state }),
+    depsFor: (id, secrets) => ({ ...withKubeKeys(depsFor(baseDeps, id, secrets), secrets), state }),
     log: o.log,
     metrics: o.metrics,
     ...(o.onStart ? { onStart: o.onStart } : {}),

@@ -55,6 +55,7 @@ describe('resolveNetworkSource', () => {
     assert.deepEqual(src, {
       deployment: 'webapp',
       files: [join(dir, 'network.nix'), join(dir, 'physical.nix')],
+      root: dir,
       args: { domain: 'x' },
       builder: 'mini',
     });
