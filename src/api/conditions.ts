@@ -27,5 +27,6 @@ export const Reason = {
   CloudError: 'CloudError',
   DestroyFailed: 'DestroyFailed',
   SecretNotFound: 'SecretNotFound',
+  Cancelled: 'Cancelled',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

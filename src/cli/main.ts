@@ -13,6 +13,7 @@ import {
   type SshAccess,
 } from '../apply/operations.js';
 import { reconcileDeployment } from '../reconcile/reconciler.js';
+import { exitCode } from '../report/exit.js';
 import { requestFor, type LoadedDeployment, type RequestOverrides } from '../source/deployments.js';
 import { gitRevision, loadDeployments } from '../source/load.js';
 import { jsonLogger, silentLogger } from '../util/log.js';
@@ -23,14 +24,7 @@ import type { KubeCommandOptions } from './kube.js';
 import type { SshTarget } from './ssh.js';
 import { infoOutput, renderInfo } from './info.js';
 import { deployOutput, jsonDocument, planOutput } from './output.js';
-import {
-  planHasChanges,
-  renderDeploy,
-  renderGenerations,
-  renderPlan,
-  renderResults,
-  shortPath,
-} from './render.js';
+import { renderDeploy, renderGenerations, renderPlan, renderResults, shortPath } from './render.js';
 
 interface Globals {
   file: string;
@@ -139,8 +133,7 @@ cloudOptions(selection(program.command('plan')))
         requestFor(d.name, d.spec, d.source, 'plan', overrides(o)),
         deps,
       );
-      if (!report.ok) code = 2;
-      else if (planHasChanges(report.plan) && code === 0) code = 1;
+      code = Math.max(code, exitCode(report));
       if (o.json) out.push(planOutput(report));
       else print(renderPlan(report));
     }
@@ -180,8 +173,7 @@ cloudOptions(selection(program.command('deploy')))
       );
       if (o.json) out.push(deployOutput(report));
       else print(renderDeploy(report));
-      const machineFailures = Object.values(report.machines).some((m) => m.error);
-      if (!report.ok) code = Math.max(code, machineFailures ? 1 : 2);
+      code = Math.max(code, exitCode(report));
     }
     if (o.json) print(jsonDocument(out));
     process.exitCode = code;

@@ -116,6 +116,7 @@ export interface TargetProvider {
     deployment: string,
     machines: MachinePhysical[],
     records: Record<string, MachineRecord | undefined>,
+    facts?: ResourceFacts,
   ): Promise<Record<string, TargetObservation>>;
   /** Whether machines of this kind are created by Reconix (false for `none`). */
   readonly creates: boolean;
@@ -160,6 +161,15 @@ export interface ResourceManager {
   reconcile(ctx: ResourceContext, apply: boolean): Promise<ResourceChange[]>;
   /** Destroy every resource of the deployment in reverse dependency order, honouring retain policies. */
   destroy(ctx: ResourceContext, opts: { deleteNonEmptyBuckets?: boolean }): Promise<ResourceChange[]>;
+}
+
+/** What the resources stage learnt that the targets stage needs (by resource kind); opaque to the reconcile. */
+export type ResourceFacts = Readonly<Record<string, unknown>>;
+
+/** What a reconcile of the cloud resources returns: the changes, and the facts it hands on to the targets. */
+export interface ResourceOutcome {
+  changes: ResourceChange[];
+  facts: ResourceFacts;
 }
 
 export interface ResourceContext {
