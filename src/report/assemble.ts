@@ -1,6 +1,5 @@
 // The report of a reconcile, assembled from what its stages returned: nothing else writes it.
 import { Reason } from '../api/conditions.js';
-import type { Failure } from '../core/errors.js';
 import type { ReconcileRequest } from '../core/request.js';
 import type { Plan } from '../plan/actions.js';
 import { mergePlans } from '../plan/plan.js';
@@ -34,24 +33,42 @@ export function planOf(r: RunResults): Plan {
   return changes.length > 0 ? { ...plan, resources: changes } : plan;
 }
 
-function machineReports(input: AssembleInput): Record<string, MachineReport> {
+type Reports = Record<string, MachineReport>;
+
+/** Each machine's report, built in the order of the stages: a later stage's failure or outcome wins. */
+function machineReports(input: AssembleInput): Reports {
   const { req, results: r } = input;
-  const reports: Record<string, MachineReport> = {};
-  const fail = (f: MachineFailure | { machine: string; failure: Failure }) => {
-    const m = reports[f.machine];
-    if (!m) return;
-    m.outcome = m.outcome === 'unreachable' ? 'unreachable' : 'failed';
-    m.error = f.failure;
-    if ('unreachable' in f && f.unreachable) m.outcome = 'unreachable';
-  };
+  const reports: Reports = {};
   for (const name of r.selected ?? []) {
     const m = r.physical?.machines[name];
     if (m) reports[name] = { machine: name, env: m.targetEnv, verdict: 'unknown', outcome: 'unchanged' };
   }
-  r.observed?.failures.forEach(fail);
-  const targetVerdicts: Record<string, MachinePlanVerdict> = {};
+  provisioned(reports, r);
+  configured(reports, r);
+  applied(reports, r);
+  const activating = new Set(
+    (r.systemPlan?.actions ?? []).filter((a) => a.kind === 'activate').map((a) => a.machine),
+  );
+  const stopped = req.stopAfter !== undefined || input.cancelled;
+  for (const m of Object.values(reports)) {
+    const settled = m.error !== undefined || m.outcome !== 'unchanged';
+    if (isPlanned({ op: req.op, stopped, verdict: m.verdict, activates: activating.has(m.machine), settled }))
+      m.outcome = 'planned';
+  }
+  return reports;
+}
+
+function fail(reports: Reports, f: MachineFailure): void {
+  const m = reports[f.machine];
+  if (!m) return;
+  m.outcome = m.outcome === 'unreachable' || f.unreachable ? 'unreachable' : 'failed';
+  m.error = f.failure;
+}
+
+/** The targets: observed (or not), planned, created, started, destroyed. */
+function provisioned(reports: Reports, r: RunResults): void {
+  for (const f of r.observed?.failures ?? []) fail(reports, f);
   for (const mp of r.targetPlan?.machines ?? []) {
-    targetVerdicts[mp.machine] = mp.verdict;
     const m = (reports[mp.machine] ??= {
       machine: mp.machine,
       env: mp.env,
@@ -71,12 +88,16 @@ function machineReports(input: AssembleInput): Record<string, MachineReport> {
   }
   for (const t of r.provisioned ?? []) {
     const m = reports[t.machine];
-    if (t.failure) fail({ machine: t.machine, failure: t.failure });
+    if (t.failure) fail(reports, { machine: t.machine, failure: t.failure });
     else if (m && t.created) m.created = true;
     else if (m && t.destroyed) m.outcome = 'destroyed';
   }
-  r.configured?.connected.failures.forEach(fail);
-  r.configured?.hosts.failures.forEach(fail);
+}
+
+/** The hosts connected and observed, the systems evaluated, and the verdicts of both plans. */
+function configured(reports: Reports, r: RunResults): void {
+  for (const f of r.configured?.connected.failures ?? []) fail(reports, f);
+  for (const f of r.configured?.hosts.failures ?? []) fail(reports, f);
   for (const [name, ref] of Object.entries(r.configured?.desired ?? {})) {
     const m = reports[name];
     if (!m) continue;
@@ -88,12 +109,17 @@ function machineReports(input: AssembleInput): Record<string, MachineReport> {
     const m = reports[name];
     if (m && view.ok && view.observation.currentSystem) m.current = view.observation.currentSystem;
   }
+  const targetVerdicts = new Map((r.targetPlan?.machines ?? []).map((mp) => [mp.machine, mp.verdict]));
   for (const mp of r.systemPlan?.machines ?? []) {
     const m = reports[mp.machine];
     if (!m) continue;
-    m.verdict = machineVerdict(targetVerdicts[mp.machine], mp.verdict);
+    m.verdict = machineVerdict(targetVerdicts.get(mp.machine), mp.verdict);
     if (mp.verdict === 'held') m.outcome = 'held';
   }
+}
+
+/** What the builds, copies and activations did. */
+function applied(reports: Reports, r: RunResults): void {
   for (const o of r.applied ?? []) {
     const m = reports[o.machine];
     if (!m) continue;
@@ -102,18 +128,6 @@ function machineReports(input: AssembleInput): Record<string, MachineReport> {
     if (o.outcome) m.outcome = o.outcome;
     if (o.current) m.current = o.current;
     if (o.generation) m.generation = o.generation;
-    if (o.failure) fail({ machine: o.machine, failure: o.failure });
+    if (o.failure) fail(reports, { machine: o.machine, failure: o.failure });
   }
-  const activating = new Set(
-    (r.systemPlan?.actions ?? []).filter((a) => a.kind === 'activate').map((a) => a.machine),
-  );
-  const stopped = req.stopAfter !== undefined || input.cancelled;
-  for (const m of Object.values(reports)) {
-    const settled = m.error !== undefined || m.outcome !== 'unchanged';
-    if (isPlanned({ op: req.op, stopped, verdict: m.verdict, activates: activating.has(m.machine), settled }))
-      m.outcome = 'planned';
-  }
-  return reports;
 }
-
-type MachinePlanVerdict = MachineReport['verdict'];
