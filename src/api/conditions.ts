@@ -29,5 +29,6 @@ export const Reason = {
   SecretNotFound: 'SecretNotFound',
   KeyUnavailable: 'KeyUnavailable',
   KeyDeliveryFailed: 'KeyDeliveryFailed',
+  Cancelled: 'Cancelled',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -1,49 +1,47 @@
-// Phase B: build what changed (one Nix call), then copy and activate machine by machine, capped.
+// Configuring, applied: build what changed (one Nix call), then copy and activate machine by machine, capped.
+// A cancelled run stops between machines and before each copy and activation, never inside one.
 import pLimit from 'p-limit';
 import { Reason } from '../api/conditions.js';
 import { ReconixError } from '../core/errors.js';
 import type { Action } from '../plan/actions.js';
 import { assertNever } from '../plan/actions.js';
-import { fail, type Run } from '../observe/run.js';
-import type { HostView } from '../plan/plan.js';
-import { activate, copyClosure } from './hosts.js';
-import { type Sessions } from '../observe/hosts.js';
-import type { HostSession, StorePathInfo } from '../core/ports.js';
-import { applyKeyStep } from './keys.js';
+import { machineFailure, type RunContext, type StateDoc } from '../observe/run.js';
+import type { Failure } from '../core/errors.js';
+import type { MachineOutcome } from '../report/outcomes.js';
 
-export async function applySystemActions(
-  run: Run,
+export type { MachineOutcome };
+import type { HostViews, Sessions } from '../observe/hosts.js';
+import { activate, copyClosure } from './hosts.js';
+import { applyKeyStep, type KeysRun } from './keys.js';
+import type { CopyStats, HostSession, StorePathInfo } from '../core/ports.js';
+
+type Build = Extract<Action, { kind: 'build' }>;
+
+export async function applySystems(
+  ctx: RunContext,
+  doc: StateDoc,
   actions: readonly Action[],
   sessions: Sessions,
-  hosts: Readonly<Record<string, HostView>> = {},
-): Promise<void> {
+  hosts: Readonly<HostViews>,
+  env: Readonly<Record<string, string>>,
+  keys?: KeysRun,
+): Promise<MachineOutcome[]> {
   const byMachine = new Map<string, Action[]>();
   for (const a of actions) byMachine.set(a.machine, [...(byMachine.get(a.machine) ?? []), a]);
+  const outcomes = new Map<string, MachineOutcome>();
+  const outcome = (machine: string) =>
+    outcomes.get(machine) ?? outcomes.set(machine, { machine }).get(machine)!;
+  if (ctx.signal.aborted) {
+    for (const name of byMachine.keys()) outcome(name).cancelled = true;
+    return [...outcomes.values()];
+  }
 
-  // Build every changed machine in one call: Nix schedules the builds in parallel and shares what they share.
-  const builds = actions.filter((a): a is Extract<Action, { kind: 'build' }> => a.kind === 'build');
-  const buildFailed = new Set<string>();
-  if (builds.length > 0) {
-    try {
-      await run.deps.store.realise(
-        builds.map((b) => b.drvPath),
-        // One root per machine system and deployment: a newer build replaces the older root.
-        `${run.deps.gcRootDir}/${run.req.name}`,
-      );
-    } catch (err) {
-      // Find out which machines' systems did not get built; the others go on.
-      const built = await run.deps.store.validPaths(builds.map((b) => b.outPath));
-      for (const b of builds) {
-        if (!built.has(b.outPath)) {
-          buildFailed.add(b.machine);
-          fail(run, b.machine, err, Reason.BuildFailed);
-        }
-      }
-    }
-    for (const b of builds) {
-      const r = run.reports[b.machine];
-      if (r && !buildFailed.has(b.machine)) r.built = true;
-    }
+  const builds = actions.filter((a): a is Build => a.kind === 'build');
+  const buildFailed = await buildSystems(ctx, builds);
+  for (const b of builds) {
+    const failure = buildFailed.get(b.machine);
+    if (failure) outcome(b.machine).failure = failure;
+    else outcome(b.machine).built = true;
   }
 
   // Every closure in one query, rather than one process per machine.
@@ -52,112 +50,105 @@ export async function applySystemActions(
     .map((a) => (a as { system: string }).system);
   const closures =
     copies.length > 0
-      ? await run.deps.store.closures([...new Set(copies)])
+      ? await ctx.deps.store.closures([...new Set(copies)])
       : new Map<string, StorePathInfo[]>();
-  const ctx: StepContext = { closures, hosts };
+  const steps: StepContext = { ctx, doc, closures, hosts, env, ...(keys ? { keys } : {}) };
 
-  const limit = pLimit(Math.max(1, run.req.maxParallel));
+  const limit = pLimit(Math.max(1, ctx.req.maxParallel));
   await Promise.all(
-    [...byMachine].map(([name, steps]) =>
+    [...byMachine].map(([name, machineSteps]) =>
       limit(async () => {
-        if (buildFailed.has(name)) return;
         const session = sessions.get(name);
-        const report = run.reports[name];
-        if (!session || !report) return;
-        try {
-          for (const step of steps) await applyStep(run, step, session, ctx);
-        } catch (err) {
-          fail(run, name, err, Reason.ActivationFailed);
-          const rec = run.state.machines[name];
-          if (rec)
-            rec.lastDeploy = {
-              at: run.deps.clock.now().toISOString(),
-              ok: false,
-              message: report.error?.message ?? '',
-            };
-          await run.save();
-        }
+        if (buildFailed.has(name) || !session) return;
+        await applyMachine(steps, outcome(name), machineSteps, session);
       }),
     ),
   );
+  return [...outcomes.values()];
+}
+
+/** Build every changed machine in one call: Nix schedules the builds in parallel and shares what they share. */
+async function buildSystems(ctx: RunContext, builds: readonly Build[]): Promise<Map<string, Failure>> {
+  const failed = new Map<string, Failure>();
+  if (builds.length === 0) return failed;
+  const { deps, req } = ctx;
+  try {
+    // One root per machine system and deployment: a newer build replaces the older root.
+    await deps.store.realise(
+      builds.map((b) => b.drvPath),
+      `${deps.gcRootDir}/${req.name}`,
+    );
+  } catch (err) {
+    // Find out which machines' systems did not get built; the others go on.
+    const built = await deps.store.validPaths(builds.map((b) => b.outPath));
+    for (const b of builds)
+      if (!built.has(b.outPath))
+        failed.set(b.machine, machineFailure(ctx, b.machine, err, Reason.BuildFailed));
+  }
+  return failed;
 }
 
 interface StepContext {
+  ctx: RunContext;
+  doc: StateDoc;
   closures: ReadonlyMap<string, StorePathInfo[]>;
-  hosts: Readonly<Record<string, HostView>>;
+  hosts: Readonly<HostViews>;
+  env: Readonly<Record<string, string>>;
+  keys?: KeysRun;
 }
 
-async function applyStep(run: Run, step: Action, session: HostSession, ctx: StepContext): Promise<void> {
-  const name = step.machine;
-  const report = run.reports[name];
-  if (!report) return;
+/** One machine's steps in order; a failure ends them and is recorded, and so is the activation. */
+async function applyMachine(
+  steps: StepContext,
+  out: MachineOutcome,
+  actions: readonly Action[],
+  session: HostSession,
+): Promise<void> {
+  const { ctx, doc } = steps;
+  try {
+    for (const step of actions) {
+      // The safe points: nothing of this machine's copy or activation has started.
+      if (ctx.signal.aborted && (step.kind === 'copy' || step.kind === 'activate')) {
+        out.cancelled = true;
+        return;
+      }
+      await applyStep(steps, out, step, session);
+    }
+  } catch (err) {
+    out.failure = machineFailure(ctx, out.machine, err, Reason.ActivationFailed);
+    const rec = doc.state.machines[out.machine];
+    if (rec)
+      rec.lastDeploy = { at: ctx.deps.clock.now().toISOString(), ok: false, message: out.failure.message };
+    await doc.checkpoint('machine-done');
+  }
+}
+
+async function applyStep(
+  steps: StepContext,
+  out: MachineOutcome,
+  step: Action,
+  session: HostSession,
+): Promise<void> {
   switch (step.kind) {
     case 'build':
       return; // done above, for all machines at once
-    case 'copy': {
-      try {
-        report.copied = await copyClosure(
-          session,
-          run.deps.store,
-          step.system,
-          ctx.closures.get(step.system),
-        );
-      } catch (err) {
-        // Say it was the copy that failed, keeping what the error knows about itself (its reaction).
-        if (err instanceof ReconixError) throw err;
-        throw new ReconixError(Reason.CopyFailed, err instanceof Error ? err.message : String(err), {
-          cause: err,
-        });
-      }
+    case 'copy':
+      out.copied = await copyStep(steps, step.system, session);
       return;
-    }
-    case 'activate': {
-      const view = ctx.hosts[name];
-      const { generation } = await activate(
-        session,
-        step.system,
-        step.mode,
-        view?.ok ? view.observation : undefined,
-      );
-      if (step.mode === 'dry-activate') {
-        report.outcome = 'planned';
-        return;
-      }
-      const now = run.deps.clock.now().toISOString();
-      const rec = (run.state.machines[name] ??= { targetEnv: report.env });
-      rec.activated = {
-        system: step.system,
-        mode: step.mode,
-        at: now,
-        ...(generation ? { generation } : {}),
-      };
-      rec.lastDeploy = { at: now, ok: true };
-      if (rec.hold && rec.hold.system !== step.system) delete rec.hold;
-      await run.save();
-      report.outcome = step.cause === 'drift' ? 'drift-corrected' : 'activated';
-      report.current = step.system;
-      if (generation) report.generation = generation;
-      run.deps.log.info('machine activated', {
-        deployment: run.req.name,
-        machine: name,
-        system: step.system,
-        mode: step.mode,
-        cause: step.cause,
-        generation,
-      });
-      return;
-    }
+    case 'activate':
+      return activateStep(steps, out, step, session);
     case 'report-drift':
-      report.outcome = 'drift-reported';
-      run.deps.log.warn('drift detected', {
-        deployment: run.req.name,
-        machine: name,
+      out.outcome = 'drift-reported';
+      steps.ctx.deps.log.warn('drift detected', {
+        deployment: steps.ctx.req.name,
+        machine: step.machine,
         expected: step.expected,
         actual: step.actual,
       });
       return;
     case 'deliver-keys':
-      return applyKeyStep(run, step, session);
+      if (!steps.keys) throw new Error('keys to deliver, but no keys stage ran');
+      return applyKeyStep(steps.keys, step, session);
     case 'create-target':
     case 'start-target':
     case 'destroy-target':
@@ -165,4 +156,50 @@ async function applyStep(run: Run, step: Action, session: HostSession, ctx: Step
     default:
       assertNever(step);
   }
+}
+
+async function copyStep(steps: StepContext, system: string, session: HostSession): Promise<CopyStats> {
+  try {
+    return await copyClosure(session, steps.ctx.deps.store, system, steps.closures.get(system));
+  } catch (err) {
+    // Say it was the copy that failed, keeping what the error knows about itself (its reaction).
+    if (err instanceof ReconixError) throw err;
+    throw new ReconixError(Reason.CopyFailed, err instanceof Error ? err.message : String(err), {
+      cause: err,
+    });
+  }
+}
+
+async function activateStep(
+  steps: StepContext,
+  out: MachineOutcome,
+  step: Extract<Action, { kind: 'activate' }>,
+  session: HostSession,
+): Promise<void> {
+  const { ctx, doc } = steps;
+  const name = step.machine;
+  const view = steps.hosts[name];
+  const observed = view?.ok ? view.observation : undefined;
+  const { generation } = await activate(session, step.system, step.mode, observed);
+  if (step.mode === 'dry-activate') {
+    out.outcome = 'planned';
+    return;
+  }
+  const now = ctx.deps.clock.now().toISOString();
+  const rec = (doc.state.machines[name] ??= { targetEnv: steps.env[name] ?? 'none' });
+  rec.activated = { system: step.system, mode: step.mode, at: now, ...(generation ? { generation } : {}) };
+  rec.lastDeploy = { at: now, ok: true };
+  if (rec.hold && rec.hold.system !== step.system) delete rec.hold;
+  await doc.checkpoint('machine-done');
+  out.outcome = step.cause === 'drift' ? 'drift-corrected' : 'activated';
+  out.current = step.system;
+  if (generation) out.generation = generation;
+  ctx.deps.log.info('machine activated', {
+    deployment: ctx.req.name,
+    machine: name,
+    system: step.system,
+    mode: step.mode,
+    cause: step.cause,
+    generation,
+  });
 }

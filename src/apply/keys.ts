@@ -3,7 +3,9 @@
 import { Reason } from '../api/conditions.js';
 import { ReconixError } from '../core/errors.js';
 import type { HostView } from '../plan/plan.js';
-import { fail, type Run } from '../observe/run.js';
+import type { DeploymentState, PhysicalView } from '../core/model.js';
+import { machineFailure, type RunContext } from '../observe/run.js';
+import type { KeyReport, MachineFailure } from '../report/outcomes.js';
 import type { HostSession } from '../core/ports.js';
 import type { ExecResult } from '../util/exec.js';
 import { keyHmac, sha256 } from '../keys/digest.js';
@@ -18,19 +20,48 @@ import {
   removeScript,
 } from '../keys/remote.js';
 import { localKeySource } from '../keys/resolve.js';
-import { checkKey, DEFAULT_KEY_DIR, keyPath, type DesiredKey, type ResolvedKey } from '../keys/spec.js';
+import {
+  checkKey,
+  DEFAULT_KEY_DIR,
+  keyPath,
+  type DesiredKey,
+  type ResolvedKey,
+  type RunKeys,
+} from '../keys/spec.js';
+
+/**
+ * What the keys of one run work with: the run's context, its physical view and recorded state, a save, and what
+ * the keys stage learns (contents in memory only, per-machine key reports, machines whose keys cannot be read).
+ */
+export interface KeysRun {
+  ctx: RunContext;
+  physical: PhysicalView;
+  state: DeploymentState;
+  save(): Promise<void>;
+  keys: RunKeys;
+  reports: Record<string, KeyReport>;
+  failures: MachineFailure[];
+}
+
+export function keysRun(
+  ctx: RunContext,
+  physical: PhysicalView,
+  state: DeploymentState,
+  save: () => Promise<void>,
+): KeysRun {
+  return { ctx, physical, state, save, keys: new Map(), reports: {}, failures: [] };
+}
 
 /** The declared keys of the given machines: the network's deployment.keys and those of the key source. */
 export async function declaredKeys(
-  run: Run,
+  run: KeysRun,
   machines: readonly string[],
 ): Promise<Record<string, Record<string, DesiredKey>>> {
+  const { deps, req } = run.ctx;
   const withNixKeys = machines.filter((n) => (run.physical.machines[n]?.keys.length ?? 0) > 0);
   const fromNix =
-    withNixKeys.length > 0 && run.deps.evaluator.keys
-      ? await run.deps.evaluator.keys(run.req.source, withNixKeys)
-      : {};
-  const extra = run.deps.keySource?.declared?.(machines) ?? {};
+    withNixKeys.length > 0 && deps.evaluator.keys ? await deps.evaluator.keys(req.source, withNixKeys) : {};
+  const extra = deps.keySource?.declared?.(machines) ?? {};
   const out: Record<string, Record<string, DesiredKey>> = {};
   for (const n of machines) out[n] = { ...fromNix[n], ...extra[n] };
   return out;
@@ -38,11 +69,11 @@ export async function declaredKeys(
 
 /** Read the content of every declared key of one machine; a failure fails the machine, naming the key. */
 export async function resolveKeys(
-  run: Run,
+  run: KeysRun,
   machine: string,
   declared: Readonly<Record<string, DesiredKey>>,
 ): Promise<Map<string, ResolvedKey>> {
-  const source = run.deps.keySource ?? localKeySource();
+  const source = run.ctx.deps.keySource ?? localKeySource();
   const out = new Map<string, ResolvedKey>();
   for (const [name, key] of Object.entries(declared).sort(([a], [b]) => a.localeCompare(b))) {
     checkKey(machine, name, key);
@@ -65,21 +96,20 @@ export async function probeKeys(session: HostSession, paths: readonly string[]) 
  * read are failed and listed, so that the caller activates nothing there.
  */
 export async function planKeyStage(
-  run: Run,
+  run: KeysRun,
   sessions: ReadonlyMap<string, HostSession>,
   hosts: Readonly<Record<string, HostView | undefined>>,
 ): Promise<{ actions: DeliverKeys[]; failed: Set<string> }> {
   const failed = new Set<string>();
-  const machines = [...sessions.keys()].filter((n) => hosts[n]?.ok && !run.reports[n]?.error);
+  const machines = [...sessions.keys()].filter((n) => hosts[n]?.ok);
   const concerned = machines.filter(
     (n) =>
       (run.physical.machines[n]?.keys.length ?? 0) > 0 ||
       Object.keys(run.state.machines[n]?.keys ?? {}).length > 0 ||
-      run.deps.keySource?.declared !== undefined,
+      run.ctx.deps.keySource?.declared !== undefined,
   );
   if (concerned.length === 0) return { actions: [], failed };
   const declared = await declaredKeys(run, concerned);
-  run.keys ??= new Map();
   const actions: DeliverKeys[] = [];
   await Promise.all(
     concerned.map(async (name) => {
@@ -88,7 +118,7 @@ export async function planKeyStage(
       if (Object.keys(keys).length === 0 && Object.keys(recorded ?? {}).length === 0) return;
       try {
         const resolved = await resolveKeys(run, name, keys);
-        run.keys!.set(name, resolved);
+        run.keys.set(name, resolved);
         const paths = [...resolved].map(([n, r]) => keyPath(n, r.key.destDir));
         const observed = await probeKeys(sessions.get(name)!, [...paths, DONE_PATH]);
         const desired = Object.fromEntries(
@@ -96,11 +126,13 @@ export async function planKeyStage(
         );
         const plan = planKeys({ machine: name, desired, observed, recorded });
         actions.push(...plan.actions);
-        const report = run.reports[name];
-        if (report) report.keys = { missing: plan.missing, delivered: [] };
+        run.reports[name] = { missing: plan.missing, delivered: [] };
       } catch (err) {
         failed.add(name);
-        fail(run, name, err, Reason.KeyUnavailable);
+        run.failures.push({
+          machine: name,
+          failure: machineFailure(run.ctx, name, err, Reason.KeyUnavailable),
+        });
       }
     }),
   );
@@ -108,12 +140,14 @@ export async function planKeyStage(
 }
 
 /** Write, remove and mark keys on one machine, recording names and digests (never content) in the state. */
-export async function applyKeyStep(run: Run, step: DeliverKeys, session: HostSession): Promise<void> {
+export async function applyKeyStep(run: KeysRun, step: DeliverKeys, session: HostSession): Promise<void> {
+  const { deps, req } = run.ctx;
   const name = step.machine;
-  const resolved = run.keys?.get(name);
-  const report = run.reports[name];
-  const rec = (run.state.machines[name] ??= { targetEnv: report?.env ?? 'none' });
-  const secret = step.keys.length > 0 ? await run.deps.keyHmacSecret?.(run.req.name) : undefined;
+  const resolved = run.keys.get(name);
+  const report = (run.reports[name] ??= { missing: [], delivered: [] });
+  const env = run.physical.machines[name]?.targetEnv ?? 'none';
+  const rec = (run.state.machines[name] ??= { targetEnv: env });
+  const secret = step.keys.length > 0 ? await deps.keyHmacSecret?.(req.name) : undefined;
   for (const key of step.keys) {
     const r = resolved?.get(key);
     if (!r) throw new Error(`${name}: key ${JSON.stringify(key)} was not resolved in this run`);
@@ -127,34 +161,27 @@ export async function applyKeyStep(run: Run, step: DeliverKeys, session: HostSes
     const fs = deliveredFsType(result.stdout);
     if (!isVolatile(fs)) {
       const warning = `key ${JSON.stringify(key)}: ${r.key.destDir} is not a tmpfs (${fs ?? 'unknown'}): the key survives a reboot there`;
-      run.deps.log.warn('key directory is not a tmpfs', {
-        deployment: run.req.name,
+      deps.log.warn('key directory is not a tmpfs', {
+        deployment: req.name,
         machine: name,
         key,
         destDir: r.key.destDir,
         fs,
       });
-      if (report)
-        (report.keys ??= { missing: [], delivered: [] }).warnings = [
-          ...(report.keys.warnings ?? []),
-          warning,
-        ];
+      report.warnings = [...(report.warnings ?? []), warning];
     }
     rec.keys = {
       ...rec.keys,
       [key]: {
         destDir: r.key.destDir,
-        at: run.deps.clock.now().toISOString(),
+        at: deps.clock.now().toISOString(),
         ...(secret ? { hmac: keyHmac(secret, r.content) } : {}),
       },
     };
-    if (report) {
-      report.keys ??= { missing: [], delivered: [] };
-      report.keys.delivered.push(key);
-      report.keys.missing = report.keys.missing.filter((k) => k !== key);
-    }
-    run.deps.log.info('key delivered', {
-      deployment: run.req.name,
+    report.delivered.push(key);
+    report.missing = report.missing.filter((k) => k !== key);
+    deps.log.info('key delivered', {
+      deployment: req.name,
       machine: name,
       key,
       destDir: r.key.destDir,
@@ -171,8 +198,8 @@ export async function applyKeyStep(run: Run, step: DeliverKeys, session: HostSes
     rec.keys = Object.fromEntries(
       Object.entries(rec.keys ?? {}).filter(([k, v]) => !gone.has(keyPath(k, v.destDir)) || resolved?.has(k)),
     );
-    run.deps.log.info('undeclared keys removed', {
-      deployment: run.req.name,
+    deps.log.info('undeclared keys removed', {
+      deployment: req.name,
       machine: name,
       files: step.remove,
     });

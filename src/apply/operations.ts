@@ -1,16 +1,18 @@
-// Operations on machines outside the main loop: generations, rollback, destroy. Same ports, same pinning.
+// Operations on machines outside the main loop: generations, rollback, destroy. Same ports, same pinning, and
+// the same opening as a reconcile.
 import pLimit from 'p-limit';
 import { Reason } from '../api/conditions.js';
-import { ReconixError } from '../core/errors.js';
-import { emptyState, type Generation, type SshEndpoint } from '../core/model.js';
+import { failureOf, ReconixError } from '../core/errors.js';
+import type { Generation, PhysicalView, SshEndpoint } from '../core/model.js';
 import { selectMachines } from '../plan/plan.js';
-import type { StateHandle } from '../state/backend.js';
-import { machine, provider, type ReconcileDeps, type Run } from '../observe/run.js';
+import { machine, provider, runContext, type ReconcileDeps, type RunContext } from '../observe/run.js';
+import { evaluatePhysical, openState, type OpenedState } from '../observe/open.js';
 import { type ReconcileRequest } from '../core/request.js';
 import { closeAll, connectHost } from '../observe/hosts.js';
 import { copyClosure } from './hosts.js';
 import type { HostSession, ResourceManager } from '../core/ports.js';
-import { collectFacts } from '../observe/targets.js';
+import { collectFacts, type Targets } from '../observe/targets.js';
+import { resourceContext } from './resources.js';
 import { destroyMachine, targetContext } from './targets.js';
 
 export interface MachineResult<T> {
@@ -20,59 +22,68 @@ export interface MachineResult<T> {
   error?: { reason: string; message: string };
 }
 
+interface Opened {
+  ctx: RunContext;
+  doc: OpenedState;
+  physical: PhysicalView;
+  /** The selected machines' targets as their records describe them (not observed). */
+  targets: Targets;
+  selected: string[];
+}
+
 /** Open a run on recorded state without observing targets (their records say where they are). */
 export async function openRun(
   req: ReconcileRequest,
   deps: ReconcileDeps,
   write: boolean,
   evaluate = true,
-): Promise<{ run: Run; selected: string[]; handle?: StateHandle }> {
-  const handle = write ? await deps.state.acquire(req.name, `reconix ${req.op}`) : undefined;
+): Promise<Opened> {
+  const doc = await openState(req, deps, write);
   try {
-    const state = handle ? handle.state : await deps.state.read(req.name).catch(() => emptyState(req.name));
     const physical = evaluate
-      ? await deps.evaluator.physical(req.source)
+      ? await evaluatePhysical(req, deps, doc)
       : { description: '', machines: {}, resources: {} };
-    const run: Run = {
-      req,
-      deps,
-      state,
-      save: handle ? () => handle.save() : async () => undefined,
-      physical,
-      targets: {},
-      reports: {},
-      resourceChanges: [],
-    };
-    await deps.prepare?.(physical, state);
-    const names = evaluate ? Object.keys(physical.machines) : Object.keys(state.machines);
+    const names = evaluate ? Object.keys(physical.machines) : Object.keys(doc.state.machines);
     const selected = selectMachines(names, req.include, req.exclude);
+    const targets: Record<string, Targets[string]> = {};
     for (const n of selected) {
       const m = physical.machines[n];
-      if (m) run.targets[n] = deps.providers[m.targetEnv]?.describe(m, state.machines[n]?.target);
+      if (m) targets[n] = deps.providers[m.targetEnv]?.describe(m, doc.state.machines[n]?.target);
     }
-    return { run, selected, ...(handle ? { handle } : {}) };
+    return { ctx: runContext(req, deps), doc, physical, targets, selected };
   } catch (err) {
-    await handle?.release();
+    await doc.release();
     throw err;
   }
 }
 
+/** A machine's result from an error: its reason, or `fallback` when it names none. */
+function failedResult<T>(machine: string, err: unknown, fallback: Reason): MachineResult<T> {
+  const { reason, message } = failureOf(err, fallback);
+  return { machine, ok: false, error: { reason, message } };
+}
+
 export async function eachMachine<T>(
-  run: Run,
+  run: Opened,
   names: readonly string[],
   fn: (name: string, session: HostSession) => Promise<T>,
 ): Promise<MachineResult<T>[]> {
-  const limit = pLimit(Math.max(1, run.req.maxParallel));
+  const limit = pLimit(Math.max(1, run.ctx.req.maxParallel));
   return Promise.all(
     names.map((machine) =>
       limit(async (): Promise<MachineResult<T>> => {
         let session: HostSession | undefined;
         try {
-          session = await connectHost(run, machine);
+          session = await connectHost(
+            run.ctx,
+            run.doc,
+            run.physical,
+            machine,
+            run.targets[machine]?.endpoint,
+          );
           return { machine, ok: true, value: await fn(machine, session) };
         } catch (err) {
-          const reason = (err as ReconixError).reason ?? Reason.HostUnreachable;
-          return { machine, ok: false, error: { reason, message: (err as Error).message } };
+          return failedResult(machine, err, Reason.HostUnreachable);
         } finally {
           if (session) closeAll(new Map([[machine, session]]));
         }
@@ -96,7 +107,7 @@ export async function sshAccess(
   deps: ReconcileDeps,
   name: string,
 ): Promise<SshAccess> {
-  const { run } = await openRun(req, deps, false);
+  const run = await openRun(req, deps, false);
   if (!run.physical.machines[name]) {
     const known = Object.keys(run.physical.machines).join(', ') || 'none';
     throw new ReconixError(Reason.InvalidManifest, `no machine ${name} in ${req.name} (machines: ${known})`);
@@ -109,9 +120,9 @@ export async function sshAccessAll(
   req: ReconcileRequest,
   deps: ReconcileDeps,
 ): Promise<Map<string, SshAccess | ReconixError>> {
-  const { run, selected } = await openRun(req, deps, false);
+  const run = await openRun(req, deps, false);
   const out = new Map<string, SshAccess | ReconixError>();
-  for (const name of selected) {
+  for (const name of run.selected) {
     try {
       out.set(name, accessOf(run, name));
     } catch (err) {
@@ -121,9 +132,9 @@ export async function sshAccessAll(
   return out;
 }
 
-function accessOf(run: Run, name: string): SshAccess {
-  const m = machine(run, name);
-  const rec = run.state.machines[name];
+function accessOf(run: Opened, name: string): SshAccess {
+  const m = machine(run.physical, name);
+  const rec = run.doc.state.machines[name];
   const target = run.targets[name];
   const endpoint = target?.endpoint ?? rec?.endpoint;
   if (!endpoint) {
@@ -137,8 +148,8 @@ export async function listGenerations(
   req: ReconcileRequest,
   deps: ReconcileDeps,
 ): Promise<MachineResult<Generation[]>[]> {
-  const { run, selected } = await openRun(req, deps, false);
-  return eachMachine(run, selected, (_n, s) => s.listGenerations());
+  const run = await openRun(req, deps, false);
+  return eachMachine(run, run.selected, (_n, s) => s.listGenerations());
 }
 
 /**
@@ -150,10 +161,11 @@ export async function rollback(
   deps: ReconcileDeps,
   n: number,
 ): Promise<MachineResult<{ system: string; copied: number }>[]> {
-  const { run, selected, handle } = await openRun(req, deps, true);
+  const run = await openRun(req, deps, true);
   try {
-    const desired = await deps.evaluator.systems(req.source, collectFacts(run), selected).catch(() => ({}));
-    return await eachMachine(run, selected, async (name, session) => {
+    const facts = collectFacts(run.ctx, run.doc, run.physical, run.targets);
+    const desired = await deps.evaluator.systems(req.source, facts, run.selected).catch(() => ({}));
+    return await eachMachine(run, run.selected, async (name, session) => {
       const gens = await session.listGenerations();
       const gen = gens.find((g) => g.number === n);
       if (!gen) {
@@ -176,7 +188,7 @@ export async function rollback(
       }
       await session.switchGeneration(n);
       await session.switchTo(gen.path, 'switch');
-      const rec = (run.state.machines[name] ??= {
+      const rec = (run.doc.state.machines[name] ??= {
         targetEnv: run.physical.machines[name]?.targetEnv ?? 'none',
       });
       const at = deps.clock.now().toISOString();
@@ -184,12 +196,12 @@ export async function rollback(
       const want = (desired as Record<string, { outPath: string }>)[name]?.outPath;
       if (want && want !== gen.path) rec.hold = { system: gen.path, whileDesired: want, generation: n };
       else delete rec.hold;
-      await run.save();
+      await run.doc.checkpoint('machine-done');
       deps.log.info('machine rolled back', { deployment: req.name, machine: name, generation: n });
       return { system: gen.path, copied };
     });
   } finally {
-    await handle?.release();
+    await run.doc.release();
   }
 }
 
@@ -198,8 +210,8 @@ export async function deleteGeneration(
   deps: ReconcileDeps,
   n: number,
 ): Promise<MachineResult<number>[]> {
-  const { run, selected } = await openRun(req, deps, false);
-  return eachMachine(run, selected, async (name, session) => {
+  const run = await openRun(req, deps, false);
+  return eachMachine(run, run.selected, async (name, session) => {
     const gens = await session.listGenerations();
     const gen = gens.find((g) => g.number === n);
     if (!gen)
@@ -229,56 +241,51 @@ export async function destroy(
   deps: ReconcileDeps,
   opts: { deleteNonEmptyBuckets?: boolean } = {},
 ): Promise<MachineResult<string>[]> {
-  const { run, selected, handle } = await openRun(req, deps, true, false);
+  const run = await openRun(req, deps, true, false);
+  const { state } = run.doc;
   try {
     const results = await Promise.all(
-      selected.map(async (machine): Promise<MachineResult<string>> => {
-        const env = run.state.machines[machine]?.targetEnv ?? 'none';
+      run.selected.map(async (machine): Promise<MachineResult<string>> => {
+        const env = state.machines[machine]?.targetEnv ?? 'none';
         try {
-          await destroyMachine(run, machine, env);
+          await destroyMachine(run.ctx, run.doc, run.physical, machine, env);
+          await run.doc.checkpoint('machine-done');
           return { machine, ok: true, value: env };
         } catch (err) {
+          // Whatever the error says, it is the destroy that failed.
           return {
             machine,
             ok: false,
-            error: { reason: Reason.DestroyFailed, message: (err as Error).message },
+            error: { reason: Reason.DestroyFailed, message: failureOf(err).message },
           };
         }
       }),
     );
     const whole = !req.include?.length && !req.exclude?.length;
-    if (deps.resources && whole && Object.keys(run.state.machines).length === 0) {
+    if (deps.resources && whole && Object.keys(state.machines).length === 0) {
       results.push(...(await destroyResources(run, deps.resources, opts)));
     }
-    if (Object.keys(run.state.machines).length === 0 && Object.keys(run.state.resources).length === 0) {
+    if (Object.keys(state.machines).length === 0 && Object.keys(state.resources).length === 0) {
       await deps.state.remove(req.name);
     }
     return results;
   } finally {
-    await handle?.release();
+    await run.doc.release();
   }
 }
 
 /** Resources go after the machines that use them; one result per resource. */
 async function destroyResources(
-  run: Run,
+  run: Opened,
   resources: ResourceManager,
   opts: { deleteNonEmptyBuckets?: boolean },
 ): Promise<MachineResult<string>[]> {
-  if (Object.keys(run.state.resources).length === 0) return [];
-  const ctx = {
-    deployment: run.req.name,
-    physical: run.physical,
-    state: run.state,
-    save: run.save,
-    log: run.deps.log,
-  };
+  if (Object.keys(run.doc.state.resources).length === 0) return [];
   try {
-    const changes = await resources.destroy(ctx, opts);
+    const changes = await resources.destroy(resourceContext(run.ctx, run.doc, run.physical), opts);
     return changes.map((c) => ({ machine: c.resource, ok: true, value: c.note ?? 'resource' }));
   } catch (err) {
-    const reason = (err as ReconixError).reason ?? Reason.DestroyFailed;
-    return [{ machine: 'resources', ok: false, error: { reason, message: (err as Error).message } }];
+    return [failedResult('resources', err, Reason.DestroyFailed)];
   }
 }
 
@@ -288,22 +295,22 @@ export async function power(
   deps: ReconcileDeps,
   op: 'stop' | 'start' | 'reboot',
 ): Promise<MachineResult<string>[]> {
-  const { run, selected, handle } = await openRun(req, deps, true);
+  const run = await openRun(req, deps, true);
   try {
     return await Promise.all(
-      selected.map(async (machine): Promise<MachineResult<string>> => {
-        const rec = run.state.machines[machine];
+      run.selected.map(async (machine): Promise<MachineResult<string>> => {
+        const rec = run.doc.state.machines[machine];
         try {
           if (!rec?.target)
             throw new ReconixError(Reason.ProvisioningFailed, `${machine}: no target is recorded`);
-          const p = provider(run, rec.targetEnv);
-          const ctx = targetContext(run, machine);
+          const p = provider(deps, rec.targetEnv);
+          const ctx = targetContext(run.ctx, run.doc, run.physical, machine);
           if (op === 'reboot' && p.reboot) {
             await p.reboot(machine, rec.target, ctx);
           } else {
             if (op !== 'start') await p.stop(machine, rec.target, ctx);
             if (op !== 'stop') rec.target = await p.start(machine, rec.target, ctx);
-            await run.save();
+            await run.doc.checkpoint('machine-done');
           }
           deps.log.info(`machine ${op === 'stop' ? 'stopped' : op === 'start' ? 'started' : 'rebooted'}`, {
             deployment: req.name,
@@ -311,12 +318,11 @@ export async function power(
           });
           return { machine, ok: true, value: rec.targetEnv };
         } catch (err) {
-          const reason = (err as ReconixError).reason ?? Reason.ProvisioningFailed;
-          return { machine, ok: false, error: { reason, message: (err as Error).message } };
+          return failedResult(machine, err, Reason.ProvisioningFailed);
         }
       }),
     );
   } finally {
-    await handle?.release();
+    await run.doc.release();
   }
 }

@@ -3,7 +3,7 @@
 import { eachMachine, openRun, type MachineResult } from './operations.js';
 import type { ReconcileRequest } from '../core/request.js';
 import type { ReconcileDeps } from '../observe/run.js';
-import { applyKeyStep, declaredKeys, resolveKeys, sendAllKeys } from './keys.js';
+import { applyKeyStep, declaredKeys, keysRun, resolveKeys, sendAllKeys } from './keys.js';
 import { keyPath } from '../keys/spec.js';
 
 /** Per machine: the names of the keys sent. Machines without keys (declared or delivered before) are skipped. */
@@ -11,32 +11,33 @@ export async function sendKeys(
   req: ReconcileRequest,
   deps: ReconcileDeps,
 ): Promise<MachineResult<string[]>[]> {
-  const { run, selected, handle } = await openRun(req, deps, true);
+  const opened = await openRun(req, deps, true);
+  const { physical, doc } = opened;
   try {
-    const withKeys = selected.filter(
+    const keys = keysRun(opened.ctx, physical, doc.state, () => doc.checkpoint('machine-done'));
+    const withKeys = opened.selected.filter(
       (n) =>
-        (run.physical.machines[n]?.keys.length ?? 0) > 0 ||
-        Object.keys(run.state.machines[n]?.keys ?? {}).length > 0 ||
+        (physical.machines[n]?.keys.length ?? 0) > 0 ||
+        Object.keys(doc.state.machines[n]?.keys ?? {}).length > 0 ||
         deps.keySource?.declared !== undefined,
     );
-    const declared = await declaredKeys(run, withKeys);
+    const declared = await declaredKeys(keys, withKeys);
     const targets = withKeys.filter(
       (n) =>
         Object.keys(declared[n] ?? {}).length > 0 ||
-        Object.keys(run.state.machines[n]?.keys ?? {}).length > 0,
+        Object.keys(doc.state.machines[n]?.keys ?? {}).length > 0,
     );
-    run.keys = new Map();
-    return await eachMachine(run, targets, async (name, session) => {
-      const resolved = await resolveKeys(run, name, declared[name] ?? {});
-      run.keys!.set(name, resolved);
+    return await eachMachine(opened, targets, async (name, session) => {
+      const resolved = await resolveKeys(keys, name, declared[name] ?? {});
+      keys.keys.set(name, resolved);
       const wanted = new Set([...resolved].map(([n, r]) => keyPath(n, r.key.destDir)));
-      const remove = Object.entries(run.state.machines[name]?.keys ?? {})
+      const remove = Object.entries(doc.state.machines[name]?.keys ?? {})
         .map(([n, rec]) => keyPath(n, rec.destDir))
         .filter((p) => !wanted.has(p));
-      await applyKeyStep(run, sendAllKeys(name, resolved, remove), session);
+      await applyKeyStep(keys, sendAllKeys(name, resolved, remove), session);
       return [...resolved.keys()];
     });
   } finally {
-    await handle?.release();
+    await doc.release();
   }
 }

@@ -1,69 +1,90 @@
-// Phase A, applied: make every selected machine's target exist and run (create, start), or destroy it.
+// Provisioning, applied: make every selected machine's target exist and run (create, start), or destroy it.
 import { Reason } from '../api/conditions.js';
-import type { TargetObservation, TargetRecord } from '../core/model.js';
-import type { TargetContext } from '../core/ports.js';
+import type { PhysicalView, TargetObservation, TargetRecord } from '../core/model.js';
+import type { ResourceFacts, TargetContext } from '../core/ports.js';
 import type { Action } from '../plan/actions.js';
 import { assertNever } from '../plan/actions.js';
-import { fail, machine, provider, type Run } from '../observe/run.js';
+import { machine, machineFailure, provider, type RunContext, type StateDoc } from '../observe/run.js';
+import type { TargetOutcome } from '../report/outcomes.js';
 
-export function targetContext(run: Run, name: string): TargetContext {
+export type { TargetOutcome };
+
+export function targetContext(
+  ctx: RunContext,
+  doc: StateDoc,
+  physical: PhysicalView,
+  name: string,
+  facts: ResourceFacts = {},
+): TargetContext {
   return {
-    deployment: run.req.name,
-    clientPublicKey: run.deps.clientKey.publicKey,
-    facts: run.facts ?? {},
+    deployment: ctx.req.name,
+    clientPublicKey: ctx.deps.clientKey.publicKey,
+    facts,
     save: async (record: TargetRecord) => {
-      const env = run.physical.machines[name]?.targetEnv ?? run.state.machines[name]?.targetEnv ?? 'none';
-      const rec = (run.state.machines[name] ??= { targetEnv: env });
+      const env = physical.machines[name]?.targetEnv ?? doc.state.machines[name]?.targetEnv ?? 'none';
+      const rec = (doc.state.machines[name] ??= { targetEnv: env });
       rec.targetEnv = env;
       rec.target = record;
-      await run.save();
+      await doc.persist();
     },
   };
 }
 
-function remember(run: Run, name: string, record: TargetRecord, obs: TargetObservation): void {
-  const rec = (run.state.machines[name] ??= { targetEnv: machine(run, name).targetEnv });
+function remember(
+  doc: StateDoc,
+  physical: PhysicalView,
+  name: string,
+  record: TargetRecord,
+  obs: TargetObservation,
+) {
+  const rec = (doc.state.machines[name] ??= { targetEnv: machine(physical, name).targetEnv });
   rec.target = record;
   if (obs.endpoint) rec.endpoint = obs.endpoint;
   // A key Reconix learnt while creating the host is pinned at once: no trust on first use.
   if (obs.facts.hostPublicKey) rec.hostKey = obs.facts.hostPublicKey;
-  run.targets[name] = obs;
 }
 
-/** Apply create/start/destroy actions; each machine fails alone. */
-export async function applyTargetActions(run: Run, actions: readonly Action[]): Promise<void> {
-  await Promise.all(
-    actions.map(async (action) => {
+/**
+ * Apply create/start/destroy actions; each machine fails alone. The records are saved by the caller once
+ * provisioning is over. A cancelled run starts no further create or start.
+ */
+export async function applyTargets(
+  ctx: RunContext,
+  doc: StateDoc,
+  physical: PhysicalView,
+  actions: readonly Action[],
+  facts: ResourceFacts = {},
+): Promise<TargetOutcome[]> {
+  const { req, deps } = ctx;
+  const outcomes = await Promise.all(
+    actions.map(async (action): Promise<TargetOutcome | undefined> => {
       const name = action.machine;
+      if (ctx.signal.aborted) return undefined;
       try {
         switch (action.kind) {
           case 'create-target': {
-            const m = machine(run, name);
-            const p = provider(run, action.env);
-            const record = await p.create(m, targetContext(run, name), run.state.machines[name]?.target);
-            remember(run, name, record, p.describe(m, record));
-            await run.save();
-            const report = run.reports[name];
-            if (report) report.created = true;
-            run.deps.log.info('target created', { deployment: run.req.name, machine: name, env: action.env });
-            break;
+            const m = machine(physical, name);
+            const p = provider(deps, action.env);
+            const prev = doc.state.machines[name]?.target;
+            const record = await p.create(m, targetContext(ctx, doc, physical, name, facts), prev);
+            const observation = p.describe(m, record);
+            remember(doc, physical, name, record, observation);
+            deps.log.info('target created', { deployment: req.name, machine: name, env: action.env });
+            return { machine: name, created: true, observation };
           }
           case 'start-target': {
-            const m = machine(run, name);
-            const p = provider(run, action.env);
-            const prev = run.state.machines[name]?.target ?? {};
-            const record = await p.start(name, prev, targetContext(run, name));
-            remember(run, name, record, p.describe(m, record));
-            await run.save();
-            run.deps.log.info('target started', { deployment: run.req.name, machine: name, why: action.why });
-            break;
+            const m = machine(physical, name);
+            const p = provider(deps, action.env);
+            const prev = doc.state.machines[name]?.target ?? {};
+            const record = await p.start(name, prev, targetContext(ctx, doc, physical, name, facts));
+            const observation = p.describe(m, record);
+            remember(doc, physical, name, record, observation);
+            deps.log.info('target started', { deployment: req.name, machine: name, why: action.why });
+            return { machine: name, observation };
           }
-          case 'destroy-target': {
-            await destroyMachine(run, name, action.env);
-            const report = run.reports[name];
-            if (report) report.outcome = 'destroyed';
-            break;
-          }
+          case 'destroy-target':
+            await destroyMachine(ctx, doc, physical, name, action.env);
+            return { machine: name, destroyed: true };
           case 'build':
           case 'copy':
           case 'activate':
@@ -71,19 +92,27 @@ export async function applyTargetActions(run: Run, actions: readonly Action[]): 
           case 'deliver-keys':
             throw new Error(`${action.kind} is not a target action`);
           default:
-            assertNever(action);
+            return assertNever(action);
         }
       } catch (err) {
-        fail(run, name, err, Reason.ProvisioningFailed);
+        return { machine: name, failure: machineFailure(ctx, name, err, Reason.ProvisioningFailed) };
       }
     }),
   );
+  return outcomes.filter((o): o is TargetOutcome => o !== undefined);
 }
 
-export async function destroyMachine(run: Run, name: string, env: string): Promise<void> {
-  const rec = run.state.machines[name];
-  if (rec?.target) await provider(run, env).destroy(name, rec.target, targetContext(run, name));
-  delete run.state.machines[name];
-  await run.save();
-  run.deps.log.info('target destroyed', { deployment: run.req.name, machine: name, env });
+/** Destroy a machine's target and forget the machine; the caller saves. */
+export async function destroyMachine(
+  ctx: RunContext,
+  doc: StateDoc,
+  physical: PhysicalView,
+  name: string,
+  env: string,
+): Promise<void> {
+  const rec = doc.state.machines[name];
+  if (rec?.target)
+    await provider(ctx.deps, env).destroy(name, rec.target, targetContext(ctx, doc, physical, name));
+  delete doc.state.machines[name];
+  ctx.deps.log.info('target destroyed', { deployment: ctx.req.name, machine: name, env });
 }

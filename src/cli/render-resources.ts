@@ -1,5 +1,4 @@
 // Cloud resource changes the way terraform shows them: a symbol, the resource, the action, changed attributes.
-import type { Plan } from '../plan/actions.js';
 import type { ResourceChange } from '../core/ports.js';
 
 const SYMBOL: Record<ResourceChange['action'], string> = {
@@ -64,7 +63,4 @@ export function renderResourceChanges(
   return lines;
 }
 
-/** Whether a plan would change anything: machine actions, or cloud resources to create, change or destroy. */
-export function planHasChanges(plan: Plan): boolean {
-  return plan.actions.length > 0 || (plan.resources ?? []).some((c) => c.action !== 'unchanged');
-}
+export { planHasChanges } from '../report/exit.js';

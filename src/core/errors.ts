@@ -22,10 +22,6 @@ export class ReconixError extends Error {
   }
 }
 
-export function reasonOf(err: unknown): Reason {
-  return err instanceof ReconixError ? err.reason : Reason.ProvisioningFailed;
-}
-
 /** A failure as reports, status and controllers carry it: what went wrong, and what to do about it. */
 export interface Failure {
   reason: Reason;

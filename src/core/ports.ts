@@ -192,12 +192,15 @@ export interface ResourceManager {
    * Observe and plan; when `apply` is true also create, update or replace, recording each step. Returns the
    * changes and the facts the targets need next.
    */
-  reconcile(
-    ctx: ResourceContext,
-    apply: boolean,
-  ): Promise<{ changes: ResourceChange[]; facts: ResourceFacts }>;
+  reconcile(ctx: ResourceContext, apply: boolean): Promise<ResourceOutcome>;
   /** Destroy every resource of the deployment in reverse dependency order, honouring retain policies. */
   destroy(ctx: ResourceContext, opts: { deleteNonEmptyBuckets?: boolean }): Promise<ResourceChange[]>;
+}
+
+/** What a reconcile of the cloud resources returns: the changes, and the facts it hands on to the targets. */
+export interface ResourceOutcome {
+  changes: ResourceChange[];
+  facts: ResourceFacts;
 }
 
 export interface ResourceContext {

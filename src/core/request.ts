@@ -20,6 +20,11 @@ export interface ReconcileRequest {
    * copies the closures to the hosts (creating missing ones) but activates nothing.
    */
   stopAfter?: DeployStage;
+  /**
+   * Stops the reconcile at its next safe point (before connecting, before applying, between machines, before a
+   * copy or an activation, never inside one); the report then says Cancelled and what is left is planned.
+   */
+  signal?: AbortSignal;
 }
 
 export type DeployStage = 'create' | 'build' | 'copy';

@@ -1,69 +1,132 @@
-// Talking to the machines themselves: connect with pinned keys, observe.
+// Talking to the machines themselves: connect with pinned keys, observe; meanwhile, evaluate their systems.
 import pLimit from 'p-limit';
 import { Reason } from '../api/conditions.js';
 import { ReconixError } from '../core/errors.js';
-import type { SshEndpoint } from '../core/model.js';
-import type { HostView } from '../plan/plan.js';
-import { fail, machine, type Run } from './run.js';
+import type { PhysicalView, SshEndpoint } from '../core/model.js';
 import type { HostSession } from '../core/ports.js';
+import { evaluateSystems, type DesiredSystems } from '../evaluate/systems.js';
+import type {
+  Configured,
+  Connected,
+  HostObservations,
+  HostViews,
+  MachineFailure,
+  Sessions,
+} from '../report/outcomes.js';
+import { machine, machineFailure, type RunContext, type StateDoc } from './run.js';
 
-export type Sessions = Map<string, HostSession>;
+export type { Configured, Connected, HostObservations, HostViews, Sessions };
+import { collectFacts, type Targets } from './targets.js';
 
-function endpointOf(run: Run, name: string): SshEndpoint | undefined {
-  return run.targets[name]?.endpoint ?? run.state.machines[name]?.endpoint;
-}
-
-/** Open one SSH session per machine (capped), pinning keys; failures are per machine. */
-export async function connectHosts(run: Run, names: readonly string[]): Promise<Sessions> {
+/**
+ * Open one SSH session per machine (capped), pinning keys; failures are per machine. A key learnt here is
+ * recorded in the state and saved at the next checkpoint.
+ */
+export async function connect(
+  ctx: RunContext,
+  doc: StateDoc,
+  physical: PhysicalView,
+  targets: Targets,
+  names: readonly string[],
+): Promise<Connected> {
   const sessions: Sessions = new Map();
-  const limit = pLimit(Math.max(run.req.maxParallel, 1) * 2);
+  const failures: MachineFailure[] = [];
+  const limit = pLimit(Math.max(ctx.req.maxParallel, 1) * 2);
   await Promise.all(
     names.map((name) =>
       limit(async () => {
         try {
-          sessions.set(name, await connectHost(run, name));
+          sessions.set(name, await connectHost(ctx, doc, physical, name, targets[name]?.endpoint));
         } catch (err) {
-          fail(run, name, err, Reason.HostUnreachable);
-          const report = run.reports[name];
-          if (report && (err as ReconixError).reason === Reason.HostUnreachable)
-            report.outcome = 'unreachable';
+          const failure = machineFailure(ctx, name, err, Reason.HostUnreachable);
+          const unreachable = (err as ReconixError).reason === Reason.HostUnreachable;
+          failures.push({ machine: name, failure, ...(unreachable ? { unreachable } : {}) });
         }
       }),
     ),
   );
-  return sessions;
+  return { sessions, failures };
 }
 
-export async function connectHost(run: Run, name: string): Promise<HostSession> {
-  const m = machine(run, name);
-  const endpoint = endpointOf(run, name);
+export async function connectHost(
+  ctx: RunContext,
+  doc: StateDoc,
+  physical: PhysicalView,
+  name: string,
+  observed?: SshEndpoint,
+): Promise<HostSession> {
+  const { deps } = ctx;
+  const m = machine(physical, name);
+  const endpoint = observed ?? doc.state.machines[name]?.endpoint;
   if (!endpoint) throw new ReconixError(Reason.HostUnreachable, `${name}: no address known for this machine`);
-  const privateKey = m.sshKeyFile ? await run.deps.readKeyFile(m.sshKeyFile) : run.deps.clientKey.privateKey;
-  const rec = (run.state.machines[name] ??= { targetEnv: m.targetEnv });
+  const privateKey = m.sshKeyFile ? await deps.readKeyFile(m.sshKeyFile) : deps.clientKey.privateKey;
+  const rec = (doc.state.machines[name] ??= { targetEnv: m.targetEnv });
   const pinned = m.hostPublicKey ?? rec.hostKey;
-  const session = await run.deps.connector.connect(endpoint, { privateKey }, pinned ? { pinned } : {});
+  const session = await deps.connector.connect(endpoint, { privateKey }, pinned ? { pinned } : {});
   if (!pinned) {
     // An existing host seen for the first time: pin what it presented from now on.
     rec.hostKey = session.hostKey;
     rec.endpoint = endpoint;
-    await run.save();
   }
   return session;
 }
 
-export async function observeHosts(run: Run, sessions: Sessions): Promise<Record<string, HostView>> {
-  const views: Record<string, HostView> = {};
+export async function observeHosts(ctx: RunContext, sessions: Sessions): Promise<HostObservations> {
+  const views: HostViews = {};
+  const failures: MachineFailure[] = [];
   await Promise.all(
     [...sessions].map(async ([name, s]) => {
       try {
         views[name] = { ok: true, observation: await s.observe() };
       } catch (err) {
         views[name] = { ok: false, error: (err as Error).message };
-        fail(run, name, err, Reason.HostUnreachable);
+        failures.push({ machine: name, failure: machineFailure(ctx, name, err, Reason.HostUnreachable) });
       }
     }),
   );
-  return views;
+  return { views, failures };
+}
+
+/**
+ * Evaluate the systems of `evaluate`, with every machine's address and key injected, and meanwhile connect to
+ * `connect` and ask each host what it runs. When every key is pinned already, connecting cannot change them, so
+ * it runs at the same time as the evaluation; otherwise the keys it learns go into the evaluation. Connecting
+ * and observing never reject (failures are per machine); whatever happens, the sessions opened are returned or
+ * closed.
+ */
+export async function evaluateWhileObserving(
+  ctx: RunContext,
+  doc: StateDoc,
+  physical: PhysicalView,
+  targets: Targets,
+  names: { connect: readonly string[]; evaluate: readonly string[] },
+): Promise<Configured> {
+  const { req, deps } = ctx;
+  const pinned = names.connect.every(
+    (n) => physical.machines[n]?.hostPublicKey ?? doc.state.machines[n]?.hostKey,
+  );
+  const opening = connect(ctx, doc, physical, targets, names.connect);
+  if (!pinned) await opening;
+  const observing = opening.then(async (connected) => ({
+    connected,
+    hosts: await observeHosts(ctx, connected.sessions),
+  }));
+  let desired: DesiredSystems;
+  try {
+    desired = await evaluateSystems(
+      deps.evaluator,
+      req.source,
+      collectFacts(ctx, doc, physical, targets),
+      names.evaluate,
+    );
+  } catch (err) {
+    closeAll((await observing).connected.sessions);
+    throw err;
+  }
+  const { connected, hosts } = await observing;
+  // A host that refused the connection (or its key) was not observed: the plan says so, with why.
+  for (const f of connected.failures) hosts.views[f.machine] = { ok: false, error: f.failure.message };
+  return { desired, connected, hosts };
 }
 
 export function closeAll(sessions: Sessions): void {

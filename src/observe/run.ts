@@ -1,21 +1,20 @@
-// What one reconcile carries between its steps.
-import { failureOf } from '../core/errors.js';
+// What every stage of one reconcile reads (the request, the dependencies, the cancellation signal), and the
+// deployment's state as a stage writes it: records in memory, saved at named checkpoints.
+import { failureOf, type Failure } from '../core/errors.js';
 import { type Reason } from '../api/conditions.js';
-import type { DeploymentState, MachinePhysical, PhysicalView, TargetObservation } from '../core/model.js';
+import type { DeploymentState, MachinePhysical, PhysicalView } from '../core/model.js';
 import type { ReconcileRequest } from '../core/request.js';
 import type { StateBackend } from '../state/backend.js';
+export type { MachineFailure } from '../report/outcomes.js';
 import type {
   Clock,
   Evaluator,
   HostConnector,
   LocalStore,
   Logger,
-  ResourceChange,
-  ResourceFacts,
   ResourceManager,
   TargetProvider,
 } from '../core/ports.js';
-import type { MachineReport } from '../report/report.js';
 
 export interface ClientKey {
   privateKey: string;
@@ -45,43 +44,53 @@ export interface ReconcileDeps {
   prepare?: (physical: PhysicalView, state: DeploymentState) => Promise<void>;
 }
 
-export interface Run {
-  req: ReconcileRequest;
-  deps: ReconcileDeps;
-  state: DeploymentState;
-  save: () => Promise<void>;
-  physical: PhysicalView;
-  targets: Record<string, TargetObservation | undefined>;
-  reports: Record<string, MachineReport>;
-  resourceChanges: ResourceChange[];
-  /** Key contents resolved for this run, in memory only. */
-  keys?: import('../keys/spec.js').RunKeys;
-  /** What the resource pass returned, for the targets; absent when none ran. */
-  facts?: ResourceFacts;
+/** Read-only: what a stage is asked and what it may use. */
+export interface RunContext {
+  readonly req: ReconcileRequest;
+  readonly deps: ReconcileDeps;
+  readonly signal: AbortSignal;
 }
 
-export function provider(run: Run, env: string): TargetProvider {
-  const p = run.deps.providers[env];
+export function runContext(req: ReconcileRequest, deps: ReconcileDeps): RunContext {
+  return { req, deps, signal: req.signal ?? new AbortController().signal };
+}
+
+/**
+ * The points at which a reconcile saves its state: once the targets exist, once a machine is done (activated
+ * or failed), at the end. Providers save on their own before a create call, to make it idempotent.
+ */
+export type Checkpoint = 'provisioned' | 'machine-done' | 'finished';
+
+/** The deployment's recorded state while a run holds it. */
+export interface StateDoc {
+  readonly state: DeploymentState;
+  /** Save now, at one of the named checkpoints (a no-op for a run that does not hold the lock). */
+  checkpoint(at: Checkpoint): Promise<void>;
+  /** Save before a provider's create call, so that a crash in it leaves a record to resume from. */
+  persist(): Promise<void>;
+}
+
+export function provider(deps: ReconcileDeps, env: string): TargetProvider {
+  const p = deps.providers[env];
   if (!p) throw new Error(`no provider for targetEnv ${JSON.stringify(env)}`);
   return p;
 }
 
-export function machine(run: Run, name: string): MachinePhysical {
-  const m = run.physical.machines[name];
+export function machine(physical: PhysicalView, name: string): MachinePhysical {
+  const m = physical.machines[name];
   if (!m) throw new Error(`machine ${name} is not in the spec`);
   return m;
 }
 
-export function fail(run: Run, name: string, err: unknown, reasonFallback: Reason): void {
-  const r = run.reports[name];
-  if (!r) return;
-  r.outcome = r.outcome === 'unreachable' ? 'unreachable' : 'failed';
-  r.error = failureOf(err, reasonFallback);
-  run.deps.log.error('machine failed', {
-    deployment: run.req.name,
+/** The failure `err` stands for on machine `name`, logged where it is met. */
+export function machineFailure(ctx: RunContext, name: string, err: unknown, fallback: Reason): Failure {
+  const failure = failureOf(err, fallback);
+  ctx.deps.log.error('machine failed', {
+    deployment: ctx.req.name,
     machine: name,
-    reason: r.error.reason,
-    reaction: r.error.reaction,
-    error: r.error.message,
+    reason: failure.reason,
+    reaction: failure.reaction,
+    error: failure.message,
   });
+  return failure;
 }

@@ -1,5 +1,6 @@
 // Planning cloud resources is pure: (desired, observed, recorded) -> create, update in place, replace, destroy,
 // each with the attributes that change, in dependency order. No I/O, no clock.
+import { canonicalJson } from '../util/json.js';
 import type { ResourceChange } from '../core/ports.js';
 
 /** Shown wherever a value depends on a resource that does not exist yet. */
@@ -40,23 +41,7 @@ export interface ResourceRules {
 }
 
 export function sameJson(a: unknown, b: unknown): boolean {
-  return canonical(a) === canonical(b);
-}
-
-function canonical(v: unknown): string {
-  const sort = (x: unknown): unknown => {
-    if (Array.isArray(x)) return x.map(sort);
-    if (typeof x === 'object' && x !== null) {
-      return Object.fromEntries(
-        Object.keys(x)
-          .filter((k) => (x as AttrValues)[k] !== undefined)
-          .sort()
-          .map((k) => [k, sort((x as AttrValues)[k])]),
-      );
-    }
-    return x;
-  };
-  return JSON.stringify(sort(v)) ?? 'undefined';
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 function hasUnknown(v: unknown): boolean {

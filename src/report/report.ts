@@ -105,6 +105,7 @@ export function summarise(
   machines: Record<string, MachineReport>,
   plan: Plan,
   err?: unknown,
+  cancelled = false,
 ): ReconcileReport {
   const base = {
     deployment: req.name,
@@ -119,6 +120,21 @@ export function summarise(
     const error = { ...failureOf(err, Reason.ProvisioningFailed), scope: 'deployment' as const };
     return { ...base, ok: false, reason: error.reason, message: error.message, error };
   }
+  const changed = Object.values(machines).filter(
+    (m) => m.outcome === 'activated' || m.outcome === 'drift-corrected',
+  );
+  const waiting = Object.values(machines).filter((m) => m.outcome === 'planned').length;
+  if (cancelled) {
+    // Retried like any interruption: the next reconcile does what is left.
+    const message = `cancelled: ${changed.length} machines activated, ${waiting} left planned`;
+    const error = {
+      reason: Reason.Cancelled,
+      message,
+      reaction: 'retry' as const,
+      scope: 'deployment' as const,
+    };
+    return { ...base, ok: false, reason: error.reason, message, error };
+  }
   const failed = Object.values(machines).filter((m) => m.error);
   if (failed.length > 0) {
     const first = failed[0]!;
@@ -130,10 +146,6 @@ export function summarise(
     const reaction = combinedReaction(failed.map((f) => f.error?.reaction ?? 'retry'));
     return { ...base, ok: false, reason, message, error: { reason, message, reaction, scope: 'machines' } };
   }
-  const changed = Object.values(machines).filter(
-    (m) => m.outcome === 'activated' || m.outcome === 'drift-corrected',
-  );
-  const waiting = Object.values(machines).filter((m) => m.outcome === 'planned').length;
   const message =
     req.op !== 'deploy'
       ? `${plan.actions.length} actions planned`

@@ -31,8 +31,9 @@ const RANKS: Readonly<Record<string, number>> = {
 
 /**
  * The only imports between folders of one rank, each one way. The SSH sessions hash NARs as the local store does;
- * a run carries its machines' reports, and the applies reuse the observed run, its sessions and its facts; the
- * controllers count what they do in the metrics.
+ * the observing and applying stages return what the report is assembled from (its types are the report's), and
+ * the applies reuse the observed context, its sessions and its facts; the controllers count what they do in the
+ * metrics.
  */
 const SAME_RANK: readonly string[] = [
   'ssh -> nixstore',

@@ -1,16 +1,11 @@
 // `reconix deploy`: the reconcile, once; exit 1 when some machines failed, 2 when the deployment did.
 import type { Command } from 'commander';
-import type { ReconcileReport } from '../../report/report.js';
+import { exitCode } from '../../report/exit.js';
 import { deployOutput } from '../output.js';
 import { renderDeploy } from '../render.js';
 import type { Cli } from '../wiring/cli.js';
 import { reconcileEach } from '../wiring/each.js';
 import { activation, cloudOptions, maxParallel, selection } from '../wiring/options.js';
-
-function exitCode(report: ReconcileReport): number {
-  if (report.ok) return 0;
-  return Object.values(report.machines).some((m) => m.error) ? 1 : 2;
-}
 
 export function deployCommand(cli: Cli): Command {
   const deploy = cloudOptions(selection(cli.program.command('deploy'))).description(

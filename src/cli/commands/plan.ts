@@ -1,7 +1,8 @@
 // `reconix plan`: what deploy would do; exit 1 when it would change something, 2 when the plan failed.
 import type { Command } from 'commander';
 import { planOutput } from '../output.js';
-import { planHasChanges, renderPlan } from '../render.js';
+import { exitCode } from '../../report/exit.js';
+import { renderPlan } from '../render.js';
 import type { Cli } from '../wiring/cli.js';
 import { reconcileEach } from '../wiring/each.js';
 import { cloudOptions, selection } from '../wiring/options.js';
@@ -14,7 +15,7 @@ export function planCommand(cli: Cli): Command {
       reconcileEach(cli, 'plan', {
         text: renderPlan,
         json: planOutput,
-        code: (report) => (!report.ok ? 2 : planHasChanges(report.plan) ? 1 : 0),
+        code: exitCode,
       }),
     );
 }

@@ -2,7 +2,7 @@
 // reconciled in dependency order before the machines, each create preceded by a recorded token. Instances are the
 // ec2 target's: this returns the facts it needs about the resources.
 import { Reason } from '../../api/conditions.js';
-import { ReconixError } from '../../core/errors.js';
+import { failureOf, ReconixError } from '../../core/errors.js';
 import type { ResourceRecord } from '../../core/model.js';
 import { creationOrder, planResource, toChange } from '../../plan/resources.js';
 import { systemClock } from '../../core/clock.js';
@@ -94,7 +94,7 @@ export class AwsResourceManager implements ResourceManager {
       const first = errors[0]!;
       throw new ReconixError(Reason.CloudError, errors.map((e) => e.message).join('; '), {
         cause: first,
-        reaction: first instanceof ReconixError ? first.reaction : 'retry',
+        reaction: failureOf(first).reaction,
       });
     }
     return { changes, facts: this.facts(ctx) };

@@ -14,6 +14,7 @@ import {
   type Attrs,
 } from './fields.js';
 import { isRef, refsIn } from './refs.js';
+import { canonicalJson } from '../../util/json.js';
 
 export const RESOURCE_TYPES = [
   'ec2KeyPairs',
@@ -252,22 +253,6 @@ function jsonText(v: unknown, where: string): string | undefined {
     }
   }
   return canonicalJson(parsed);
-}
-
-/** JSON with object keys sorted, so that two spellings of one document compare equal. */
-export function canonicalJson(v: unknown): string {
-  const sort = (x: unknown): unknown => {
-    if (Array.isArray(x)) return x.map(sort);
-    if (typeof x === 'object' && x !== null) {
-      return Object.fromEntries(
-        Object.keys(x)
-          .sort()
-          .map((k) => [k, sort((x as Attrs)[k])]),
-      );
-    }
-    return x;
-  };
-  return JSON.stringify(sort(v));
 }
 
 function lifecycleRules(text: string, where: string): Attrs[] {

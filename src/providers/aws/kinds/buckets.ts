@@ -22,7 +22,8 @@ import { Reason } from '../../../api/conditions.js';
 import { ReconixError } from '../../../core/errors.js';
 import { sameJson } from '../../../plan/resources.js';
 import { aws, hasCode, httpStatus } from '../errors.js';
-import { canonicalJson, type BucketSpec } from '../spec.js';
+import { canonicalJson } from '../../../util/json.js';
+import type { BucketSpec } from '../spec.js';
 import { fromTagList, ownTags, toTagList, userTags, TAG_DEPLOYMENT, TAG_NAME, TAG_TOKEN } from '../tags.js';
 import { regionOf, type Found, type KindContext, type ResourceKind } from './kind.js';
 
