@@ -9,6 +9,7 @@ import { Reason } from '../api/conditions.js';
 import { ReconixError } from '../core/errors.js';
 import { KIND, type NixDeploymentManifest, type NixDeploymentSpec } from '../api/deployment.js';
 import { DURATION_PATTERN, ManifestSchema } from './schema.js';
+import { durationProblem, SPEC_DURATIONS } from '../util/duration.js';
 
 export { parseDuration } from '../util/duration.js';
 export { resolveNetworkSource } from './source.js';
@@ -54,6 +55,14 @@ export function validateManifest(doc: unknown, where: string): NixDeploymentMani
     !Object.keys(spec.network.inline ?? {}).length
   ) {
     problems.push('spec.network: Expected files or inline network files');
+  }
+  if (problems.length === 0 && spec) {
+    for (const field of ['interval', 'retryInterval'] as const) {
+      const text = spec[field];
+      const problem =
+        text === undefined ? undefined : durationProblem(`spec.${field}`, text, SPEC_DURATIONS[field]);
+      if (problem) problems.push(problem);
+    }
   }
   if (problems.length > 0) {
     throw new ReconixError(Reason.InvalidManifest, `${where}: ${problems.join('; ')}`, { reaction: 'stall' });
