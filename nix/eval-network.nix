@@ -157,7 +157,15 @@ let
       net = nodes.${n}.config.networking;
     in
     if net.privateIPv4 != null then net.privateIPv4 else net.publicIPv4;
-  hostKeyOf = n: facts.machines.${n}.hostPublicKey or nodes.${n}.config.deployment.hostPublicKey;
+  # A host key goes into known_hosts files: exactly one key on one line, or a second line would be trusted too.
+  checkedHostKey =
+    n: key:
+    if key == null || builtins.match "(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}" key != null then
+      key
+    else
+      throw "The machine `${n}': deployment.hostPublicKey must be exactly one SSH host key (\"ssh-ed25519 AAAA...\" on one line, no comment), not ${builtins.toJSON (builtins.substring 0 80 key)}.";
+  hostKeyOf =
+    n: checkedHostKey n (facts.machines.${n}.hostPublicKey or nodes.${n}.config.deployment.hostPublicKey);
   factsModule =
     name:
     let
@@ -277,7 +285,7 @@ let
         foldl' (names: k: builtins.seq k names) (attrNames checked) (builtins.attrValues checked);
     }
     // optionalAttr "sshKeyFile" d.sshKeyFile
-    // optionalAttr "hostPublicKey" d.hostPublicKey;
+    // optionalAttr "hostPublicKey" (checkedHostKey name d.hostPublicKey);
 
   selected =
     if only == null then

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import type { SshAccess } from '../apply/operations.js';
+import { singleHostKey } from '../ssh/host-key.js';
 import { shellJoin } from '../util/shell.js';
 
 /**
@@ -44,9 +45,9 @@ export function sshArgs(
   ];
 }
 
-/** The known_hosts line that pins `hostKey` for the machine's alias. */
+/** The known_hosts line that pins `hostKey` for the machine's alias; a key that is not exactly one is refused. */
 export function knownHostsLine(machine: string, hostKey: string): string {
-  return `${aliasOf(machine)} ${hostKey}\n`;
+  return `${aliasOf(machine)} ${singleHostKey(machine, hostKey)}\n`;
 }
 
 function aliasOf(machine: string): string {
@@ -65,12 +66,11 @@ async function withKnownHosts<T>(
   targets: readonly SshTarget[],
   fn: (file: string) => Promise<T>,
 ): Promise<T> {
+  const lines = targets.map((t) => knownHostsLine(t.machine, t.access.hostKey)).join(''); // throws before writing
   const dir = await mkdtemp(path.join(tmpdir(), 'reconix-ssh-'));
   try {
     const file = path.join(dir, 'known_hosts');
-    await writeFile(file, targets.map((t) => knownHostsLine(t.machine, t.access.hostKey)).join(''), {
-      mode: 0o600,
-    });
+    await writeFile(file, lines, { mode: 0o600 });
     return await fn(file);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 // A work queue of deployment keys: de-duplicated, per-key exponential backoff, capped concurrency,
 // delayed re-queues. A key being processed that is added again runs once more afterwards, never twice at once.
+import { MAX_TIMER_MS } from '../util/duration.js';
 
 export interface WorkQueueOptions {
   concurrency: number;
@@ -42,9 +43,13 @@ export class WorkQueue {
     this.pump();
   }
 
-  /** Add `key` after `ms`; an earlier scheduled add wins over a later one. */
-  addAfter(key: string, ms: number): void {
+  /**
+   * Add `key` after `ms`; an earlier scheduled add wins over a later one. A delay longer than a timer can wait is
+   * cut to that (Node would fire it at once); one that is not a number waits the longest.
+   */
+  addAfter(key: string, requestedMs: number): void {
     if (this.stopped) return;
+    const ms = Number.isNaN(requestedMs) ? MAX_TIMER_MS : Math.min(requestedMs, MAX_TIMER_MS);
     if (ms <= 0) return this.add(key);
     const at = Date.now() + ms;
     const existing = this.timers.get(key);
@@ -66,7 +71,9 @@ export class WorkQueue {
   ): number {
     const n = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, n);
-    const delay = Math.min(baseDelayMs * 2 ** (n - 1), maxDelayMs);
+    // A base of zero (or less) would retry a failing key in a busy loop: the queue's own base applies instead.
+    const base = baseDelayMs > 0 ? baseDelayMs : this.opts.baseDelayMs > 0 ? this.opts.baseDelayMs : 1000;
+    const delay = Math.min(base * 2 ** Math.min(n - 1, 52), Math.max(maxDelayMs, base), MAX_TIMER_MS);
     this.addAfter(key, delay);
     return delay;
   }

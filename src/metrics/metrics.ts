@@ -123,20 +123,66 @@ export class ReconixMetrics {
       }
       (this.machines.get(d) ?? this.machines.set(d, new Set()).get(d)!).add(m.machine);
     }
+    // A reconcile that got as far as the machines lists every machine of the spec: the others left it.
+    if (report.error?.scope !== 'deployment') {
+      const inSpec = new Set(
+        Object.values(report.machines)
+          .filter((m) => m.verdict !== 'obsolete' && m.outcome !== 'destroyed' && m.outcome !== 'obsolete')
+          .map((m) => m.machine),
+      );
+      for (const machine of this.machines.get(d) ?? [])
+        if (!inSpec.has(machine)) this.dropMachine(d, machine);
+    }
   }
 
   private readonly machines = new Map<string, Set<string>>();
   private readonly revisions = new Map<string, string>();
 
-  /** Forget every series of a deployment that is gone. */
-  dropDeployment(d: string): void {
-    for (const machine of this.machines.get(d) ?? []) {
-      this.machineDrifted.remove({ deployment: d, machine });
-      this.machineFailed.remove({ deployment: d, machine });
-      this.machineKeysMissing.remove({ deployment: d, machine });
+  /** Forget every series of a machine that left its deployment's spec. */
+  private dropMachine(d: string, machine: string): void {
+    for (const metric of [
+      this.machineDrifted,
+      this.machineFailed,
+      this.machineKeysMissing,
+      this.driftDetected,
+      this.keyDeliveries,
+    ]) {
+      metric.remove({ deployment: d, machine });
     }
+    this.machines.get(d)?.delete(machine);
+  }
+
+  /** Forget every series of a deployment that is gone, whatever its other labels. */
+  dropDeployment(d: string): void {
+    for (const machine of [...(this.machines.get(d) ?? [])]) this.dropMachine(d, machine);
     this.machines.delete(d);
-    this.deploymentReady.remove({ deployment: d });
-    this.lastReconcile.remove({ deployment: d });
+    this.revisions.delete(d);
+    for (const metric of [
+      this.reconcileDuration,
+      this.reconcileTotal,
+      this.reconcileErrors,
+      this.deploymentReady,
+      this.lastReconcile,
+      this.activations,
+      this.revisionInfo,
+      this.machineDrifted,
+      this.machineFailed,
+      this.machineKeysMissing,
+      this.driftDetected,
+      this.keyDeliveries,
+    ] as const) {
+      void removeMatching(metric, d);
+    }
+  }
+}
+
+type Labelled = Counter<string> | Gauge<string> | Histogram<string>;
+
+/** Remove every series of `metric` whose deployment label is `d`, whatever its other labels. */
+async function removeMatching(metric: Labelled, d: string): Promise<void> {
+  for (const { labels } of (await metric.get()).values) {
+    if (labels.deployment !== d) continue;
+    const { le: _bucket, ...own } = labels as Record<string, string | number>;
+    metric.remove(own);
   }
 }

@@ -9,6 +9,7 @@ import { Reason } from '../api/conditions.js';
 import { ReconixError } from '../core/errors.js';
 import { KIND, type NixDeploymentManifest, type NixDeploymentSpec } from '../api/deployment.js';
 import { DURATION_PATTERN, ManifestSchema } from './schema.js';
+import { durationProblem, SPEC_DURATIONS } from '../util/duration.js';
 
 export { parseDuration } from '../util/duration.js';
 export { resolveNetworkSource } from './source.js';
@@ -55,6 +56,14 @@ export function validateManifest(doc: unknown, where: string): NixDeploymentMani
   ) {
     problems.push('spec.network: Expected files or inline network files');
   }
+  if (problems.length === 0 && spec) {
+    for (const field of ['interval', 'retryInterval'] as const) {
+      const text = spec[field];
+      const problem =
+        text === undefined ? undefined : durationProblem(`spec.${field}`, text, SPEC_DURATIONS[field]);
+      if (problem) problems.push(problem);
+    }
+  }
   if (problems.length > 0) {
     throw new ReconixError(Reason.InvalidManifest, `${where}: ${problems.join('; ')}`, { reaction: 'stall' });
   }
@@ -71,20 +80,40 @@ function label(path: string, index: number, doc: unknown): string {
   return `${path} (document ${index + 1}${named})`;
 }
 
+/** Aliases a document may resolve: enough for any real manifest, far too few for a billion laughs. */
+export const MAX_ALIAS_COUNT = 100;
+
+function invalid(path: string, index: number, what: string, cause?: unknown): ManifestResult {
+  const error = new ReconixError(Reason.InvalidManifest, `${path} (document ${index + 1}): ${what}`, {
+    reaction: 'stall',
+    ...(cause === undefined ? {} : { cause }),
+  });
+  return { ok: false, error, path, document: index };
+}
+
 /** The NixDeployment documents of one YAML text; other kinds are ignored. */
 export function parseManifests(text: string, path: string): ManifestResult[] {
+  let documents;
+  try {
+    documents = parseAllDocuments(text);
+  } catch (err) {
+    // The parser recurses: nesting deep enough overflows the stack.
+    return [invalid(path, 0, `cannot parse: ${(err as Error).message}`, err)];
+  }
   const results: ManifestResult[] = [];
-  parseAllDocuments(text).forEach((document, index) => {
+  (Array.isArray(documents) ? documents : [documents]).forEach((document, index) => {
     if (document.errors.length > 0) {
       const first = document.errors[0]?.message.split('\n')[0] ?? 'invalid YAML';
-      const error = new ReconixError(Reason.InvalidManifest, `${path} (document ${index + 1}): ${first}`, {
-        reaction: 'stall',
-        cause: document.errors[0],
-      });
-      results.push({ ok: false, error, path, document: index });
+      results.push(invalid(path, index, first, document.errors[0]));
       return;
     }
-    const doc: unknown = document.toJS();
+    let doc: unknown;
+    try {
+      doc = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (err) {
+      results.push(invalid(path, index, (err as Error).message, err));
+      return;
+    }
     if (!isNixDeployment(doc)) return;
     try {
       results.push({

@@ -1,5 +1,7 @@
 // SSH public keys as OpenSSH writes them ("ssh-ed25519 AAAA... comment") and their SHA256 fingerprints.
 import { createHash } from 'node:crypto';
+import { Reason } from '../api/conditions.js';
+import { ReconixError } from '../core/errors.js';
 
 export interface PublicKey {
   /** Key type, e.g. "ssh-ed25519". */
@@ -18,6 +20,26 @@ export function parsePublicKey(line: string): PublicKey {
   const inner = blobType(blob);
   if (inner !== type) throw new Error(`SSH public key says ${type} but its data holds ${inner ?? 'no type'}`);
   return { type, blob };
+}
+
+const ONE_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)) ([A-Za-z0-9+/]+={0,2})$/;
+
+/**
+ * `key` as exactly one "ssh-<type> <base64>" host key (surrounding spaces aside) whose data holds that type, in
+ * the form Reconix writes; anything else (a second line, options, a comment) is an error naming the machine, so
+ * that nothing but that key reaches a known_hosts file.
+ */
+export function singleHostKey(machine: string, key: string): string {
+  const m = ONE_KEY.exec(key.trim());
+  const inner = m ? blobType(Buffer.from(m[2] ?? '', 'base64')) : undefined;
+  if (!m || inner !== m[1]) {
+    throw new ReconixError(
+      Reason.InvalidManifest,
+      `${machine}: deployment.hostPublicKey is not one SSH host key ("ssh-ed25519 AAAA..." on one line): ${JSON.stringify(key.slice(0, 80))}`,
+      { reaction: 'stall' },
+    );
+  }
+  return `${m[1]} ${m[2]}`;
 }
 
 /** The type name an SSH key blob starts with (a uint32 length, then the name). */

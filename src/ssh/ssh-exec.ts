@@ -1,12 +1,15 @@
 // One remote command on an open ssh2 connection, collected into the same shape as a local process result.
 import type { Readable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
+import { BoundedOutput, DEFAULT_OUTPUT_LIMIT } from '../util/bounded-output.js';
 import { ExecError, type ExecResult } from '../util/exec.js';
 
 export interface SshExecOptions {
   /** What the command reads on stdin: a buffer, or a stream piped into the channel. */
   input?: string | Buffer | Readable;
   timeoutMs?: number;
+  /** Bytes kept of each of stdout and stderr (head and tail, with a line saying what was cut); default 1 MiB. */
+  maxOutputBytes?: number;
 }
 
 /**
@@ -33,8 +36,9 @@ export function sshExec(client: Client, command: string, options: SshExecOptions
 
 function collect(channel: ClientChannel, command: string, options: SshExecOptions): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
+    // A host may write without end: memory stays bounded whatever it writes.
+    const out = new BoundedOutput(options.maxOutputBytes ?? DEFAULT_OUTPUT_LIMIT);
+    const err = new BoundedOutput(options.maxOutputBytes ?? DEFAULT_OUTPUT_LIMIT);
     let exitCode: number | null = null;
     let signal: NodeJS.Signals | null = null;
     let timedOut = false;
@@ -45,18 +49,28 @@ function collect(channel: ClientChannel, command: string, options: SshExecOption
         ? undefined
         : setTimeout(() => {
             timedOut = true;
+            // Ask sshd to kill the command, then stop waiting: a hung host may never close the channel.
+            try {
+              channel.signal('KILL');
+            } catch {
+              // the channel is already gone
+            }
             channel.close();
+            pending = 1;
+            done();
           }, options.timeoutMs);
 
+    let settled = false;
     const done = (): void => {
-      if (--pending > 0) return;
+      if (--pending > 0 || settled) return;
+      settled = true;
       if (timer) clearTimeout(timer);
       const result: ExecResult = {
         command,
         exitCode,
         signal,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
+        stdout: out.toString(),
+        stderr: err.toString(),
         timedOut,
       };
       if (inputError) reject(new ExecError(result, inputError));

@@ -1,11 +1,11 @@
 // The embedded store: one JSON document per deployment, replaced atomically, guarded by a lock file.
 import { constants, promises as fs } from 'node:fs';
-import { hostname } from 'node:os';
 import path from 'node:path';
 import { Reason } from '../api/conditions.js';
 import { ReconixError } from '../core/errors.js';
 import { emptyState, type DeploymentState } from '../core/model.js';
 import type { StateBackend, StateHandle } from './backend.js';
+import { holderIsGone, lockOwner, procfs, type LockInfo, type ProcSource } from './lock-owner.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
@@ -18,13 +18,6 @@ export function assertDeploymentName(name: string): string {
     );
   }
   return name;
-}
-
-interface LockInfo {
-  pid: number;
-  host: string;
-  since: string;
-  purpose: string;
 }
 
 /** Write a file so that a crash leaves either the old or the new content, never a mix. */
@@ -46,17 +39,11 @@ export async function writeFileAtomic(file: string, data: string, mode = 0o600):
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export class FileStateStore implements StateBackend {
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly proc: ProcSource = procfs,
+  ) {}
 
   private file(name: string, ext: string): string {
     return path.join(this.dir, 'deployments', `${assertDeploymentName(name)}.${ext}`);
@@ -114,40 +101,102 @@ export class FileStateStore implements StateBackend {
     };
   }
 
+  /**
+   * Take the lock file. Its content is written first and then hard-linked into place, so no process ever reads a
+   * half-written lock. Only the holder of `<lock>.break` removes a stale lock, and only after reading it again
+   * under that lock: two processes that find the same stale lock cannot remove each other's new one.
+   */
   private async takeLock(name: string, lockFile: string, purpose: string): Promise<void> {
-    const info: LockInfo = { pid: process.pid, host: hostname(), since: new Date().toISOString(), purpose };
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const handle = await fs.open(
-          lockFile,
-          constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY,
-          0o600,
-        );
-        await handle.writeFile(JSON.stringify(info));
-        await handle.close();
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      const holder = await this.readLock(lockFile);
-      if (holder && (holder.host !== hostname() || alive(holder.pid))) {
+    const owner = await lockOwner(this.proc);
+    const content = JSON.stringify({ ...owner, since: new Date().toISOString(), purpose });
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (await createWith(lockFile, content)) return;
+      const seen = await readText(lockFile);
+      if (seen === undefined) continue; // released meanwhile
+      const holder = parseLock(seen);
+      if (holder && !(await holderIsGone(holder, this.proc))) {
         throw new ReconixError(
           Reason.StateLocked,
           `deployment ${name} is locked by pid ${holder.pid} on ${holder.host} (${holder.purpose}) since ${holder.since}; ` +
             `wait for it to finish, or remove ${lockFile} if that process is gone`,
         );
       }
-      // The holder died without releasing: the lock is stale.
-      await fs.rm(lockFile, { force: true });
+      await this.breakStale(lockFile, content);
     }
     throw new ReconixError(Reason.StateLocked, `could not take the lock ${lockFile}`);
   }
 
-  private async readLock(lockFile: string): Promise<LockInfo | undefined> {
-    try {
-      return JSON.parse(await fs.readFile(lockFile, 'utf8')) as LockInfo;
-    } catch {
-      return undefined;
+  /** Remove the lock if, read again under the break lock, its holder is gone (or it is no lock at all). */
+  private async breakStale(lockFile: string, content: string): Promise<void> {
+    const breakFile = `${lockFile}.break`;
+    if (!(await createWith(breakFile, content))) {
+      // Another process is breaking it. One that died there leaves a break lock that is itself stale.
+      const seen = await readText(breakFile);
+      const holder = seen === undefined ? undefined : parseLock(seen);
+      if (seen !== undefined && (!holder || (await holderIsGone(holder, this.proc))))
+        await removeIfSame(breakFile, seen);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      return;
     }
+    try {
+      const seen = await readText(lockFile);
+      const holder = seen === undefined ? undefined : parseLock(seen);
+      if (seen !== undefined && (!holder || (await holderIsGone(holder, this.proc))))
+        await fs.rm(lockFile, { force: true });
+    } finally {
+      await fs.rm(breakFile, { force: true });
+    }
+  }
+}
+
+/** Create `file` holding `content` unless it exists: written beside it, then hard-linked (fails if it exists). */
+async function createWith(file: string, content: string): Promise<boolean> {
+  const tmp = `${file}.new-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const handle = await fs.open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+  try {
+    await handle.writeFile(content);
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.link(tmp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
+
+/** Remove `file` if it still holds `content`: moved aside first, and put back if it turns out to be another. */
+async function removeIfSame(file: string, content: string): Promise<void> {
+  const aside = `${file}.old-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    await fs.rename(file, aside);
+  } catch {
+    return;
+  }
+  if ((await readText(aside)) !== content) await fs.link(aside, file).catch(() => undefined);
+  await fs.rm(aside, { force: true });
+}
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function parseLock(text: string): LockInfo | undefined {
+  try {
+    const parsed = JSON.parse(text) as Partial<LockInfo> | null;
+    return parsed && typeof parsed.pid === 'number' && typeof parsed.host === 'string'
+      ? (parsed as LockInfo)
+      : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -259,9 +259,24 @@ function encode(state: DeploymentState): Pick<V1ConfigMap, 'data' | 'binaryData'
   return { binaryData: { [GZIP_KEY]: gzipSync(json).toString('base64') } };
 }
 
+/** A state ConfigMap holds at most 1 MiB: what it inflates to is bounded too, against a gzip bomb. */
+export const MAX_STATE_BYTES = 64 * 1024 * 1024;
+
+export function inflateState(gz: string, id: string, limit = MAX_STATE_BYTES): string {
+  try {
+    return gunzipSync(Buffer.from(gz, 'base64'), { maxOutputLength: limit }).toString('utf8');
+  } catch (err) {
+    throw new ReconixError(
+      Reason.StateLocked,
+      `the recorded state of ${id} does not inflate to at most ${limit} bytes: ${(err as Error).message}`,
+      { reaction: 'stall', cause: err },
+    );
+  }
+}
+
 function decode(cm: V1ConfigMap, id: string): DeploymentState {
   const gz = cm.binaryData?.[GZIP_KEY];
-  const text = gz ? gunzipSync(Buffer.from(gz, 'base64')).toString('utf8') : cm.data?.[PLAIN_KEY];
+  const text = gz ? inflateState(gz, id) : cm.data?.[PLAIN_KEY];
   if (!text) return emptyState(id);
   const parsed = JSON.parse(text) as DeploymentState;
   if (parsed.version !== 1) {

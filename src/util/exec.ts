@@ -6,9 +6,17 @@ export interface ExecOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** Bytes of stdout kept (head and tail; default 64 MiB, room for a large fleet's evaluation as JSON). */
+  maxStdoutBytes?: number;
+  /** Bytes of stderr kept (head and tail; default 1 MiB). */
+  maxStderrBytes?: number;
 }
 
+/** What is kept of a local process's stdout unless the caller says otherwise. */
+export const DEFAULT_STDOUT_LIMIT = 64 * 1024 * 1024;
+
 import type { ExecResult } from '../core/ports.js';
+import { BoundedOutput, DEFAULT_OUTPUT_LIMIT } from './bounded-output.js';
 export type { ExecResult };
 
 /** A failed command, shaped like its result. */
@@ -46,8 +54,8 @@ export const runProcess: Runner = (file, args, options = {}) =>
       env: options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
+    const out = new BoundedOutput(options.maxStdoutBytes ?? DEFAULT_STDOUT_LIMIT);
+    const err = new BoundedOutput(options.maxStderrBytes ?? DEFAULT_OUTPUT_LIMIT);
     let timedOut = false;
     const timer =
       options.timeoutMs === undefined
@@ -68,8 +76,8 @@ export const runProcess: Runner = (file, args, options = {}) =>
         command: [file, ...args].join(' '),
         exitCode,
         signal,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
+        stdout: out.toString(),
+        stderr: err.toString(),
         timedOut,
       });
     });
