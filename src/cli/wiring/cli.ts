@@ -72,7 +72,9 @@ export async function setup(cli: Cli, o: Options): Promise<Selection> {
     process.stderr.write(
       result.errors.length > 0
         ? 'error: no valid NixDeployment to work on\n'
-        : `error: no NixDeployment${g.deployment ? ` named ${g.deployment}` : ''} in ${g.file}\n`,
+        : result.empty
+          ? `error: ${result.empty}\n`
+          : `error: no NixDeployment${g.deployment ? ` named ${g.deployment}` : ''} in ${g.file}\n`,
     );
     process.exit(2);
   }

@@ -164,6 +164,8 @@ export class DirectoryController {
     this.opts.metrics?.manifestErrors.set(result.errors.length);
     for (const e of result.errors)
       this.opts.log.error('invalid manifest', { path: e.path, error: e.message });
+    if (result.empty && this.errors.length === 0) this.opts.log.warn(result.empty, { dir: this.opts.dir });
+    this.health.sourceEmpty(result.errors.length === 0 ? result.empty : undefined);
     const seen = new Set<string>();
     for (const d of result.deployments) {
       seen.add(d.name);
