@@ -20,7 +20,7 @@ export function assertDeploymentName(name: string): string {
   return name;
 }
 
-interface LockInfo {
+export interface LockInfo {
   pid: number;
   host: string;
   since: string;
@@ -141,6 +141,27 @@ export class FileStateStore implements StateBackend {
       await fs.rm(lockFile, { force: true });
     }
     throw new ReconixError(Reason.StateLocked, `could not take the lock ${lockFile}`);
+  }
+
+  /** Who holds the lock of a deployment, and whether that process is alive on this host; none: not locked. */
+  async lockOf(name: string): Promise<(LockInfo & { file: string; alive: boolean }) | undefined> {
+    const file = this.file(name, 'lock');
+    const info = await this.readLock(file);
+    if (!info) {
+      const exists = await fs.access(file).then(
+        () => true,
+        () => false,
+      );
+      return exists
+        ? { pid: 0, host: '?', since: '?', purpose: 'unreadable', file, alive: false }
+        : undefined;
+    }
+    return { ...info, file, alive: info.host === hostname() && alive(info.pid) };
+  }
+
+  /** Remove a deployment's lock file, whoever holds it (`reconix unlock` checks first). */
+  async removeLock(name: string): Promise<void> {
+    await fs.rm(this.file(name, 'lock'), { force: true });
   }
 
   private async readLock(lockFile: string): Promise<LockInfo | undefined> {

@@ -235,6 +235,12 @@ export class DirectoryController {
     this.opts.onReport?.(report);
     const retry = d.spec.retryInterval ? parseDurationMs(d.spec.retryInterval) : DEFAULT_RETRY_MS;
     if (report.ok) {
+      this.opts.log.info('reconciled', {
+        deployment: name,
+        reason: report.reason,
+        manifest: path.relative(this.root ?? '', d.manifestPath),
+        ...(this.revision ? { revision: this.revision } : {}),
+      });
       this.queue.forget(name);
       this.queue.addAfter(name, withJitter(interval));
     } else if (report.error?.reaction === 'stall') {
