@@ -43,7 +43,10 @@ export function editArgs(
   for (const k of unset) doc.deleteIn(['spec', 'network', 'args', k]);
   const args = doc.getIn(['spec', 'network', 'args']) as { items?: unknown[] } | undefined;
   if (args?.items?.length === 0) doc.deleteIn(['spec', 'network', 'args']);
-  return docs.map((d) => d.toString()).join('');
+  // The Document API writes flow collections in one style: the one the file uses most ("[a]" or "[ a ]").
+  const padded = (text.match(/: [[{] \S/g) ?? []).length;
+  const tight = (text.match(/: [[{][^\s\]}]/g) ?? []).length;
+  return docs.map((d) => d.toString({ flowCollectionPadding: padded > tight })).join('');
 }
 
 const pairs = (v: string, prev: string[] = []) => [...prev, v];
