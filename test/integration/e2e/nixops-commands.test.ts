@@ -57,6 +57,23 @@ describe('the NixOps commands of reconix on a real host', function () {
     assert.doesNotMatch(r.stdout + r.stderr, /ignored-local/);
   });
 
+  it('says what it searched when -f names a directory without a manifest', async () => {
+    const empty = join(dir, 'empty');
+    await cp(join(REPO_ROOT, 'examples/trivial/network.nix'), join(empty, 'network.nix'));
+    const r = await runProcess(
+      process.execPath,
+      [join(REPO_ROOT, 'dist/src/cli/bin.js'), '-f', empty, 'plan'],
+      {
+        env: { ...process.env, RECONIX_STATE_DIR: stateDir() },
+      },
+    );
+    assert.equal(r.exitCode, 2);
+    assert.equal(
+      r.stderr,
+      `error: no NixDeployment manifests found under ${empty} (searched 1 files to depth 4)\n`,
+    );
+  });
+
   it('set-args edits spec.network.args of the manifest in place, and show-arguments shows them', async () => {
     const manifest = join(repo, 'clusters/lab/trivial/local.yaml');
     const set = await cli(['set-args', '--arg', 'domain', 'lab.example.org', '--arg', 'owner', 'ops team']);
@@ -74,7 +91,12 @@ describe('the NixOps commands of reconix on a real host', function () {
   });
 
   it('deploys, then shows options, system paths and copies files with scp to and from the machine', async () => {
-    ok(await cli(['deploy']));
+    const deployed = await cli(['-v', '--log-format', 'text', 'deploy']);
+    ok(deployed);
+    assert.match(
+      deployed.stderr,
+      /^\S+ INFO {2}target created deployment=trivial-local machine=machine env=local$/m,
+    );
     const hostName = await cli(['show-option', 'machine', 'networking.hostName']);
     ok(hostName);
     assert.equal(JSON.parse(hostName.stdout), 'machine');
