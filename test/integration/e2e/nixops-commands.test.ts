@@ -6,6 +6,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runProcess, type ExecResult } from '../../../src/util/exec.js';
+import { shellJoin } from '../../../src/util/shell.js';
 import { REPO_ROOT } from '../../support/workspace.js';
 
 describe('the NixOps commands of reconix on a real host', function () {
@@ -157,7 +158,7 @@ describe('the NixOps commands of reconix on a real host', function () {
     assert.equal((await cli(['list', '--json'], { state: other })).stdout.trim(), '[]');
   });
 
-  it('unlock refuses a lock whose process is alive, asks before removing a stale one, and removes it with --yes', async () => {
+  it('unlock refuses a lock whose process is alive, asks y/N on a terminal before removing a stale one, or takes --yes', async () => {
     const lock = join(stateDir(), 'deployments/trivial-local.lock');
     const info = (pid: number) =>
       JSON.stringify({ pid, host: hostname(), since: '2026-01-01T00:00:00Z', purpose: 'reconix deploy' });
@@ -172,6 +173,27 @@ describe('the NixOps commands of reconix on a real host', function () {
     const unconfirmed = await cli(['unlock']);
     assert.equal(unconfirmed.exitCode, 1);
     assert.match(unconfirmed.stderr, /confirm with --yes/);
+    // On a terminal (script(1) gives it one) it asks, and only "y" removes the lock.
+    const onTerminal = (answer: string) =>
+      runProcess(
+        'script',
+        [
+          '-qec',
+          shellJoin([process.execPath, join(REPO_ROOT, 'dist/src/cli/bin.js'), '-f', repo, 'unlock']),
+          '/dev/null',
+        ],
+        {
+          env: { ...process.env, RECONIX_STATE_DIR: stateDir() },
+          input: answer,
+          timeoutMs: 60_000,
+        },
+      );
+    const no = await onTerminal('n\n');
+    assert.match(no.stdout, /Remove the lock\? \[y\/N\][\s\S]*trivial-local: left locked/);
+    assert.match(await readFile(lock, 'utf8'), /reconix deploy/);
+    const yes = await onTerminal('y\n');
+    assert.match(yes.stdout, /trivial-local: removed the lock of pid/);
+    await writeFile(lock, info(gone.pid!));
     const removed = await cli(['unlock', '--yes']);
     ok(removed);
     assert.match(removed.stdout, new RegExp(`trivial-local: removed the lock of pid ${gone.pid}`));
