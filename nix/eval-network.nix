@@ -6,6 +6,7 @@
 #   argsFile      JSON object of strings passed to network files that are functions (like NixOps' --argstr)
 #   factsFile     JSON InfraFacts ({ machines.<n> = { privateIPv4, publicIPv4, hostPublicKey }, resources })
 #   onlyFile      JSON list of machine names: `systems` and `keys` cover only these
+#   optionFile    JSON list of an option's path (["networking" "hostName"]): what `option` shows
 #   builder       "nixos" (<nixpkgs/nixos>), "mini" (./mini-nixos) or "auto" (nixos when nixpkgs is found);
 #                 the only place where the two paths differ
 # Outputs: physical (phase 1, builds nothing), systems.<n> = { drvPath, out } (phase 2, with --read-write-mode
@@ -15,6 +16,7 @@
   argsFile ? null,
   factsFile ? null,
   onlyFile ? null,
+  optionFile ? null,
   builder ? "auto",
 }:
 let
@@ -332,6 +334,23 @@ in
       // (if k.keyCommand != null then { inherit (k) keyCommand; } else { })
     ) (checkedKeys name config.deployment.keys)
   );
+
+  # `reconix show-option`: config.<option> of the selected machines.
+  option =
+    let
+      optionPath = readJSON optionFile;
+      shown = concatStringsSep "." optionPath;
+    in
+    forSelected (
+      name: config:
+      foldl' (
+        v: k:
+        if isAttrs v && v ? ${k} then
+          v.${k}
+        else
+          throw "The machine `${name}' has no option ${shown} (no attribute ${k})."
+      ) config optionPath
+    );
 
   # For tools and tests: whether <nixpkgs/nixos> is in use.
   builder = if useNixos then "nixos" else "mini";

@@ -4,7 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { ReconixMetrics } from '../metrics/metrics.js';
 import { gitRevision } from '../source/load.js';
 import { runKubeController } from '../controller/kube/run.js';
-import { jsonLogger } from '../util/log.js';
+import { logger, type LogFormat } from '../util/log.js';
 import { buildDeps } from './deps.js';
 import type { AwsSettings } from './aws.js';
 import { lazyAws, type AwsBundle } from './lazy-aws.js';
@@ -28,6 +28,8 @@ export interface KubeCommandOptions {
   leaseDuration: number;
   renewDeadline: number;
   retryPeriod: number;
+  /** JSON or text logs; default: text on a terminal, else JSON. */
+  logFormat?: LogFormat | undefined;
 }
 
 /** In a pod, the namespace it runs in; the Lease lives there. */
@@ -36,7 +38,7 @@ function podNamespace(): string {
 }
 
 export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void> {
-  const log = jsonLogger('info');
+  const log = logger(o.logFormat);
   const kubeConfig = new KubeConfig();
   if (o.kubeconfig) kubeConfig.loadFromFile(o.kubeconfig);
   else kubeConfig.loadFromDefault(); // $KUBECONFIG, ~/.kube/config, or the pod's service account

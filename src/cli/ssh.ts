@@ -45,6 +45,49 @@ export function sshArgs(
   ];
 }
 
+/**
+ * The scp arguments copying `src` to `dst` on the machine (or, `from`, `src` on the machine to `dst` here), with
+ * the same key and host key checks as ssh.
+ */
+export function scpArgs(
+  target: SshTarget,
+  knownHostsFile: string,
+  from: boolean,
+  src: string,
+  dst: string,
+): string[] {
+  const { host, port, user } = target.access.endpoint;
+  const remote = (p: string) => `${user}@${host.includes(':') ? `[${host}]` : host}:${p}`;
+  return [
+    '-i',
+    target.keyFile,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHostsFile}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `HostKeyAlias=${aliasOf(target.machine)}`,
+    '-P',
+    String(port),
+    // The scp protocol, not SFTP: hosts need no sftp subsystem, only scp (which NixOS and Debian have).
+    '-O',
+    '-r',
+    '--',
+    ...(from ? [remote(src), dst] : [src, remote(dst)]),
+  ];
+}
+
+/** Run scp with the terminal attached (its progress meter); resolves with its exit code. */
+export function runScp(target: SshTarget, from: boolean, src: string, dst: string): Promise<number> {
+  return withKnownHosts([target], (knownHosts) =>
+    exitCode(spawn('scp', scpArgs(target, knownHosts, from, src, dst), { stdio: 'inherit' })),
+  );
+}
+
 /** The known_hosts line that pins `hostKey` for the machine's alias; a key that is not exactly one is refused. */
 export function knownHostsLine(machine: string, hostKey: string): string {
   return `${aliasOf(machine)} ${singleHostKey(machine, hostKey)}\n`;

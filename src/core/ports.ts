@@ -45,6 +45,8 @@ export interface Evaluator {
   systems(src: NetworkSource, facts: InfraFacts, machines: string[]): Promise<Record<string, SystemRef>>;
   /** deployment.keys of the given machines, contents included (for key delivery only, never logged). */
   keys?(src: NetworkSource, machines: string[]): Promise<Record<string, Record<string, KeySpec>>>;
+  /** config.<option> of one machine, as JSON (`reconix show-option`). */
+  option?(src: NetworkSource, facts: InfraFacts, machine: string, option: string[]): Promise<unknown>;
 }
 
 /** What a copy needs to know of a store path, from the local store's database. */

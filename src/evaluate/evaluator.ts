@@ -76,10 +76,16 @@ export class NixEvaluator implements Evaluator {
     return checkKeys(await this.evaluate(src, 'keys', { only: machines }), machines);
   }
 
+  /** config.<option> of a machine, as JSON (`reconix show-option`). */
+  async option(src: NetworkSource, facts: InfraFacts, machine: string, option: string[]): Promise<unknown> {
+    const raw = await this.evaluate(src, 'option', { facts, only: [machine], option });
+    return (raw as Record<string, unknown>)[machine];
+  }
+
   private async evaluate(
     src: NetworkSource,
     attr: string,
-    extra: { facts?: InfraFacts; only?: string[]; writeDerivations?: boolean },
+    extra: { facts?: InfraFacts; only?: string[]; writeDerivations?: boolean; option?: string[] },
   ): Promise<unknown> {
     await mkdir(this.options.scratchDir, { recursive: true });
     const dir = await mkdtemp(join(this.options.scratchDir, 'eval-'));
@@ -114,6 +120,7 @@ export class NixEvaluator implements Evaluator {
       ];
       if (extra.facts) args.push('--argstr', 'factsFile', await write('facts.json', extra.facts));
       if (extra.only) args.push('--argstr', 'onlyFile', await write('only.json', extra.only));
+      if (extra.option) args.push('--argstr', 'optionFile', await write('option.json', extra.option));
       const env = this.options.env ?? process.env;
       const result = await this.runner(this.nixInstantiate, args, {
         ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),

@@ -22,6 +22,8 @@ export interface LoadError {
 export interface LoadResult {
   deployments: LoadedDeployment[];
   errors: LoadError[];
+  /** A directory held no NixDeployment manifest: what to say about it. */
+  empty?: string;
 }
 
 export type Loader = (root: string) => Promise<LoadResult>;

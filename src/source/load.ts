@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { loadManifests } from './manifest.js';
+import { findManifestFiles, noManifestMessage } from './discover.js';
+import { loadManifests, type ManifestResult } from './manifest.js';
 import { resolveNetworkSource } from './source.js';
 import { runProcess } from '../util/exec.js';
 import type { LoadResult } from './deployments.js';
@@ -38,12 +39,24 @@ async function hashInputs(manifestJson: string, files: readonly string[]): Promi
   return h.digest('hex');
 }
 
-/** Load every NixDeployment in `fileOrDir`. A broken manifest is an error of its own; the rest still load. */
+/** The manifests of a file, or of the manifest files found below a directory. */
+async function manifestsOf(fileOrDir: string, result: LoadResult): Promise<ManifestResult[]> {
+  if (!(await fs.stat(fileOrDir)).isDirectory()) return loadManifests(fileOrDir);
+  const found = await findManifestFiles(fileOrDir);
+  const loaded = (await Promise.all(found.files.map((f) => loadManifests(f)))).flat();
+  if (loaded.length === 0) result.empty = noManifestMessage(fileOrDir, found);
+  return loaded;
+}
+
+/**
+ * Load every NixDeployment in `fileOrDir` (a file, or the manifests below a directory). A broken manifest is an
+ * error of its own; the rest still load.
+ */
 export async function loadDeployments(fileOrDir: string, scratchDir: string): Promise<LoadResult> {
   const result: LoadResult = { deployments: [], errors: [] };
   let loaded;
   try {
-    loaded = await loadManifests(fileOrDir);
+    loaded = await manifestsOf(fileOrDir, result);
   } catch (err) {
     result.errors.push({ path: fileOrDir, message: (err as Error).message });
     return result;

@@ -126,6 +126,21 @@ export class FileStateStore implements StateBackend {
     throw new ReconixError(Reason.StateLocked, `could not take the lock ${lockFile}`);
   }
 
+  /** Who holds the lock of a deployment, and whether that process is alive (boot id and start time checked). */
+  async lockOf(name: string): Promise<(LockInfo & { file: string; alive: boolean }) | undefined> {
+    const file = this.file(name, 'lock');
+    const seen = await readText(file);
+    if (seen === undefined) return undefined;
+    const info = parseLock(seen);
+    if (!info) return { pid: 0, host: '?', since: '?', purpose: 'unreadable', file, alive: false };
+    return { ...info, file, alive: info.host === this.proc.host() && !(await holderIsGone(info, this.proc)) };
+  }
+
+  /** Remove a deployment's lock file, whoever holds it (`reconix unlock` checks first). */
+  async removeLock(name: string): Promise<void> {
+    await fs.rm(this.file(name, 'lock'), { force: true });
+  }
+
   /** Remove the lock if, read again under the break lock, its holder is gone (or it is no lock at all). */
   private async breakStale(lockFile: string, content: string): Promise<void> {
     const breakFile = `${lockFile}.break`;

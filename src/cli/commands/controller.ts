@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import { reconcileDeployment } from '../../reconcile/reconciler.js';
 import { gitRevision, loadDeployments } from '../../source/load.js';
-import { jsonLogger } from '../../util/log.js';
+import { logger, type LogFormat } from '../../util/log.js';
 import { buildDeps } from '../deps.js';
 import type { KubeCommandOptions } from '../kube.js';
 import { globals, type Cli } from '../wiring/cli.js';
@@ -47,11 +47,11 @@ export function controllerCommand(cli: Cli): Command {
       "(--kube) build outside Nix's sandbox (where the controller cannot make namespaces)",
     )
     .action(async (o: ControllerOptions) => {
-      const { stateDir, restrictEval } = globals(cli);
+      const { stateDir, restrictEval, logFormat } = globals(cli);
       // The Kubernetes client is large: load it only for Kubernetes mode.
-      if (o.kube) return (await import('../kube.js')).kubeControllerCommand({ ...o, stateDir });
+      if (o.kube) return (await import('../kube.js')).kubeControllerCommand({ ...o, stateDir, logFormat });
       if (!o.dir) return cli.program.error('error: controller needs --dir, or --kube');
-      await directoryController(cli, { ...o, dir: o.dir }, stateDir, restrictEval === true);
+      await directoryController(cli, { ...o, dir: o.dir }, stateDir, restrictEval === true, logFormat);
     });
 }
 
@@ -60,8 +60,9 @@ async function directoryController(
   o: ControllerOptions & { dir: string },
   stateDir: string,
   restrictEval: boolean,
+  logFormat: LogFormat | undefined,
 ): Promise<void> {
-  const log = jsonLogger('info');
+  const log = logger(logFormat);
   const deps = await buildDeps({ stateDir, log, aws: { ...cli.extras.aws }, restrictEval });
   // Metrics and the file watcher are loaded only by the controller: one-shot commands start faster.
   const [{ ReconixMetrics }, { serveMetrics }, { DirectoryController }, { parseDuration }] =

@@ -1,12 +1,12 @@
 // The program and its global options, and what every one-shot command starts with: the manifests loaded, the
 // deployments -d selects, the clients built.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import path from 'node:path';
 import type { ReconcileRequest } from '../../core/request.js';
 import type { ReconcileDeps } from '../../observe/run.js';
 import { requestFor, type LoadedDeployment } from '../../source/deployments.js';
 import { loadDeployments } from '../../source/load.js';
-import { jsonLogger, silentLogger } from '../../util/log.js';
+import { LOG_FORMATS, logger, silentLogger, type LogFormat } from '../../util/log.js';
 import type { AwsSettings } from '../aws.js';
 import { buildDeps, defaultStateDir, type CliExtras } from '../deps.js';
 import { cloudFlags, overrides, type Options } from './options.js';
@@ -16,6 +16,7 @@ export interface Globals {
   deployment?: string;
   stateDir: string;
   verbose?: boolean;
+  logFormat?: LogFormat;
   awsEndpoint?: string;
   restrictEval?: boolean;
 }
@@ -44,6 +45,12 @@ export function newCli(extras: CliExtras): Cli {
     .option('-d, --deployment <name>', 'only this deployment of the manifests')
     .option('--state-dir <dir>', 'where Reconix records what it created and activated', defaultStateDir())
     .option('-v, --verbose', 'structured logs on stderr')
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'logs (-v, controller) as JSON lines or text; default: text on a terminal, else JSON',
+      ).choices(LOG_FORMATS),
+    )
     .option('--aws-endpoint <url>', 'an AWS-compatible endpoint instead of AWS (default: $AWS_ENDPOINT_URL)')
     .option('--restrict-eval', "evaluate networks in Nix's restricted mode, as Kubernetes mode always does")
     .showHelpAfterError();
@@ -63,7 +70,7 @@ export function awsGlobals(cli: Cli): AwsSettings {
 /** Load the manifests and build the clients; exit 2 when no deployment is left to work on. */
 export async function setup(cli: Cli, o: Options): Promise<Selection> {
   const g = globals(cli);
-  const log = g.verbose ? jsonLogger('info') : silentLogger;
+  const log = g.verbose ? logger(g.logFormat) : silentLogger;
   const result = await loadDeployments(path.resolve(g.file), path.join(g.stateDir, 'scratch'));
   for (const e of result.errors) process.stderr.write(`error: ${e.path}: ${e.message}\n`);
   let deployments = result.deployments;
@@ -72,7 +79,9 @@ export async function setup(cli: Cli, o: Options): Promise<Selection> {
     process.stderr.write(
       result.errors.length > 0
         ? 'error: no valid NixDeployment to work on\n'
-        : `error: no NixDeployment${g.deployment ? ` named ${g.deployment}` : ''} in ${g.file}\n`,
+        : result.empty
+          ? `error: ${result.empty}\n`
+          : `error: no NixDeployment${g.deployment ? ` named ${g.deployment}` : ''} in ${g.file}\n`,
     );
     process.exit(2);
   }

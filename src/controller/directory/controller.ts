@@ -164,6 +164,8 @@ export class DirectoryController {
     this.opts.metrics?.manifestErrors.set(result.errors.length);
     for (const e of result.errors)
       this.opts.log.error('invalid manifest', { path: e.path, error: e.message });
+    if (result.empty && this.errors.length === 0) this.opts.log.warn(result.empty, { dir: this.opts.dir });
+    this.health.sourceEmpty(result.errors.length === 0 ? result.empty : undefined);
     const seen = new Set<string>();
     for (const d of result.deployments) {
       seen.add(d.name);
@@ -233,6 +235,12 @@ export class DirectoryController {
     this.opts.onReport?.(report);
     const retry = d.spec.retryInterval ? parseDurationMs(d.spec.retryInterval) : DEFAULT_RETRY_MS;
     if (report.ok) {
+      this.opts.log.info('reconciled', {
+        deployment: name,
+        reason: report.reason,
+        manifest: path.relative(this.root ?? '', d.manifestPath),
+        ...(this.revision ? { revision: this.revision } : {}),
+      });
       this.queue.forget(name);
       this.queue.addAfter(name, withJitter(interval));
     } else if (report.error?.reaction === 'stall') {

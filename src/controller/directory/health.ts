@@ -17,6 +17,8 @@ export class DirectoryHealth {
   /** Done before the first load was counted (a reconcile can end first); only kept until ready. */
   private readonly doneEarly = new Set<string>();
   private readonly running = new Map<string, number>();
+  /** The source holds no manifest: why the controller is not ready, until one appears. */
+  private empty: string | undefined;
 
   constructor(
     private readonly stuckAfterMs: number,
@@ -47,7 +49,13 @@ export class DirectoryHealth {
     this.done(name);
   }
 
+  /** The last load found no manifest (the message), or found some (undefined). */
+  sourceEmpty(message: string | undefined): void {
+    this.empty = message;
+  }
+
   readiness(): Probe {
+    if (this.empty) return { ok: false, detail: this.empty };
     if (this.ready) return { ok: true, detail: 'ok' };
     if (!this.firstRound) return { ok: false, detail: 'the source directory has not been loaded yet' };
     return {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { knownHostsLine, sshArgs } from '../../../src/cli/ssh.js';
+import { knownHostsLine, scpArgs, sshArgs } from '../../../src/cli/ssh.js';
 
 const access = {
   endpoint: { host: '127.77.0.3', port: 2222, user: 'root' },
@@ -24,5 +24,18 @@ describe('reconix ssh arguments', () => {
     assert.deepEqual(args.slice(-2), ['--', `printf %s 'it'\\''s $HOME'`]);
     assert.ok(args.includes('HostKeyAlias=reconix-a_b_c'));
     assert.ok(knownHostsLine('a b;c', access.hostKey).startsWith('reconix-a_b_c '));
+  });
+
+  it('gives scp the same key and host key checks, the remote side to or from the machine, IPv6 bracketed', () => {
+    const target = { machine: 'web', access, keyFile: '/state/keys/client_ed25519' };
+    const to = scpArgs(target, '/tmp/kh', false, 'local.txt', '/root/x');
+    const opts = to.filter((_, i) => to[i - 1] === '-o');
+    for (const o of ['StrictHostKeyChecking=yes', 'UserKnownHostsFile=/tmp/kh', 'HostKeyAlias=reconix-web']) {
+      assert.ok(opts.includes(o), o);
+    }
+    assert.deepEqual(to.slice(-3), ['--', 'local.txt', 'root@127.77.0.3:/root/x']);
+    assert.deepEqual(to.slice(to.indexOf('-P'), to.indexOf('-P') + 2), ['-P', '2222']);
+    const v6 = { ...target, access: { ...access, endpoint: { host: 'fd00::3', port: 22, user: 'ops' } } };
+    assert.deepEqual(scpArgs(v6, 'kh', true, '/etc/motd', '.').slice(-2), ['ops@[fd00::3]:/etc/motd', '.']);
   });
 });

@@ -26,6 +26,18 @@ describe('DirectoryHealth', () => {
     assert.equal(h.readiness().ok, true);
   });
 
+  it('is not ready while the source holds no manifest, saying so, and ready once one is found', () => {
+    const h = health();
+    h.sourceEmpty('no NixDeployment manifests found under /src (searched 3 files to depth 4)');
+    h.firstLoadDone([]);
+    assert.deepEqual(h.readiness(), {
+      ok: false,
+      detail: 'no NixDeployment manifests found under /src (searched 3 files to depth 4)',
+    });
+    h.sourceEmpty(undefined);
+    assert.equal(h.readiness().ok, true);
+  });
+
   it('counts a reconcile that ended before the first load was counted', () => {
     const h = health();
     h.started('a');
