@@ -28,6 +28,8 @@ export interface KubeCommandOptions {
   leaseDuration: number;
   renewDeadline: number;
   retryPeriod: number;
+  /** Deployments without spec.awsCredentialsSecretRef may use the controller's AWS credentials. */
+  allowAmbientAwsCredentials: boolean;
 }
 
 /** In a pod, the namespace it runs in; the Lease lives there. */
@@ -53,6 +55,7 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
     revisionOf: gitRevision,
     listen: o.listen,
     concurrency: o.concurrency,
+    allowAmbientAwsCredentials: o.allowAmbientAwsCredentials,
     ...(o.sourceRoot ? { sourceRoot: path.resolve(o.sourceRoot) } : {}),
     ...(o.namespace ? { namespace: o.namespace } : {}),
     ...(process.env.POD_NAME ? { identity: `${process.env.POD_NAME}_${process.pid}` } : {}),

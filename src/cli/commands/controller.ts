@@ -43,6 +43,11 @@ export function controllerCommand(cli: Cli): Command {
     .option('--renew-deadline <s>', '(--kube) seconds a leader keeps trying to renew', int, 10)
     .option('--retry-period <s>', '(--kube) seconds between tries', int, 2)
     .option(
+      '--allow-ambient-aws-credentials',
+      "(--kube) deployments without spec.awsCredentialsSecretRef use the controller's AWS credentials",
+      false,
+    )
+    .option(
       '--no-build-sandbox',
       "(--kube) build outside Nix's sandbox (where the controller cannot make namespaces)",
     )
