@@ -46,6 +46,8 @@ export interface KubeRunOptions {
   revisionOf?: (root: string) => Promise<string | undefined>;
   /** Watch only this namespace. */
   namespace?: string;
+  /** Watch only objects this label selector matches (one shard; give each shard its own Lease). */
+  selector?: string;
   /**
    * Let deployments without spec.awsCredentialsSecretRef use the controller's own AWS credentials (off: they
    * fail). For installs that serve one team, with credentials from the pod's identity.
@@ -100,7 +102,11 @@ export function containNix(deps: ReconcileDeps, scratchDir: string, buildSandbox
 export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeController> {
   const identity = o.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
   const core = o.kubeConfig.makeApiClient(CoreV1Api);
-  const client = new NixDeploymentClient(o.kubeConfig.makeApiClient(CustomObjectsApi), o.namespace);
+  const client = new NixDeploymentClient(
+    o.kubeConfig.makeApiClient(CustomObjectsApi),
+    o.namespace,
+    o.selector,
+  );
   const events = new EventRecorder({
     api: core,
     component: 'reconix-controller',
