@@ -3,7 +3,15 @@
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
 import { leaseName } from '../../../src/cli/kube.js';
-import { startController, startKubeEnv, until, type ControllerUnderTest, type KubeEnv } from './harness.js';
+import { join } from 'node:path';
+import {
+  repoRoot,
+  startController,
+  startKubeEnv,
+  until,
+  type ControllerUnderTest,
+  type KubeEnv,
+} from './harness.js';
 
 type Obj = { status?: { conditions?: { type: string; status: string }[] } };
 
@@ -38,7 +46,9 @@ describe('controllers for one namespace or one shard (real kube-apiserver)', fun
 
   before(async () => {
     env = await startKubeEnv();
-    for (const ns of ['a', 'b']) await env.kubectl(['create', 'namespace', ns]);
+    for (const ns of ['a', 'b', 'reconix-system', 'reconix-deployments']) {
+      await env.kubectl(['create', 'namespace', ns]);
+    }
   });
   afterEach(async () => {
     for (const c of controllers.splice(0)) await c.cleanup();
@@ -97,5 +107,39 @@ describe('controllers for one namespace or one shard (real kube-apiserver)', fun
     assert.match(a, /^reconix-controller-[0-9a-f]{10}$/);
     assert.notEqual(a, leaseName(undefined, 'shard=b'));
     assert.equal(a, leaseName(undefined, ' shard=a '));
+  });
+
+  it('installs for one namespace: kubectl apply -k deploy/namespaced passes a server-side dry run', async () => {
+    const out = await env.kubectl(['apply', '-k', join(repoRoot(), 'deploy/namespaced'), '--dry-run=server']);
+    for (const kind of [
+      'deployment.apps',
+      'role.rbac.authorization.k8s.io',
+      'networkpolicy.networking.k8s.io',
+    ]) {
+      assert.match(out, new RegExp(`${kind}/reconix-controller .*\\(server dry run\\)`));
+    }
+    assert.doesNotMatch(out, /clusterrole/);
+    const rendered = await env.kubectl(['kustomize', join(repoRoot(), 'deploy/namespaced')]);
+    assert.match(rendered, /- --namespace=reconix-deployments/);
+  });
+
+  it('grants the namespaced controller nothing outside its namespace', async () => {
+    await env.kubectl(['apply', '-k', join(repoRoot(), 'deploy/namespaced')]);
+    const can = async (verb: string, resource: string, ns: string) => {
+      const sa = 'system:serviceaccount:reconix-system:reconix-controller';
+      const r = await env.kube.kubectl(['auth', 'can-i', verb, resource, '-n', ns, '--as', sa]);
+      return r.stdout.trim() === 'yes';
+    };
+    assert.equal(await can('get', 'secrets', 'reconix-deployments'), true);
+    assert.equal(await can('list', 'nixdeployments.reconix.dev', 'reconix-deployments'), true);
+    assert.equal(await can('patch', 'nixdeployments.reconix.dev/status', 'reconix-deployments'), true);
+    for (const ns of ['a', 'default']) {
+      assert.equal(await can('get', 'secrets', ns), false);
+      assert.equal(await can('get', 'nixdeployments.reconix.dev', ns), false);
+      assert.equal(await can('list', 'nixdeployments.reconix.dev', ns), false);
+      assert.equal(await can('get', 'configmaps', ns), false);
+    }
+    assert.equal(await can('list', 'secrets', 'reconix-deployments'), false);
+    assert.equal(await can('update', 'leases.coordination.k8s.io', 'reconix-system'), true);
   });
 });
