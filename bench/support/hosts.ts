@@ -55,13 +55,17 @@ export class BenchHosts {
     );
   }
 
-  async host(name: string): Promise<BenchHost> {
-    const ctx = {
+  private ctx() {
+    return {
       deployment: this.deployment,
       clientPublicKey: this.key.publicKey,
       facts: {},
       save: async () => {},
     };
+  }
+
+  async host(name: string): Promise<BenchHost> {
+    const ctx = this.ctx();
     let record: TargetRecord | undefined;
     try {
       record = await this.provider.create(machine(name), ctx);
@@ -79,7 +83,7 @@ export class BenchHosts {
   }
 
   async destroy(host: BenchHost): Promise<void> {
-    await this.provider.destroy(host.name, host.record);
+    await this.provider.destroy(host.name, host.record, this.ctx());
     this.live.delete(host.name);
   }
 
@@ -101,8 +105,7 @@ export async function destroyHostsUnder(provider: LocalTargetProvider, baseDir: 
     entries
       .filter((e) => e.startsWith('h-'))
       .map(async (e) => {
-        const record = await readHostFile(hostLayout(join(baseDir, e)));
-        if (record) await provider.destroy(e, { ...record });
+        if (await readHostFile(hostLayout(join(baseDir, e)))) await provider.removeHostDir(e);
       }),
   );
 }

@@ -23,13 +23,18 @@ export interface KubeCommandOptions {
   /** Build in Nix's sandbox (on unless --no-build-sandbox). */
   buildSandbox: boolean;
   leaderElectionNamespace?: string;
-  leaderElectionId: string;
+  /** The Lease's name; default reconix-controller, suffixed with a hash of --selector when there is one. */
+  leaderElectionId?: string;
+  /** Only NixDeployments this label selector matches. */
+  selector?: string;
   /** Lease timings, in seconds (controller-runtime's 15/10/2 by default). */
   leaseDuration: number;
   renewDeadline: number;
   retryPeriod: number;
   /** JSON or text logs; default: text on a terminal, else JSON. */
   logFormat?: LogFormat | undefined;
+  /** Deployments without spec.awsCredentialsSecretRef may use the controller's AWS credentials. */
+  allowAmbientAwsCredentials: boolean;
 }
 
 /** In a pod, the namespace it runs in; the Lease lives there. */
@@ -55,14 +60,16 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
     revisionOf: gitRevision,
     listen: o.listen,
     concurrency: o.concurrency,
+    allowAmbientAwsCredentials: o.allowAmbientAwsCredentials,
     ...(o.sourceRoot ? { sourceRoot: path.resolve(o.sourceRoot) } : {}),
     ...(o.namespace ? { namespace: o.namespace } : {}),
+    ...(o.selector ? { selector: o.selector } : {}),
     ...(process.env.POD_NAME ? { identity: `${process.env.POD_NAME}_${process.pid}` } : {}),
     ...(o.leaderElect
       ? {
           leaderElection: {
             namespace: o.leaderElectionNamespace ?? podNamespace(),
-            name: o.leaderElectionId,
+            name: leaseName(o.leaderElectionId, o.selector),
             leaseDurationMs: o.leaseDuration * 1000,
             renewDeadlineMs: o.renewDeadline * 1000,
             retryPeriodMs: o.retryPeriod * 1000,
@@ -83,6 +90,16 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
     await running.server.close();
     process.exit(1);
   }
+}
+
+/**
+ * Each shard elects its own leader: without --leader-election-id, a controller with a selector takes a Lease named
+ * after a hash of it, so shards never wait for each other and replicas of one shard share one Lease.
+ */
+export function leaseName(explicit: string | undefined, selector: string | undefined): string {
+  if (explicit) return explicit;
+  if (!selector) return 'reconix-controller';
+  return `reconix-controller-${createHash('sha256').update(selector.trim()).digest('hex').slice(0, 10)}`;
 }
 
 /**

@@ -27,8 +27,10 @@ export const NIX_DEPLOYMENTS: CustomObjectRef = { group: API_GROUP, version: API
 
 /** CustomObjectsApi, as far as NixDeployments need it. */
 export interface CustomObjectApi {
-  listClusterCustomObject(p: CustomObjectRef): Promise<unknown>;
-  listNamespacedCustomObject(p: CustomObjectRef & { namespace: string }): Promise<unknown>;
+  listClusterCustomObject(p: CustomObjectRef & { labelSelector?: string }): Promise<unknown>;
+  listNamespacedCustomObject(
+    p: CustomObjectRef & { namespace: string; labelSelector?: string },
+  ): Promise<unknown>;
   patchNamespacedCustomObject(
     p: CustomObjectRef & { namespace: string; name: string; body: unknown },
     options?: ConfigurationOptions,
@@ -63,6 +65,8 @@ export class NixDeploymentClient {
     private readonly api: CustomObjectApi,
     /** Watch only this namespace; all namespaces when undefined. */
     readonly namespace?: string,
+    /** Only objects with these labels (a Kubernetes label selector): one shard of several controllers. */
+    readonly labelSelector?: string,
   ) {}
 
   /** The collection's path, for watches. */
@@ -72,9 +76,14 @@ export class NixDeploymentClient {
   }
 
   async list(): Promise<KubernetesListObject<NixDeploymentObject>> {
+    const selector = this.labelSelector ? { labelSelector: this.labelSelector } : {};
     const list = this.namespace
-      ? await this.api.listNamespacedCustomObject({ ...NIX_DEPLOYMENTS, namespace: this.namespace })
-      : await this.api.listClusterCustomObject(NIX_DEPLOYMENTS);
+      ? await this.api.listNamespacedCustomObject({
+          ...NIX_DEPLOYMENTS,
+          namespace: this.namespace,
+          ...selector,
+        })
+      : await this.api.listClusterCustomObject({ ...NIX_DEPLOYMENTS, ...selector });
     return list as KubernetesListObject<NixDeploymentObject>;
   }
 

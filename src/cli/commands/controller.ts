@@ -38,10 +38,19 @@ export function controllerCommand(cli: Cli): Command {
     .option('--source-root <dir>', '(--kube) what spec.network.files are relative to (a git-sync link)')
     .option('--no-leader-elect', '(--kube) act without a leader Lease (one replica only)')
     .option('--leader-election-namespace <ns>', '(--kube) namespace of the Lease; default $POD_NAMESPACE')
-    .option('--leader-election-id <name>', '(--kube) name of the Lease', 'reconix-controller')
+    .option(
+      '--leader-election-id <name>',
+      '(--kube) name of the Lease; default reconix-controller, with a hash of --selector appended if given',
+    )
+    .option('--selector <labels>', '(--kube) only NixDeployments this label selector matches (a shard)')
     .option('--lease-duration <s>', '(--kube) seconds a leader holds the Lease unrenewed', int, 15)
     .option('--renew-deadline <s>', '(--kube) seconds a leader keeps trying to renew', int, 10)
     .option('--retry-period <s>', '(--kube) seconds between tries', int, 2)
+    .option(
+      '--allow-ambient-aws-credentials',
+      "(--kube) deployments without spec.awsCredentialsSecretRef use the controller's AWS credentials",
+      false,
+    )
     .option(
       '--no-build-sandbox',
       "(--kube) build outside Nix's sandbox (where the controller cannot make namespaces)",

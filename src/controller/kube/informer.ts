@@ -34,21 +34,26 @@ export class ResilientInformer {
 
   constructor(private readonly opts: ResilientInformerOptions) {
     const { client } = opts;
-    this.informer = makeInformer<NixDeploymentObject>(opts.kubeConfig, client.path, async () => {
-      const list = await client.list();
-      // A list that succeeds means we are connected again.
-      this.failures = 0;
-      // The informer lists again only when a watch answered 410 Gone: what changed meanwhile comes from this list.
-      if (this.listedOnce) {
-        opts.log.info('watch resourceVersion expired; re-listed NixDeployments', {
-          resourceVersion: list.metadata?.resourceVersion,
-          items: list.items.length,
-        });
-        opts.onRelist?.(list.items.length);
-      }
-      this.listedOnce = true;
-      return list;
-    });
+    this.informer = makeInformer<NixDeploymentObject>(
+      opts.kubeConfig,
+      client.path,
+      async () => {
+        const list = await client.list();
+        // A list that succeeds means we are connected again.
+        this.failures = 0;
+        // The informer lists again only when a watch answered 410 Gone: what changed meanwhile comes from this list.
+        if (this.listedOnce) {
+          opts.log.info('watch resourceVersion expired; re-listed NixDeployments', {
+            resourceVersion: list.metadata?.resourceVersion,
+            items: list.items.length,
+          });
+          opts.onRelist?.(list.items.length);
+        }
+        this.listedOnce = true;
+        return list;
+      },
+      client.labelSelector,
+    );
     const upsert = (obj: NixDeploymentObject) => {
       this.failures = 0;
       if (isNixDeployment(obj)) opts.handlers.upsert(obj);

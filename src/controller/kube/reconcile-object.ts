@@ -44,8 +44,8 @@ export interface ObjectReconcilerOptions {
   secrets: SecretApi;
   events: EventRecorder;
   sources: SourceResolver;
-  /** The reconciler's dependencies for one deployment, with its credentials. */
-  depsFor: (id: string, secrets: DeploymentSecrets) => ReconcileDeps;
+  /** The reconciler's dependencies for one deployment, with its credentials (and only those). */
+  depsFor: (id: string, secrets: DeploymentSecrets, destroying: boolean) => ReconcileDeps;
   log: Logger;
   metrics?: ReconixMetrics;
   reconcile?: (req: ReconcileRequest, deps: ReconcileDeps) => Promise<ReconcileReport>;
@@ -104,7 +104,7 @@ export class ObjectReconciler {
       const resolved = await this.opts.sources.resolve(obj);
       revision = resolved.revision;
       const req = requestFor(id, obj.spec, resolved.source, 'deploy', { revision });
-      report = await (this.opts.reconcile ?? reconcileDeployment)(req, this.opts.depsFor(id, secrets));
+      report = await (this.opts.reconcile ?? reconcileDeployment)(req, this.opts.depsFor(id, secrets, false));
     } catch (err) {
       failure = failureOf(err);
       this.opts.log.error('reconcile failed', {
@@ -177,7 +177,7 @@ export class ObjectReconciler {
       const secrets = await readDeploymentSecrets(this.opts.secrets, obj).catch(() => ({}));
       const source = { deployment: obj.metadata.name, files: [], args: {}, builder: 'auto' as const };
       const req = requestFor(id, obj.spec, source, 'deploy');
-      const results = await (this.opts.destroy ?? destroy)(req, this.opts.depsFor(id, secrets));
+      const results = await (this.opts.destroy ?? destroy)(req, this.opts.depsFor(id, secrets, true));
       failed = results.filter((r) => !r.ok);
       destroyed = results.length - failed.length;
     } catch (err) {

@@ -24,6 +24,7 @@ import { ObjectReconciler, type ObjectReconcilerOptions } from './reconcile-obje
 import type { DeploymentSecrets } from './secrets.js';
 import { SourceResolver } from './source.js';
 import { withKubeKeys } from './keys.js';
+import { withoutAmbientAuthority } from './authority.js';
 import { NixEvaluator } from '../../evaluate/evaluator.js';
 import { NixLocalStore } from '../../nixstore/store.js';
 
@@ -45,6 +46,13 @@ export interface KubeRunOptions {
   revisionOf?: (root: string) => Promise<string | undefined>;
   /** Watch only this namespace. */
   namespace?: string;
+  /** Watch only objects this label selector matches (one shard; give each shard its own Lease). */
+  selector?: string;
+  /**
+   * Let deployments without spec.awsCredentialsSecretRef use the controller's own AWS credentials (off: they
+   * fail). For installs that serve one team, with credentials from the pod's identity.
+   */
+  allowAmbientAwsCredentials?: boolean;
   /** How often the Secrets of stalled deployments are read, to wake them when one changes. Default 10 s. */
   secretPollMs?: number;
   concurrency?: number;
@@ -94,7 +102,11 @@ export function containNix(deps: ReconcileDeps, scratchDir: string, buildSandbox
 export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeController> {
   const identity = o.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
   const core = o.kubeConfig.makeApiClient(CoreV1Api);
-  const client = new NixDeploymentClient(o.kubeConfig.makeApiClient(CustomObjectsApi), o.namespace);
+  const client = new NixDeploymentClient(
+    o.kubeConfig.makeApiClient(CustomObjectsApi),
+    o.namespace,
+    o.selector,
+  );
   const events = new EventRecorder({
     api: core,
     component: 'reconix-controller',
@@ -130,8 +142,15 @@ export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeC
     secrets: core,
     events,
     sources,
-    // Keys come from the object's Secrets; the controller's own files and commands are not a source.
-    depsFor: (id, secrets) => ({ ...withKubeKeys(depsFor(baseDeps, id, secrets), secrets), state }),
+    // Keys and credentials come from the object's Secrets; the controller's own key, files, commands and (unless
+    // allowed) AWS credentials are not a source.
+    depsFor: (id, secrets, destroying) => ({
+      ...withoutAmbientAuthority(withKubeKeys(depsFor(baseDeps, id, secrets), secrets), secrets, {
+        allowAmbientAws: o.allowAmbientAwsCredentials === true,
+        destroying,
+      }),
+      state,
+    }),
     log: o.log,
     metrics: o.metrics,
     ...(o.onStart ? { onStart: o.onStart } : {}),

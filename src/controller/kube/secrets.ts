@@ -18,7 +18,7 @@ export interface AwsCredentials {
 }
 
 export interface DeploymentSecrets {
-  /** From spec.sshKeySecretRef; absent means the controller's own key. */
+  /** From spec.sshKeySecretRef; absent means no key at all (never the controller's own). */
   clientKey?: ClientKey;
   /** From spec.awsCredentialsSecretRef. */
   aws?: AwsCredentials;

@@ -71,8 +71,9 @@ export async function observeKinds(
 }
 
 /**
- * The object that is a record's: by id, by token, by tags, or, for a create cut short before the object could be
- * tagged (S3), untagged under the name the record holds.
+ * The object that is a record's: by id (tagged as this resource: the recorded id alone may have been edited), by
+ * token, by tags, or, for a create cut short before the object could be tagged (S3), untagged under the name the
+ * record holds.
  */
 export function matchRecord(
   key: string,
@@ -82,7 +83,7 @@ export function matchRecord(
 ): Found | undefined {
   const inRegion = found.filter((f) => f.facts.region === region);
   const hit =
-    (rec?.id && inRegion.find((f) => f.id === rec.id)) ||
+    (rec?.id && inRegion.find((f) => f.id === rec.id && f.logical === key)) ||
     (rec?.token && inRegion.find((f) => f.token === rec.token)) ||
     inRegion.find((f) => f.logical === key);
   if (hit) return hit;

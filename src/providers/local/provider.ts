@@ -93,7 +93,7 @@ export class LocalTargetProvider implements TargetProvider {
     machine: MachinePhysical,
     target: TargetRecord | undefined,
   ): Promise<TargetObservation> {
-    const dir = parseHostRecord(target)?.dir ?? this.hostDir(deployment, machine.name);
+    const dir = this.hostDir(deployment, machine.name);
     const present = await stat(dir).then(
       (s) => s.isDirectory(),
       () => false,
@@ -147,7 +147,7 @@ export class LocalTargetProvider implements TargetProvider {
   }
 
   async start(machine: string, target: TargetRecord, ctx: TargetContext): Promise<TargetRecord> {
-    const record = await this.require(machine, target);
+    const record = await this.require(machine, target, ctx);
     try {
       return toTarget(await this.startRecord(record, ctx));
     } catch (err) {
@@ -161,22 +161,37 @@ export class LocalTargetProvider implements TargetProvider {
     }
   }
 
-  async stop(machine: string, target: TargetRecord, _ctx?: TargetContext): Promise<void> {
-    const record = await this.require(machine, target);
+  async stop(machine: string, target: TargetRecord, ctx: TargetContext): Promise<void> {
+    const record = await this.require(machine, target, ctx);
     await stopHostRecord(record, this.machinery);
   }
 
-  async destroy(_machine: string, target: TargetRecord, _ctx?: TargetContext): Promise<void> {
-    const record = parseHostRecord(target);
-    if (!record) return;
+  async destroy(machine: string, target: TargetRecord, ctx: TargetContext): Promise<void> {
+    if (!parseHostRecord(target)) return;
+    const record = await this.require(machine, target, ctx);
     try {
-      await removeHost((await this.current(record.dir, target)) ?? record, this.machinery);
+      await removeHost(record, this.machinery);
       await this.addresses.release(record.address, record.dir);
     } catch (err) {
       throw new ReconixError(Reason.DestroyFailed, `destroying local host ${record.dir}: ${errorText(err)}`, {
         cause: err,
       });
     }
+  }
+
+  /**
+   * Stop and remove the host in one directory of the base directory, named as hostDirName names them (sweeping
+   * hosts whose deployment is not known any more); nothing outside the base directory can be named.
+   */
+  async removeHostDir(name: string): Promise<void> {
+    if (!/^h-[0-9a-f]{24}$/.test(name))
+      throw new Error(`not a local host directory name: ${JSON.stringify(name)}`);
+    const dir = join(this.baseDir, name);
+    const record = await readHostFile(hostLayout(dir));
+    if (!record) return;
+    const own = { ...record, dir };
+    await removeHost(own, this.machinery);
+    await this.addresses.release(own.address, dir);
   }
 
   describe(_machine: MachinePhysical, target: TargetRecord | undefined): TargetObservation {
@@ -203,23 +218,25 @@ export class LocalTargetProvider implements TargetProvider {
 
   /**
    * The freshest record of a host: the host's own file (written on every start) over the recorded one, which may
-   * miss a PID when the process stopped between starting sshd and saving the state.
+   * miss a PID when the process stopped between starting sshd and saving the state. Its directory is always `dir`,
+   * derived from the deployment and machine names: a directory named by the recorded state (which whoever can
+   * edit the state can change) is never started, stopped or removed.
    */
   private async current(dir: string, target: TargetRecord | undefined): Promise<LocalHostRecord | undefined> {
     const recorded = parseHostRecord(target);
-    if (recorded && recorded.dir !== dir) return recorded;
-    return (await readHostFile(hostLayout(dir))) ?? recorded;
+    const own = (await readHostFile(hostLayout(dir))) ?? recorded;
+    return own && { ...own, dir };
   }
 
-  private async require(machine: string, target: TargetRecord): Promise<LocalHostRecord> {
-    const record = parseHostRecord(target);
+  private async require(machine: string, target: TargetRecord, ctx: TargetContext): Promise<LocalHostRecord> {
+    const record = await this.current(this.hostDir(ctx.deployment, machine), target);
     if (!record) {
       throw new ReconixError(
         Reason.ProvisioningFailed,
         `no local host is recorded for ${JSON.stringify(machine)}`,
       );
     }
-    return (await this.current(record.dir, target)) ?? record;
+    return record;
   }
 }
 

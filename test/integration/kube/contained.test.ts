@@ -11,7 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { canary } from '../../support/canary.js';
-import { startController, startKubeEnv, until, type ControllerUnderTest, type KubeEnv } from './harness.js';
+import {
+  startController,
+  startKubeEnv,
+  until,
+  type ControllerUnderTest,
+  type KubeEnv,
+  sshKeySecret,
+} from './harness.js';
+import { makeClientKey, type ClientKey } from '../../support/hosts.js';
 
 interface Condition {
   type: string;
@@ -34,15 +42,19 @@ const manifest = (name: string, network: string) =>
       builder: 'mini',
       interval: '1h',
       retryInterval: '1s',
+      ...TENANT_KEY,
     },
   });
 const machine = (etc: string) => `{ web = { deployment.targetEnv = "local"; ${etc} }; }\n`;
 const readsFile = (path: string) => `throw (builtins.readFile ${JSON.stringify(path)})\n`;
+// Kubernetes mode reaches hosts only with a key from the object's namespace.
+const TENANT_KEY = { sshKeySecretRef: { name: 'tenant-ssh', key: 'id_ed25519' } };
 const cond = (o: Obj | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
 const ENV_CANARY = 'RECONIX_CONTAINED_CANARY';
 
 describe('untrusted Nix in NixDeployments is contained (real kube-apiserver, local hosts)', function () {
   this.timeout(600_000);
+  let tenantKey: ClientKey | undefined;
   let env: KubeEnv;
   let ctl: ControllerUnderTest;
   let work: string;
@@ -92,10 +104,13 @@ describe('untrusted Nix in NixDeployments is contained (real kube-apiserver, loc
     for (const name of [ENV_CANARY, 'NIX_PATH']) saved[name] = process.env[name];
     process.env[ENV_CANARY] = envCanary;
     process.env.NIX_PATH = `secrets=${work}`;
+    tenantKey = await makeClientKey();
+    await sshKeySecret(env, 'default', 'tenant-ssh', tenantKey.privateKey);
     ctl = await startController(env);
   });
 
   after(async function () {
+    await tenantKey?.cleanup();
     if (env) {
       await env.kubectl(['delete', 'nixd', '--all', '--wait=false']).catch(() => '');
       await until(

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CRD_FILE, CRD_NAME } from '../../../src/api/crd.js';
 import { buildDeps } from '../../../src/cli/deps.js';
+import type { AwsSettings } from '../../../src/cli/aws.js';
 import { ReconixMetrics } from '../../../src/metrics/metrics.js';
 import { LocalTargetProvider } from '../../../src/providers/local/index.js';
 import type { Logger } from '../../../src/core/ports.js';
@@ -113,15 +114,21 @@ export interface ControllerUnderTest {
 
 export async function startController(
   env: KubeEnv,
-  extra: Partial<KubeRunOptions> = {},
+  extra: Partial<KubeRunOptions> & { baseAws?: AwsSettings } = {},
 ): Promise<ControllerUnderTest> {
+  const { baseAws, ...options } = extra;
   const stateDir = await mkdtemp(join(tmpdir(), 'reconix-kube-ctl-'));
   const hostsDir = join(stateDir, 'hosts');
   const log = capturingLogger();
   const starts: ControllerUnderTest['starts'] = [];
   // Local hosts on 127.79.x.y, apart from other tests' hosts.
   const local = new LocalTargetProvider({ baseDir: hostsDir, addressPrefix: '127.79' });
-  const baseDeps = await buildDeps({ stateDir, log, extraProviders: [local] });
+  const baseDeps = await buildDeps({
+    stateDir,
+    log,
+    extraProviders: [local],
+    ...(baseAws ? { aws: baseAws } : {}),
+  });
   const running = await runKubeController({
     kubeConfig: env.kubeConfig,
     baseDeps,
@@ -130,7 +137,7 @@ export async function startController(
     scratchDir: join(stateDir, 'scratch'),
     listen: '127.0.0.1:0',
     onStart: (id, obj) => void starts.push({ id, generation: obj.metadata.generation ?? 0, at: Date.now() }),
-    ...extra,
+    ...options,
   });
   return {
     running,
@@ -155,4 +162,22 @@ export async function hostCurrentSystem(hostDir: string): Promise<string | undef
   const record = JSON.parse(await readFile(join(hostDir, 'host.json'), 'utf8')) as { pid?: number };
   if (!record.pid) return undefined;
   return readlink(`/proc/${record.pid}/root/run/current-system`).catch(() => undefined);
+}
+
+/** A Secret holding an SSH private key under `id_ed25519`, for spec.sshKeySecretRef. */
+export async function sshKeySecret(
+  env: KubeEnv,
+  namespace: string,
+  name: string,
+  privateKey: Buffer,
+): Promise<void> {
+  await env.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace },
+      data: { id_ed25519: privateKey.toString('base64') },
+    }),
+  );
 }

@@ -8,7 +8,15 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { LocalTargetProvider } from '../../../src/providers/local/index.js';
 import { run } from '../../../src/util/exec.js';
-import { startController, startKubeEnv, until, type ControllerUnderTest, type KubeEnv } from './harness.js';
+import {
+  startController,
+  startKubeEnv,
+  until,
+  type ControllerUnderTest,
+  type KubeEnv,
+  sshKeySecret,
+} from './harness.js';
+import { makeClientKey, type ClientKey } from '../../support/hosts.js';
 
 interface Condition {
   type: string;
@@ -36,15 +44,18 @@ function manifest(
     kind: 'NixDeployment',
     metadata: { name, namespace: 'default' },
     // Short periods, so that a window of a few seconds spans several resyncs and retries.
-    spec: { network, builder: 'mini', interval: '2s', retryInterval: '1s', ...extra },
+    spec: { network, builder: 'mini', interval: '2s', retryInterval: '1s', ...TENANT_KEY, ...extra },
   });
 }
 
+// Kubernetes mode reaches hosts only with a key from the object's namespace.
+const TENANT_KEY = { sshKeySecretRef: { name: 'tenant-ssh', key: 'id_ed25519' } };
 const cond = (o: Obj | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
 const QUIET_MS = 7000; // three resync intervals and more
 
 describe('stalled NixDeployments (real kube-apiserver, local hosts)', function () {
   this.timeout(600_000);
+  let tenantKey: ClientKey | undefined;
   let env: KubeEnv;
   let ctl: ControllerUnderTest;
   let work: string;
@@ -89,6 +100,8 @@ describe('stalled NixDeployments (real kube-apiserver, local hosts)', function (
     await symlink(join(work, 'tree1'), join(work, 'current'));
     // A local target that refuses to make hosts: its directory has a character sshd's configuration cannot hold.
     const unusable = new LocalTargetProvider({ baseDir: join(work, 'hosts here'), addressPrefix: '127.79' });
+    tenantKey = await makeClientKey();
+    await sshKeySecret(env, 'default', 'tenant-ssh', tenantKey.privateKey);
     ctl = await startController(env, {
       sourceRoot: join(work, 'current'),
       secretPollMs: 500,
@@ -101,6 +114,7 @@ describe('stalled NixDeployments (real kube-apiserver, local hosts)', function (
   });
 
   after(async function () {
+    await tenantKey?.cleanup();
     if (env) {
       await env.kubectl(['delete', 'nixd', '--all', '--wait=false']).catch(() => '');
       await until(

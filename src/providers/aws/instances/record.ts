@@ -62,8 +62,9 @@ export function matchInstance(
 ): Instance | undefined {
   const alive = instances.filter((i) => !isGone(i));
   if (record?.instanceId) {
+    // The recorded id counts only for an instance tagged as this machine's: the state may have been edited.
     const byId = instances.find((i) => i.InstanceId === record.instanceId);
-    if (byId && !isGone(byId)) return byId;
+    if (byId && !isGone(byId) && fromTagList(byId.Tags)[TAG_NAME] === machine) return byId;
   }
   if (record?.token) {
     const byToken = alive.find((i) => i.ClientToken === record.token);
