@@ -160,12 +160,22 @@ let
     in
     if net.privateIPv4 != null then net.privateIPv4 else net.publicIPv4;
   # A host key goes into known_hosts files: exactly one key on one line, or a second line would be trusted too.
+  # A comment after the key (as in a .pub file) is dropped; a second line, options or a wrong type are refused.
   checkedHostKey =
     n: key:
-    if key == null || builtins.match "(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}" key != null then
-      key
+    let
+      m =
+        if key == null then
+          null
+        else
+          builtins.match "(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) ([A-Za-z0-9+/]+={0,2})( [^\n\r]*)?" key;
+    in
+    if key == null then
+      null
+    else if m != null then
+      "${builtins.elemAt m 0} ${builtins.elemAt m 2}"
     else
-      throw "The machine `${n}': deployment.hostPublicKey must be exactly one SSH host key (\"ssh-ed25519 AAAA...\" on one line, no comment), not ${builtins.toJSON (builtins.substring 0 80 key)}.";
+      throw "The machine `${n}': deployment.hostPublicKey must be exactly one SSH host key (\"ssh-ed25519 AAAA... [comment]\" on one line), not ${builtins.toJSON (builtins.substring 0 80 key)}.";
   hostKeyOf =
     n: checkedHostKey n (facts.machines.${n}.hostPublicKey or nodes.${n}.config.deployment.hostPublicKey);
   factsModule =

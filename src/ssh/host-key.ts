@@ -22,11 +22,14 @@ export function parsePublicKey(line: string): PublicKey {
   return { type, blob };
 }
 
-const ONE_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)) ([A-Za-z0-9+/]+={0,2})$/;
+// An optional comment after the key, as in a .pub file, is dropped: nothing but type and data is written anywhere.
+// eslint-disable-next-line no-control-regex
+const ONE_KEY =
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)) ([A-Za-z0-9+/]+={0,2})(?: [^\x00-\x1f\x7f]*)?$/;
 
 /**
- * `key` as exactly one "ssh-<type> <base64>" host key (surrounding spaces aside) whose data holds that type, in
- * the form Reconix writes; anything else (a second line, options, a comment) is an error naming the machine, so
+ * `key` as exactly one "ssh-<type> <base64> [comment]" host key (surrounding spaces aside) whose data holds that
+ * type, in the form Reconix writes (the comment dropped); anything else (a second line, options) is an error naming the machine, so
  * that nothing but that key reaches a known_hosts file.
  */
 export function singleHostKey(machine: string, key: string): string {

@@ -1,14 +1,24 @@
 // Loose memory measurements for tests of bounded buffers.
+import v8 from 'node:v8';
+import vm from 'node:vm';
 
-/** Run `fn` and return the largest growth of this process's RSS seen meanwhile, in MiB. */
-export async function rssGrowth(fn: () => Promise<void>): Promise<number> {
-  const base = process.memoryUsage().rss;
-  let peak = base;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  try {
-    await fn();
-  } finally {
-    clearInterval(timer);
-  }
-  return (Math.max(peak, process.memoryUsage().rss) - base) / 2 ** 20;
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+/** What the process holds on to: the JS heap and the buffers, after a full collection, in bytes. */
+function retained(): number {
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+/**
+ * Run `fn` and return, in MiB, how much more the process holds once it is done (after a full collection): what a
+ * bounded buffer must keep small whatever went through it. Peak RSS is not used: how much garbage piles up before
+ * a collection depends on everything else the process did.
+ */
+export async function retainedGrowth(fn: () => Promise<void>): Promise<number> {
+  const base = retained();
+  await fn();
+  return Math.max(0, retained() - base) / 2 ** 20;
 }

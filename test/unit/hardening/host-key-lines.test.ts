@@ -21,10 +21,14 @@ describe('host keys written to known_hosts', () => {
     assert.equal(knownHostsLine('web', ` ${KEY} `), `reconix-web ${KEY}\n`);
   });
 
+  it('drop the comment of a key pasted from a .pub file', () => {
+    assert.equal(knownHostsLine('web', `${KEY} root@web`), `reconix-web ${KEY}\n`);
+  });
+
   const bad: [string, string][] = [
     ['a second line with @cert-authority', INJECTED],
     ['a carriage return and a second key', `${KEY}\r* ${KEY}`],
-    ['a comment', `${KEY} root@web`],
+    ['a comment that hides a second line', `${KEY} root@web\n@cert-authority * ${KEY}`],
     ['options in front', `@revoked ${KEY}`],
     ['a type that its data does not hold', `ssh-rsa ${KEY.split(' ')[1]}`],
     ['no data', 'ssh-ed25519'],
