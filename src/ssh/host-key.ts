@@ -23,8 +23,8 @@ export function parsePublicKey(line: string): PublicKey {
 }
 
 // An optional comment after the key, as in a .pub file, is dropped: nothing but type and data is written anywhere.
-// eslint-disable-next-line no-control-regex
 const ONE_KEY =
+  // eslint-disable-next-line no-control-regex
   /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)) ([A-Za-z0-9+/]+={0,2})(?: [^\x00-\x1f\x7f]*)?$/;
 
 /**
