@@ -7,7 +7,9 @@ import { stringify } from 'yaml';
 import { hostDirName } from '../../../src/providers/local/layout.js';
 import { runProcess } from '../../../src/util/exec.js';
 import { canary, filesContaining, storePathsSince, timeMarker } from '../../support/canary.js';
+import { makeClientKey, type ClientKey } from '../../support/hosts.js';
 import {
+  sshKeySecret,
   startController,
   startKubeEnv,
   until,
@@ -35,6 +37,8 @@ const manifest = (name: string, web: string, keys: unknown[] = []) =>
       builder: 'mini',
       interval: '1h',
       retryInterval: '1s',
+      // Kubernetes mode uses no key of the controller's own: the deployment's comes from its namespace.
+      sshKeySecretRef: { name: 'tenant-ssh', key: 'id_ed25519' },
       keys,
     },
   });
@@ -44,6 +48,7 @@ describe('deployment keys in Kubernetes mode (real kube-apiserver, local hosts)'
   let env: KubeEnv;
   let ctl: ControllerUnderTest;
   let marker: string;
+  let tenantKey: ClientKey | undefined;
   const hostDir = () => join(ctl.hostsDir, hostDirName('default.app', 'web'));
   const pid = async () =>
     (JSON.parse(await readFile(join(hostDir(), 'host.json'), 'utf8')) as { pid?: number }).pid;
@@ -63,6 +68,8 @@ describe('deployment keys in Kubernetes mode (real kube-apiserver, local hosts)'
     marker = await timeMarker();
     env = await startKubeEnv();
     await env.kubectl(['create', 'secret', 'generic', 'app-keys', `--from-literal=token=${SECRET}`]);
+    tenantKey = await makeClientKey();
+    await sshKeySecret(env, 'default', 'tenant-ssh', tenantKey.privateKey);
     ctl = await startController(env);
   });
   after(async function () {
@@ -71,6 +78,7 @@ describe('deployment keys in Kubernetes mode (real kube-apiserver, local hosts)'
     }
     await ctl?.cleanup();
     await env?.cleanup();
+    await tenantKey?.cleanup();
     if (marker) await rm(marker, { force: true });
   });
 
