@@ -1,6 +1,7 @@
 // What one reconcile of one deployment is asked to do.
 import type { ActivationMode, DriftPolicy } from '../api/deployment.js';
 import type { NetworkSource } from './ports.js';
+import type { ProgressSink } from './progress.js';
 
 export interface ReconcileRequest {
   name: string;
@@ -25,6 +26,8 @@ export interface ReconcileRequest {
    * copy or an activation, never inside one); the report then says Cancelled and what is left is planned.
    */
   signal?: AbortSignal;
+  /** Receives the reconcile's progress as it happens (src/core/progress.ts); default: dropped. */
+  progress?: ProgressSink;
 }
 
 export type DeployStage = 'create' | 'build' | 'copy';

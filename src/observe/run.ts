@@ -4,6 +4,7 @@ import { failureOf, type Failure } from '../core/errors.js';
 import { type Reason } from '../api/conditions.js';
 import type { DeploymentState, MachinePhysical, PhysicalView } from '../core/model.js';
 import type { ReconcileRequest } from '../core/request.js';
+import { noProgress, type ProgressSink } from '../core/progress.js';
 import type { StateBackend } from '../state/backend.js';
 export type { MachineFailure } from '../report/outcomes.js';
 import type {
@@ -49,10 +50,20 @@ export interface RunContext {
   readonly req: ReconcileRequest;
   readonly deps: ReconcileDeps;
   readonly signal: AbortSignal;
+  /** Reports progress (never throws): the request's sink, or nothing. */
+  readonly progress: ProgressSink;
 }
 
 export function runContext(req: ReconcileRequest, deps: ReconcileDeps): RunContext {
-  return { req, deps, signal: req.signal ?? new AbortController().signal };
+  const sink = req.progress ?? noProgress;
+  const progress: ProgressSink = (event) => {
+    try {
+      sink(event);
+    } catch {
+      // A watcher that fails must not fail the reconcile.
+    }
+  };
+  return { req, deps, signal: req.signal ?? new AbortController().signal, progress };
 }
 
 /**
