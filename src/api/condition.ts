@@ -72,7 +72,13 @@ function tokenize(text: string): Token[] {
       continue;
     }
     const hint =
-      rest[0] === '=' ? ' (equality is ==)' : rest[0] === '&' || rest[0] === '|' ? ' (use && or ||)' : '';
+      rest.startsWith('=<') || rest.startsWith('=>')
+        ? ` (write ${rest[1]}=)`
+        : rest[0] === '='
+          ? ' (equality is ==)'
+          : rest[0] === '&' || rest[0] === '|'
+            ? ' (use && or ||)'
+            : '';
     throw new ConditionError(text, i + 1, `unexpected ${JSON.stringify(rest[0])}${hint}`);
   }
   tokens.push({ kind: 'end', at: text.length });

@@ -45,6 +45,7 @@ describe('a successCondition', () => {
   it('names an unknown name, a lone = and a single & where they stand', () => {
     assert.throws(() => parseCondition('value < 1'), /at column 1: unknown name "value"/);
     assert.throws(() => parseCondition('result = 1'), /at column 8: unexpected "=" \(equality is ==\)/);
+    assert.throws(() => parseCondition('result =< 1'), /at column 8: unexpected "=" \(write <=\)/);
     assert.throws(
       () => parseCondition('result > 1 & result < 2'),
       /at column 12: unexpected "&" \(use && or \|\|\)/,
