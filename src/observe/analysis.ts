@@ -83,7 +83,7 @@ export async function runAnalysis(
   });
 
   for (let n = 0; n < count; n++) {
-    if (n > 0) await deps.clock.sleep(intervalMs);
+    if (n > 0) await sleepUnlessAborted(deps, intervalMs);
     if (deps.signal.aborted) return cancelled();
     const m = await measure(gate.prometheus.url, query, condition, gate.successCondition, deps);
     if (deps.signal.aborted) return cancelled();
@@ -130,6 +130,21 @@ async function measure(
   if (bad === undefined) return { at, values, ok: true };
   const where = bad.labels === undefined ? '' : ` of ${bad.labels}`;
   return { at, values, ok: false, error: `${conditionText} is false for the value ${bad.value}${where}` };
+}
+
+/** The clock's sleep, cut short by the signal: a cancelled rollout does not wait out a long interval. */
+async function sleepUnlessAborted(deps: AnalysisDeps, ms: number): Promise<void> {
+  if (deps.signal.aborted) return;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = resolve;
+    deps.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([deps.clock.sleep(ms), aborted]);
+  } finally {
+    deps.signal.removeEventListener('abort', onAbort!);
+  }
 }
 
 function clip(text: string): string {

@@ -244,6 +244,30 @@ describe('running an analysis gate', () => {
     assert.match(out.message, /^analysis cancelled after 1 of 5 measurements/);
   });
 
+  it('is cancelled at once when the signal is aborted during the interval, not at its end', async () => {
+    const abort = new AbortController();
+    let asleep!: () => void;
+    const sleeping = new Promise<void>((r) => (asleep = r));
+    // A sleep that would never end on its own.
+    const clock: Clock = {
+      now: () => new Date(0),
+      sleep: () => {
+        asleep();
+        return new Promise(() => undefined);
+      },
+    };
+    const running = runAnalysis(gate({ interval: '1h' }), vars, {
+      clock,
+      signal: abort.signal,
+      fetch: fakeFetch(vector(['a', '0'])),
+    });
+    await sleeping;
+    abort.abort();
+    const out = await running;
+    assert.equal(out.verdict, 'cancelled');
+    assert.equal(out.measurements.length, 1);
+  });
+
   it('fails a gate whose condition does not parse, without querying', async () => {
     const f = fakeFetch(vector(['a', '0']));
     const out = await runAnalysis(gate({ successCondition: 'result <' }), vars, {
