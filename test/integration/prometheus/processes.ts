@@ -82,6 +82,8 @@ export interface PrometheusServer {
   alerts(): Promise<Alert[]>;
   /** The value of an instant query's single result, if there is one. */
   value(query: string): Promise<string | undefined>;
+  /** Every series an instant query returns; a query Prometheus refuses throws, with its error. */
+  query(query: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
   stop(): Promise<void>;
 }
 
@@ -131,6 +133,17 @@ export async function startPrometheus(
       const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(query)}`);
       const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
       return body.data.result.length === 1 ? body.data.result[0]!.value[1] : undefined;
+    },
+    async query(query) {
+      const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(query)}`);
+      const body = (await res.json()) as {
+        status: string;
+        error?: string;
+        data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
+      };
+      if (body.status !== 'success')
+        throw new Error(`Prometheus refused ${query}: ${body.error ?? res.status}`);
+      return body.data?.result ?? [];
     },
     async stop() {
       await stopByPid(child);
