@@ -18,6 +18,7 @@ import {
 } from '../plan/closure-diff.js';
 import type { HostViews, MachineFailure, Sessions } from '../report/outcomes.js';
 import { assertStorePath, shellQuote } from '../util/shell.js';
+import { tailLines } from '../util/text.js';
 import { machineFailure, type RunContext } from './run.js';
 
 export interface Diffs {
@@ -120,7 +121,7 @@ export async function hostSystem(session: HostSession, system: string): Promise<
   if (r.exitCode !== 0) {
     throw new ReconixError(
       Reason.HostUnreachable,
-      `reading the closure of ${system} on the host failed (exit code ${r.exitCode}): ${r.stderr.trim()}`,
+      `reading the closure of ${system} on the host failed (exit code ${r.exitCode}): ${tailLines(r.stderr, 20)}`,
     );
   }
   return parseHostSystem(r.stdout);
@@ -194,7 +195,7 @@ async function dryActivate(
   if (r.exitCode !== 0) {
     throw new ReconixError(
       Reason.ActivationFailed,
-      `switch-to-configuration dry-activate of ${system} exited with code ${r.exitCode}: ${r.stdout.trim()}`,
+      `switch-to-configuration dry-activate of ${system} exited with code ${r.exitCode}: ${tailLines(r.stdout, 20)}`,
     );
   }
   return parseDryActivate(r.stdout);

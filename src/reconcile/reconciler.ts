@@ -114,6 +114,9 @@ async function configure(ctx: RunContext, doc: OpenedState, done: RunResults): P
   );
   if (req.diff && !ctx.signal.aborted) {
     done.diffs = await diffSystems(ctx, desired, connected.sessions, hosts.views);
+    // The diff was asked for before applying: a machine that could not be diffed is left as it is.
+    const undiffed = new Set(done.diffs.failures.map((f) => f.machine));
+    systemPlan.actions = systemPlan.actions.filter((a) => !undiffed.has(a.machine));
   }
   // Between evaluation and apply: a cancelled run applies nothing.
   if (req.op !== 'deploy' || ctx.signal.aborted) return;

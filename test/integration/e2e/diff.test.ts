@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PlanOutput } from '../../../src/api/output.js';
+import type { DeployOutput, PlanOutput } from '../../../src/api/output.js';
 import { runProcess, type ExecResult } from '../../../src/util/exec.js';
 import { REPO_ROOT } from '../../support/workspace.js';
 
@@ -127,5 +127,21 @@ describe('closure diffs of a local host', function () {
     const after = await cli('plan', '--diff', '--json');
     assert.equal(after.exitCode, 0, after.stderr + after.stdout);
     assert.equal((JSON.parse(after.stdout) as PlanOutput).diffs, undefined);
+  });
+  it('keeps the diff in the report of deploy --diff --json, computed before it activated', async () => {
+    await writeFile(join(dir, 'network.nix'), network([['demo-tool', '1.2', 64]], { motd: 'two\n' }));
+    const r = await cli('deploy', '--diff', '--json');
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    const m = (JSON.parse(r.stdout) as DeployOutput).machines.machine!;
+    assert.equal(m.outcome, 'activated');
+    assert.equal(m.diff?.to, m.current);
+    assert.deepEqual(
+      m.diff?.packages.map((p) => [p.name, p.before, p.after]),
+      [
+        ['demo-tool', ['1.1'], ['1.2']],
+        ['extra-lib', ['2.3'], []],
+      ],
+    );
+    assert.deepEqual(m.diff?.etc, { added: [], removed: ['demo.conf', 'keep.conf'], changed: [] });
   });
 });
