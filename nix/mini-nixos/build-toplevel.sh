@@ -4,6 +4,7 @@ set -eu
 
 mkdir -p "$out/bin" "$out/etc" "$out/activate.d"
 cp "$configJsonPath" "$out/config.json"
+cp "$swPathsPath" "$out/sw-paths"
 printf '%s\n' "$nixosVersion" >"$out/nixos-version"
 sed "s|@out@|$out|g" "$switchScript" >"$out/bin/switch-to-configuration"
 chmod 0555 "$out/bin/switch-to-configuration"

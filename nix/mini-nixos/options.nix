@@ -126,6 +126,12 @@ in
       };
     };
 
+    environment.systemPackages = mkOption {
+      type = types.listOf types.package;
+      default = [ ];
+      description = "Packages of the system: their store paths, one a line, in $out/sw-paths (so in its closure).";
+    };
+
     environment.etc = mkOption {
       type = types.attrsOf (types.submodule etcEntry);
       default = { };

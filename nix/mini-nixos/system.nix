@@ -156,10 +156,12 @@ in
         etcCount = toString (length etcEntries);
         activationCount = toString (length orderedScripts);
         configJson = builtins.toJSON systemData;
+        swPaths = lib.concatMapStrings (p: "${p}\n") config.environment.systemPackages;
         etcTargets = lib.concatMapStrings (e: e.target + "\n") etcEntries;
         activationNames = lib.concatMapStrings (n: checkScriptName n + "\n") orderedScripts;
         passAsFile = [
           "configJson"
+          "swPaths"
           "etcTargets"
           "activationNames"
         ] ++ map (x: x.name) (etcTexts ++ activationTexts);

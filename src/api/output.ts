@@ -178,6 +178,62 @@ const Outcome = {
   error: DeploymentError,
 };
 
+const names = (description: string) => Type.Array(text('A name.'), { description });
+
+export const ClosureDiff = Type.Object(
+  {
+    from: Type.Optional(storePath('The system the host runs now; absent when it runs none.')),
+    to: storePath('The new system.'),
+    paths: Type.Object(
+      {
+        added: count('Store paths only the new closure has.'),
+        removed: count('Paths only the old one has.'),
+      },
+      { ...closed, description: 'Store paths added and removed, whatever their package.' },
+    ),
+    size: Type.Object(
+      { before: count('NAR bytes of the running closure.'), after: count('NAR bytes of the new closure.') },
+      { ...closed, description: 'Closure sizes, as the host and the local store record them.' },
+    ),
+    packages: Type.Array(
+      Type.Object(
+        {
+          name: text('The package name, store path name without its version and output suffix.'),
+          before: names('Its versions only the running closure has ("" for a path without a version).'),
+          after: names('Its versions only the new closure has.'),
+          sizeDelta: Type.Integer({ description: 'Change of the NAR bytes of all its paths.' }),
+        },
+        {
+          ...closed,
+          description: 'One package whose versions changed, or whose size changed by 8 KiB or more.',
+        },
+      ),
+      { description: 'By name, as nix store diff-closures shows them.' },
+    ),
+    etc: Type.Object(
+      {
+        added: names('Files of /etc only the new system has.'),
+        removed: names('Files only the running system has.'),
+        changed: names('Files whose store path (or, for a plain file, content) differs.'),
+      },
+      { ...closed, description: "The systems' etc trees compared, paths relative to /etc." },
+    ),
+    units: Type.Optional(
+      Type.Object(
+        {
+          stop: names('Units switch-to-configuration would stop.'),
+          restart: names('Units it would restart.'),
+          start: names('Units it would start.'),
+          reload: names('Units it would reload.'),
+        },
+        { ...closed, description: 'What dry-activate said on the host (NixOS systems only).' },
+      ),
+    ),
+  },
+  { ...closed, description: 'What changes between the system a host runs and the new one (--diff).' },
+);
+export type ClosureDiff = Static<typeof ClosureDiff>;
+
 export const PlanOutput = Type.Object(
   {
     ...Outcome,
@@ -193,6 +249,11 @@ export const PlanOutput = Type.Object(
       { ...closed, description: 'Machines by verdict, as the text output counts them.' },
     ),
     ...PlanFields,
+    diffs: Type.Optional(
+      Type.Record(Type.String(), ClosureDiff, {
+        description: 'With --diff: per machine whose system changes, what changes on it.',
+      }),
+    ),
   },
   { ...closed, description: 'What `reconix plan` would do for one deployment.' },
 );
@@ -342,6 +403,7 @@ export const MachineReport = Type.Object(
         { ...closed, description: "The machine's declared keys, by name; absent when it has none." },
       ),
     ),
+    diff: Type.Optional(ClosureDiff),
     error: Type.Optional(MachineFailure),
   },
   { ...closed, description: 'What one deploy did to one machine.' },

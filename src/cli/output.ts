@@ -20,7 +20,15 @@ export function planOutput(report: ReconcileReport): PlanOutput {
     machines,
     actions,
     ...(resources ? { resources } : {}),
+    ...diffsOf(report),
   };
+}
+
+function diffsOf(report: ReconcileReport): Pick<PlanOutput, 'diffs'> {
+  const diffs = Object.fromEntries(
+    Object.values(report.machines).flatMap((m) => (m.diff ? [[m.machine, m.diff] as const] : [])),
+  );
+  return Object.keys(diffs).length > 0 ? { diffs } : {};
 }
 
 export function deployOutput(report: ReconcileReport): DeployOutput {

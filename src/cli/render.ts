@@ -4,6 +4,7 @@ import type { PlanOutput } from '../api/output.js';
 import type { Action, MachinePlan, Plan } from '../plan/actions.js';
 import type { MachineResult } from '../apply/operations.js';
 import { summariseFailures, type MachineReport, type ReconcileReport } from '../report/report.js';
+import { renderClosureDiff } from '../plan/closure-diff.js';
 import { renderResourceChanges } from './render-resources.js';
 
 export { planHasChanges } from './render-resources.js';
@@ -97,6 +98,8 @@ export function renderPlan(report: ReconcileReport): string {
     lines.push(
       `  ${SYMBOL[m.verdict] ?? ' '} ${m.machine.padEnd(width)}  ${m.env.padEnd(5)}  ${describeMachine(m, report.plan.actions)}`,
     );
+    const diff = report.machines[m.machine]?.diff;
+    if (diff) lines.push(...renderClosureDiff(diff));
   }
   const n = planCounts(report.plan);
   lines.push(
@@ -124,6 +127,19 @@ function outcomeText(m: MachineReport): string {
     default:
       return m.outcome;
   }
+}
+
+/** The closure diffs of a --diff run alone, machine by machine: what a deploy --diff prints before applying. */
+export function renderDiffs(report: ReconcileReport): string {
+  const lines = [`Changes of deployment ${report.deployment}:`];
+  const machines = Object.values(report.machines).sort((a, b) => a.machine.localeCompare(b.machine));
+  for (const m of machines) {
+    if (m.diff) lines.push(`  ${m.machine}: ${shortPath(m.diff.from)} -> ${shortPath(m.diff.to)}`);
+    if (m.diff) lines.push(...renderClosureDiff(m.diff));
+    else if (m.error) lines.push(`  ${m.machine}: no diff (${m.error.reason}): ${m.error.message}`);
+  }
+  if (lines.length === 1) lines.push('  no machine changes its system');
+  return lines.join('\n');
 }
 
 export function renderDeploy(report: ReconcileReport): string {

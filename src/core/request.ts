@@ -26,6 +26,11 @@ export interface ReconcileRequest {
    * copy or an activation, never inside one); the report then says Cancelled and what is left is planned.
    */
   signal?: AbortSignal;
+  /**
+   * Also compute, per machine whose system changes, what changes between the system its host runs and the new
+   * one (closure, /etc, units): builds the new systems, even for a plan.
+   */
+  diff?: boolean;
   /** Receives the reconcile's progress as it happens (src/core/progress.ts); default: dropped. */
   progress?: ProgressSink;
 }

@@ -9,6 +9,7 @@ import { evaluatePhysical, openState, type OpenedState } from '../observe/open.j
 import { runContext, type ReconcileDeps, type RunContext } from '../observe/run.js';
 import { observeTargets, targetsAfter } from '../observe/targets.js';
 import { closeAll, evaluateWhileObserving } from '../observe/hosts.js';
+import { diffSystems } from '../observe/diff.js';
 import { reconcileResources } from '../apply/resources.js';
 import { applyTargets } from '../apply/targets.js';
 import { applySystems } from '../apply/apply.js';
@@ -111,6 +112,12 @@ async function configure(ctx: RunContext, doc: OpenedState, done: RunResults): P
     systemPlan.actions.filter((a) => !keyStage.failed.has(a.machine)),
     req.mode === 'dry-activate' ? [] : keyStage.actions,
   );
+  if (req.diff && !ctx.signal.aborted) {
+    done.diffs = await diffSystems(ctx, desired, connected.sessions, hosts.views);
+    // The diff was asked for before applying: a machine that could not be diffed is left as it is.
+    const undiffed = new Set(done.diffs.failures.map((f) => f.machine));
+    systemPlan.actions = systemPlan.actions.filter((a) => !undiffed.has(a.machine));
+  }
   // Between evaluation and apply: a cancelled run applies nothing.
   if (req.op !== 'deploy' || ctx.signal.aborted) return;
   const actions = stageActions(req.stopAfter, systemPlan.actions);

@@ -46,6 +46,7 @@ function machineReports(input: AssembleInput): Reports {
   provisioned(reports, r);
   configured(reports, r);
   keyed(reports, r);
+  diffed(reports, r);
   applied(reports, r);
   const activating = new Set(
     (r.systemPlan?.actions ?? []).filter((a) => a.kind === 'activate').map((a) => a.machine),
@@ -125,6 +126,15 @@ function configured(reports: Reports, r: RunResults): void {
     if (!m) continue;
     m.verdict = machineVerdict(targetVerdicts.get(mp.machine), mp.verdict);
     if (mp.verdict === 'held') m.outcome = 'held';
+  }
+}
+
+/** The closure diffs of --diff, and the machines that could not be diffed. */
+function diffed(reports: Reports, r: RunResults): void {
+  for (const f of r.diffs?.failures ?? []) fail(reports, f);
+  for (const [name, d] of Object.entries(r.diffs?.diffs ?? {})) {
+    const m = reports[name];
+    if (m) m.diff = d;
   }
 }
 

@@ -1,4 +1,5 @@
 // What the stages of a reconcile return, as the report is assembled from it.
+import type { ClosureDiff } from '../api/output.js';
 import type { Failure } from '../core/errors.js';
 import type { PhysicalView, SystemRef, TargetObservation } from '../core/model.js';
 import type { CopyStats, HostSession, ResourceOutcome } from '../core/ports.js';
@@ -91,4 +92,6 @@ export interface RunResults {
   systemPlan?: Plan;
   keys?: KeysOutcome;
   applied?: readonly MachineOutcome[];
+  /** With --diff: what changes on each machine whose system changes, and the machines it could not diff. */
+  diffs?: { diffs: Readonly<Record<string, ClosureDiff>>; failures: readonly MachineFailure[] };
 }

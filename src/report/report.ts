@@ -1,5 +1,6 @@
 // The outcome of one reconcile, per machine and as a whole.
 import { Reason } from '../api/conditions.js';
+import type { ClosureDiff } from '../api/output.js';
 import { combinedReaction, failureOf, type Failure } from '../core/errors.js';
 import type { ReconcileRequest } from '../core/request.js';
 import type { MachineVerdict, Plan } from '../plan/actions.js';
@@ -33,6 +34,8 @@ export interface MachineReport {
   copied?: CopyStats;
   /** Declared keys missing on the host or not as declared (after this reconcile), and those it delivered. */
   keys?: { missing: string[]; delivered: string[]; warnings?: string[] };
+  /** With --diff: what changes between the system its host ran and the new one. */
+  diff?: ClosureDiff;
   /** Why this machine failed, and whether retrying can help. */
   error?: Failure;
 }

@@ -56,7 +56,7 @@ export interface PrometheusServer {
   alerts(): Promise<Alert[]>;
   /** The value of an instant query's single result, if there is one. */
   value(query: string): Promise<string | undefined>;
-  /** Every sample of an instant query, by its labels (JSON). */
+  /** Every sample of an instant query, by its labels; a query Prometheus refuses throws, with its error. */
   samples(query: string): Promise<{ metric: Record<string, string>; value: string }[]>;
   /** Stop it (idempotent) and remove its directory. */
   stop(): Promise<void>;
@@ -93,9 +93,12 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
   const query = async (q: string) => {
     const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(q)}`);
     const body = (await res.json()) as {
-      data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+      status: string;
+      error?: string;
+      data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
     };
-    return body.data.result.map((r) => ({ metric: r.metric, value: r.value[1] }));
+    if (body.status !== 'success') throw new Error(`Prometheus refused ${q}: ${body.error ?? res.status}`);
+    return (body.data?.result ?? []).map((r) => ({ metric: r.metric, value: r.value[1] }));
   };
   const server: PrometheusServer = {
     api,

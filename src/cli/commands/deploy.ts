@@ -1,10 +1,11 @@
 // `reconix deploy`: the reconcile, once; exit 1 when some machines failed, 2 when the deployment did.
 import type { Command } from 'commander';
+import { reconcileDeployment } from '../../reconcile/reconciler.js';
 import { exitCode } from '../../report/exit.js';
 import { deployOutput } from '../output.js';
-import { renderDeploy } from '../render.js';
+import { renderDeploy, renderDiffs } from '../render.js';
 import type { Cli } from '../wiring/cli.js';
-import { reconcileEach } from '../wiring/each.js';
+import { eachDeployment, print } from '../wiring/each.js';
 import { activation, cloudOptions, maxParallel, selection } from '../wiring/options.js';
 
 export function deployCommand(cli: Cli): Command {
@@ -13,5 +14,20 @@ export function deployCommand(cli: Cli): Command {
   );
   return activation(maxParallel(deploy, 'machines copied and activated at once'))
     .option('--json', 'print the report as JSON')
-    .action(reconcileEach(cli, 'deploy', { text: renderDeploy, json: deployOutput, code: exitCode }));
+    .option('--diff', 'first show what changes on each machine whose system changes, as plan --diff does')
+    .action(
+      eachDeployment(cli, (sel, o) => ({
+        op: 'deploy',
+        run: async (req) => {
+          if (!o.diff) return reconcileDeployment(req, sel.deps);
+          // JSON: the diffs are in the deploy's own report, computed before it applies anything.
+          if (sel.json) return reconcileDeployment({ ...req, diff: true }, sel.deps);
+          print(renderDiffs(await reconcileDeployment({ ...req, op: 'plan', diff: true }, sel.deps)));
+          return reconcileDeployment(req, sel.deps);
+        },
+        text: renderDeploy,
+        json: deployOutput,
+        code: exitCode,
+      })),
+    );
 }
