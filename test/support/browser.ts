@@ -153,7 +153,7 @@ export async function startBrowser(): Promise<Browser> {
         },
         evaluate,
         async screenshot(file) {
-          const h = await evaluate<number>('document.documentElement.scrollHeight');
+          const h = await evaluate<number>('Math.ceil(document.body.getBoundingClientRect().bottom) + 16');
           await call('Emulation.setDeviceMetricsOverride', {
             width,
             height: Math.max(200, Math.min(h, 4000)),

@@ -65,14 +65,6 @@ describe('the fleet page of a real controller, in a real headless Chromium', fun
     await rm(join(ws.dir, 'none.yaml'));
     await ws.write('local.yaml', manifest(DEPLOYMENT, ['network.nix', 'physical-local.nix']));
     network = await ws.read('network.nix');
-    // A machine named with markup, on a loopback port where nothing listens: it fails to connect.
-    const closed = await freePort();
-    await ws.write(
-      'hostile.nix',
-      `{ ${JSON.stringify(HOSTILE_MACHINE)} = { deployment.targetHost = "127.0.0.1"; ` +
-        `deployment.targetPort = ${closed}; system.stateVersion = "24.05"; }; }`,
-    );
-    await ws.write('hostile.yaml', manifest(HOSTILE, ['hostile.nix']));
     controller = await startController(ws.dir, ws.stateDir, ['--fleet-page']);
     browser = await startBrowser();
     page = await browser.newPage();
@@ -112,22 +104,6 @@ describe('the fleet page of a real controller, in a real headless Chromium', fun
     assert.equal(d?.machines[0]?.generation, 1);
     const html = await fetch(`${controller!.base}/`);
     assert.match(html.headers.get('content-security-policy') ?? '', /default-src 'none'; script-src 'self'/);
-  });
-
-  it('shows a machine whose name is markup as text, and the failure it met', async () => {
-    const hostile = await eventually(
-      'the hostile deployment to fail',
-      async () => {
-        const d = await deployment(HOSTILE);
-        return d?.state === 'failed' && d.machines.length > 0 ? d : undefined;
-      },
-      60_000,
-      250,
-    );
-    assert.equal(hostile.machines[0]!.name, HOSTILE_MACHINE);
-    assert.equal(hostile.machines[0]!.state, 'failed');
-    assert.equal(await page.evaluate<number>("document.querySelectorAll('img').length"), 0);
-    assert.equal(await page.evaluate<unknown>('window.__injected'), undefined);
   });
 
   it('shows a machine switched out of band as drifted within seconds of the next check', async () => {
@@ -186,5 +162,31 @@ describe('the fleet page of a real controller, in a real headless Chromium', fun
       d.machines.map((m) => m.name),
       ['machine'],
     );
+  });
+
+  it('shows a machine whose name is markup as text, and the failure it met', async () => {
+    // GIVEN a machine named with markup, on a loopback port where nothing listens, so that it fails to connect
+    const closed = await freePort();
+    await ws.write(
+      'hostile.nix',
+      `{ ${JSON.stringify(HOSTILE_MACHINE)} = { deployment.targetHost = "127.0.0.1"; ` +
+        `deployment.targetPort = ${closed}; system.stateVersion = "24.05"; }; }`,
+    );
+    await ws.write('hostile.yaml', manifest(HOSTILE, ['hostile.nix']));
+
+    // THEN the page shows its name and its failure as text, and no markup of theirs runs
+    const hostile = await eventually(
+      'the hostile deployment to fail',
+      async () => {
+        const d = await deployment(HOSTILE);
+        return d?.state === 'failed' && d.machines.length > 0 ? d : undefined;
+      },
+      60_000,
+      250,
+    );
+    assert.equal(hostile.machines[0]!.name, HOSTILE_MACHINE);
+    assert.equal(hostile.machines[0]!.state, 'failed');
+    assert.equal(await page.evaluate<number>("document.querySelectorAll('img').length"), 0);
+    assert.equal(await page.evaluate<unknown>('window.__injected'), undefined);
   });
 });
