@@ -183,11 +183,13 @@ function deploymentOf(name: string, e: Entry): FleetDeployment {
   for (const [machine, live] of running?.machines ?? [])
     if (!e.machines.some((m) => m.name === machine))
       machines.push({ name: machine, state: 'pending', ...live });
+  // A periodic resync does not hide the last outcome: only machines rolling out, or a first reconcile, show.
   let state: DeploymentState = 'pending';
-  if (running) state = 'reconciling';
+  if (machines.some((m) => m.state === 'rolling-out')) state = 'rolling-out';
   else if (failure || (report && !report.ok)) state = 'failed';
   else if (machines.some((m) => m.state === 'drifted')) state = 'drifted';
   else if (report) state = 'ready';
+  else if (running) state = 'reconciling';
   const drifted = machines.filter((m) => m.state === 'drifted').map((m) => m.name);
   const last = failure
     ? { reason: failure.reason, message: failure.message }

@@ -5,7 +5,7 @@
 /** The version of this shape; a change that removes or renames a field bumps it. */
 export const FLEET_VIEW_VERSION = 1;
 
-export type DeploymentState = 'pending' | 'reconciling' | 'ready' | 'drifted' | 'failed';
+export type DeploymentState = 'pending' | 'reconciling' | 'rolling-out' | 'ready' | 'drifted' | 'failed';
 
 export type MachineState = 'pending' | 'rolling-out' | 'ready' | 'drifted' | 'failed' | 'obsolete';
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../../src/util/exec.js';
+import { reconix } from '../../support/cli.js';
 import { startBrowser, type Browser, type BrowserPage } from '../../support/browser.js';
 import { REPO_ROOT, eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
 import { freePort, startController, type ControllerProcess } from '../prometheus/processes.js';
@@ -89,6 +90,21 @@ describe('the fleet page of a real controller, in a real headless Chromium', fun
       [['machine', 'ready']],
     );
     assert.match(d.text, /last reconcile/);
+  });
+
+  it('is refused on an address other machines can reach, unless asked for by name', async () => {
+    const refused = await reconix([
+      '--state-dir',
+      ws.stateDir,
+      'controller',
+      '--dir',
+      ws.dir,
+      '--fleet-page',
+      '--listen',
+      '0.0.0.0:0',
+    ]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /--listen 0\.0\.0\.0:0 is not a loopback address.*--fleet-page-public/);
   });
 
   it('serves the same data as /fleet.json, with a strict Content-Security-Policy on the page', async () => {

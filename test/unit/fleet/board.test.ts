@@ -142,7 +142,8 @@ describe('the fleet view', () => {
 
     // THEN the page shows it rolling out, and the caller's own sink still gets every event
     const d = board.view().deployments[0]!;
-    assert.equal(d.state, 'reconciling');
+    assert.equal(d.state, 'rolling-out');
+    assert.equal(d.reconcilingSince, AT.toISOString());
     assert.equal(d.stage, 'applying');
     assert.deepEqual(d.rollout, { wave: 1, waves: 2, state: 'started', machines: ['a'] });
     assert.deepEqual(
@@ -166,6 +167,20 @@ describe('the fleet view', () => {
         ['a', 'ready', undefined],
         ['b', 'ready', undefined],
       ],
+    );
+  });
+
+  it('keeps showing the last outcome while a resync runs without rolling anything out', () => {
+    const board = new FleetBoard(() => AT);
+    board.started('web');
+    assert.equal(board.view().deployments[0]?.state, 'reconciling');
+    board.finished(report('web', [machine('a', 'unchanged')]));
+    board.started('web');
+    board.progress({ type: 'machine', deployment: 'web', machine: 'a', stage: 'done', at: AT.toISOString() });
+    const d = board.view().deployments[0]!;
+    assert.deepEqual(
+      [d.state, d.reconcilingSince, d.machines[0]?.state],
+      ['ready', AT.toISOString(), 'ready'],
     );
   });
 
