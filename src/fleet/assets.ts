@@ -84,7 +84,6 @@ export const FLEET_JS = `'use strict';
     var cell = el('td', 'progress');
     var pair = m.copied ? [m.copied.bytes, m.copied.total] : m.built ? [m.built.done, m.built.total] : null;
     var label = m.stage || '';
-    if (m.wave) label += (label ? ', ' : '') + 'wave ' + m.wave;
     if (pair && pair[1] > 0) {
       var p = el('progress');
       p.max = pair[1];
@@ -92,6 +91,7 @@ export const FLEET_JS = `'use strict';
       cell.appendChild(p);
       label += m.copied ? ' ' + bytes(pair[0]) + ' of ' + bytes(pair[1]) : ' ' + pair[0] + ' of ' + pair[1];
     }
+    if (m.wave) label += (label ? ', ' : '') + 'wave ' + m.wave;
     cell.appendChild(el('span', null, ' ' + label));
     return cell;
   }
