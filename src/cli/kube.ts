@@ -11,6 +11,7 @@ import { lazyAws, type AwsBundle } from './lazy-aws.js';
 import type { ReconcileDeps } from '../observe/run.js';
 import type { DeploymentSecrets } from '../controller/kube/secrets.js';
 import { createHash } from 'node:crypto';
+import { FleetBoard } from '../fleet/board.js';
 
 export interface KubeCommandOptions {
   stateDir: string;
@@ -35,6 +36,8 @@ export interface KubeCommandOptions {
   logFormat?: LogFormat | undefined;
   /** Deployments without spec.awsCredentialsSecretRef may use the controller's AWS credentials. */
   allowAmbientAwsCredentials: boolean;
+  /** Serve the fleet page and /fleet.json on --listen. */
+  fleetPage?: boolean;
 }
 
 /** In a pod, the namespace it runs in; the Lease lives there. */
@@ -61,6 +64,7 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
     listen: o.listen,
     concurrency: o.concurrency,
     allowAmbientAwsCredentials: o.allowAmbientAwsCredentials,
+    ...(o.fleetPage ? { fleet: new FleetBoard() } : {}),
     ...(o.sourceRoot ? { sourceRoot: path.resolve(o.sourceRoot) } : {}),
     ...(o.namespace ? { namespace: o.namespace } : {}),
     ...(o.selector ? { selector: o.selector } : {}),

@@ -1,5 +1,5 @@
-// /metrics, /healthz and /readyz on one small HTTP server.
-import { createServer, type Server } from 'node:http';
+// /metrics, /healthz and /readyz on one small HTTP server (and the fleet page, when it is on).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -17,6 +17,9 @@ export interface HealthChecks {
   ready: () => ProbeResult;
 }
 
+/** More paths on the same server: answers a request (true) or leaves it to the probes (false). */
+export type ExtraRoutes = (url: string, req: IncomingMessage, res: ServerResponse) => boolean;
+
 export function parseListen(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(':');
   const host = i > 0 ? addr.slice(0, i).replace(/^\[|\]$/g, '') : '127.0.0.1';
@@ -29,10 +32,12 @@ export async function serveMetrics(
   listen: string,
   registry: Registry,
   health: HealthChecks,
+  routes?: ExtraRoutes,
 ): Promise<MetricsServer> {
   const { host, port } = parseListen(listen);
   const server: Server = createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
+    const url = (req.url ?? '/').split('?')[0] ?? '/';
+    if (routes?.(url, req, res)) return;
     if (url === '/metrics') {
       registry
         .metrics()

@@ -26,6 +26,7 @@ const RANKS: Readonly<Record<string, number>> = {
   reconcile: 7,
   controller: 8,
   metrics: 8,
+  fleet: 8,
   cli: 9,
 };
 
@@ -33,7 +34,7 @@ const RANKS: Readonly<Record<string, number>> = {
  * The only imports between folders of one rank, each one way. The SSH sessions hash NARs as the local store does;
  * the observing and applying stages return what the report is assembled from (its types are the report's), and
  * the applies reuse the observed context, its sessions and its facts; the controllers count what they do in the
- * metrics.
+ * metrics and feed the fleet page, which is served on the metrics server.
  */
 const SAME_RANK: readonly string[] = [
   'ssh -> nixstore',
@@ -42,6 +43,8 @@ const SAME_RANK: readonly string[] = [
   'apply -> observe',
   'apply -> report',
   'controller -> metrics',
+  'controller -> fleet',
+  'fleet -> metrics',
 ];
 
 function repoRoot(): string {

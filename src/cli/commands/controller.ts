@@ -7,13 +7,18 @@ import { gitRevision, loadDeployments } from '../../source/load.js';
 import { logger, type LogFormat } from '../../util/log.js';
 import { buildDeps } from '../deps.js';
 import type { KubeCommandOptions } from '../kube.js';
+import type { ReconcileRequest } from '../../core/request.js';
+import type { ReconcileReport } from '../../report/report.js';
 import { globals, type Cli } from '../wiring/cli.js';
 import { int } from '../wiring/options.js';
+import { checkFleetListen } from '../../fleet/http.js';
 
-type ControllerOptions = { dir?: string; kube?: boolean; stuckAfter: string } & Omit<
-  KubeCommandOptions,
-  'stateDir'
->;
+type ControllerOptions = {
+  dir?: string;
+  kube?: boolean;
+  stuckAfter: string;
+  fleetPagePublic: boolean;
+} & Omit<KubeCommandOptions, 'stateDir'>;
 
 export function controllerCommand(cli: Cli): Command {
   return cli.program
@@ -23,6 +28,13 @@ export function controllerCommand(cli: Cli): Command {
     )
     .option('--dir <dir>', 'directory of NixDeployment manifests; may be a symlink swapped by git-sync')
     .option('--listen <addr>', 'address for /metrics and /healthz', '127.0.0.1:9402')
+    .option(
+      '--fleet-page',
+      'serve a read-only page of every deployment and machine at / and its data at /fleet.json, on --listen; ' +
+        'it has no authentication, so --listen must be a loopback address',
+      false,
+    )
+    .option('--fleet-page-public', 'allow --fleet-page on a non-loopback --listen address', false)
     .option('--concurrency <n>', 'deployments reconciled at once', int, 4)
     .option(
       '--stuck-after <duration>',
@@ -57,6 +69,13 @@ export function controllerCommand(cli: Cli): Command {
     )
     .action(async (o: ControllerOptions) => {
       const { stateDir, restrictEval, logFormat } = globals(cli);
+      if (o.fleetPage) {
+        try {
+          checkFleetListen(o.listen, o.fleetPagePublic);
+        } catch (err) {
+          return cli.program.error(`error: ${(err as Error).message}`);
+        }
+      }
       // The Kubernetes client is large: load it only for Kubernetes mode.
       if (o.kube) return (await import('../kube.js')).kubeControllerCommand({ ...o, stateDir, logFormat });
       if (!o.dir) return cli.program.error('error: controller needs --dir, or --kube');
@@ -74,19 +93,25 @@ async function directoryController(
   const log = logger(logFormat);
   const deps = await buildDeps({ stateDir, log, aws: { ...cli.extras.aws }, restrictEval });
   // Metrics and the file watcher are loaded only by the controller: one-shot commands start faster.
-  const [{ ReconixMetrics }, { serveMetrics }, { DirectoryController }, { parseDuration }] =
+  const [{ ReconixMetrics }, { serveMetrics }, { DirectoryController }, { parseDuration }, fleetPage] =
     await Promise.all([
       import('../../metrics/metrics.js'),
       import('../../metrics/server.js'),
       import('../../controller/directory/controller.js'),
       import('../../util/duration.js'),
+      o.fleetPage ? fleetModules() : undefined,
     ]);
+  const fleet = fleetPage ? new fleetPage.FleetBoard() : undefined;
+  const reconcile = (req: ReconcileRequest) => reconcileDeployment(req, deps);
   const metrics = new ReconixMetrics();
   const scratch = path.join(stateDir, 'scratch');
   const controller = new DirectoryController({
     dir: o.dir,
     load: (root) => loadDeployments(root, scratch),
-    reconcile: (req) => reconcileDeployment(req, deps),
+    reconcile: fleet ? fleet.track(reconcile) : reconcile,
+    ...(fleet
+      ? { onReport: (r: ReconcileReport) => fleet.finished(r), onRemoved: (n: string) => fleet.remove(n) }
+      : {}),
     revisionOf: gitRevision,
     log,
     metrics,
@@ -94,11 +119,17 @@ async function directoryController(
     concurrency: o.concurrency,
     stuckAfterMs: parseDuration(o.stuckAfter),
   });
-  const server = await serveMetrics(o.listen, metrics.registry, {
-    live: () => controller.liveness(),
-    ready: () => controller.readiness(),
+  const server = await serveMetrics(
+    o.listen,
+    metrics.registry,
+    { live: () => controller.liveness(), ready: () => controller.readiness() },
+    fleet && fleetPage ? fleetPage.fleetRoutes(() => fleet.view()) : undefined,
+  );
+  log.info('controller started', {
+    dir: o.dir,
+    listen: `${server.address}:${server.port}`,
+    ...(fleet ? { fleetPage: `http://${server.address}:${server.port}/` } : {}),
   });
-  log.info('controller started', { dir: o.dir, listen: `${server.address}:${server.port}` });
   await controller.start();
   const stop = async () => {
     log.info('controller stopping');
@@ -108,4 +139,12 @@ async function directoryController(
   };
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
+}
+
+async function fleetModules() {
+  const [{ FleetBoard }, { fleetRoutes }] = await Promise.all([
+    import('../../fleet/board.js'),
+    import('../../fleet/http.js'),
+  ]);
+  return { FleetBoard, fleetRoutes };
 }

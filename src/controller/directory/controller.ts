@@ -39,6 +39,8 @@ export interface DirectoryControllerOptions {
   /** How often the link is re-resolved besides watching it (a safety net for missed events). */
   linkPollMs?: number;
   onReport?: (report: ReconcileReport) => void;
+  /** A deployment gone from the source (its manifest removed). */
+  onRemoved?: (name: string) => void;
 }
 
 export class DirectoryController {
@@ -198,6 +200,8 @@ export class DirectoryController {
       this.queue.remove(name);
       this.health.done(name);
       this.opts.metrics?.dropDeployment(name);
+      this.lastReports.delete(name);
+      this.opts.onRemoved?.(name);
       this.opts.log.info('deployment no longer in the source; its machines are left as they are', {
         deployment: name,
       });

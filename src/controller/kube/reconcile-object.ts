@@ -11,6 +11,7 @@ import { destroy, type MachineResult } from '../../apply/operations.js';
 import type { Logger } from '../../core/ports.js';
 import { reconcileDeployment } from '../../reconcile/reconciler.js';
 import type { ReconcileReport } from '../../report/report.js';
+import type { FleetBoard } from '../../fleet/board.js';
 import { DEFAULT_INTERVAL_MS, DEFAULT_RETRY_MS, requestFor } from '../../source/deployments.js';
 import { parseDuration as parseDurationMs } from '../../util/duration.js';
 import type { NixDeploymentClient, SecretApi } from '../../kube/api.js';
@@ -53,6 +54,8 @@ export interface ObjectReconcilerOptions {
   now?: () => Date;
   /** Called as a reconcile of a live object starts (latency measurements, tests). */
   onStart?: (id: string, obj: NixDeploymentObject) => void;
+  /** The fleet page's view, fed each reconcile's progress and outcome. */
+  fleet?: FleetBoard;
 }
 
 export class ObjectReconciler {
@@ -104,9 +107,14 @@ export class ObjectReconciler {
       const resolved = await this.opts.sources.resolve(obj);
       revision = resolved.revision;
       const req = requestFor(id, obj.spec, resolved.source, 'deploy', { revision });
-      report = await (this.opts.reconcile ?? reconcileDeployment)(req, this.opts.depsFor(id, secrets, false));
+      const core = this.opts.reconcile ?? reconcileDeployment;
+      report = await (this.opts.fleet ? this.opts.fleet.track(core) : core)(
+        req,
+        this.opts.depsFor(id, secrets, false),
+      );
     } catch (err) {
       failure = failureOf(err);
+      this.opts.fleet?.failed(id, failure);
       this.opts.log.error('reconcile failed', {
         deployment: id,
         reason: failure.reason,
@@ -187,6 +195,7 @@ export class ObjectReconciler {
       await this.opts.events.record(obj, 'Normal', 'Destroyed', `destroyed ${destroyed} machine(s)`);
       await this.removeFinalizer(obj);
       this.opts.metrics?.dropDeployment(id);
+      this.opts.fleet?.remove(id);
       this.opts.log.info('deployment destroyed', { deployment: id, machines: destroyed });
       return { kind: 'forget' };
     }

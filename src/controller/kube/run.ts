@@ -27,6 +27,8 @@ import { withKubeKeys } from './keys.js';
 import { withoutAmbientAuthority } from './authority.js';
 import { NixEvaluator } from '../../evaluate/evaluator.js';
 import { NixLocalStore } from '../../nixstore/store.js';
+import type { FleetBoard } from '../../fleet/board.js';
+import { fleetRoutes } from '../../fleet/http.js';
 
 export interface KubeRunOptions {
   kubeConfig: KubeConfig;
@@ -67,6 +69,8 @@ export interface KubeRunOptions {
     retryPeriodMs?: number;
   };
   identity?: string;
+  /** Serve the fleet page and /fleet.json from this view, on the metrics server. */
+  fleet?: FleetBoard;
   onStart?: ObjectReconcilerOptions['onStart'];
   /** Replace the reconciler core or destroy (tests of the machinery, latency benchmarks). */
   reconcile?: ObjectReconcilerOptions['reconcile'];
@@ -154,6 +158,7 @@ export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeC
     log: o.log,
     metrics: o.metrics,
     ...(o.onStart ? { onStart: o.onStart } : {}),
+    ...(o.fleet ? { fleet: o.fleet } : {}),
     ...(o.reconcile ? { reconcile: o.reconcile } : {}),
     ...(o.destroy ? { destroy: o.destroy } : {}),
   });
@@ -180,10 +185,16 @@ export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeC
       })
     : undefined;
   // A standby replica is ready (it serves and waits); the leader once its cache is filled.
-  const server = await serveMetrics(o.listen, o.metrics.registry, {
-    live: () => true,
-    ready: () => (elector && !elector.isLeader ? true : running.synced),
-  });
+  const fleet = o.fleet;
+  const server = await serveMetrics(
+    o.listen,
+    o.metrics.registry,
+    {
+      live: () => true,
+      ready: () => (elector && !elector.isLeader ? true : running.synced),
+    },
+    fleet ? fleetRoutes(() => fleet.view()) : undefined,
+  );
   o.log.info('controller started', { mode: 'kube', identity, listen: `${server.address}:${server.port}` });
 
   let resolveStopped: ((v: 'stopped') => void) | undefined;
