@@ -35,6 +35,7 @@ export interface KubeCommandOptions {
   logFormat?: LogFormat | undefined;
   /** Deployments without spec.awsCredentialsSecretRef may use the controller's AWS credentials. */
   allowAmbientAwsCredentials: boolean;
+  allowCrossNamespaceSources: boolean;
 }
 
 /** In a pod, the namespace it runs in; the Lease lives there. */
@@ -61,6 +62,7 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
     listen: o.listen,
     concurrency: o.concurrency,
     allowAmbientAwsCredentials: o.allowAmbientAwsCredentials,
+    allowCrossNamespaceSources: o.allowCrossNamespaceSources,
     ...(o.sourceRoot ? { sourceRoot: path.resolve(o.sourceRoot) } : {}),
     ...(o.namespace ? { namespace: o.namespace } : {}),
     ...(o.selector ? { selector: o.selector } : {}),
