@@ -84,6 +84,9 @@ describe('deploy/ (real kube-apiserver, promtool)', function () {
     assert.equal(await can('patch', 'nixdeployments.reconix.dev/status'), true);
     assert.equal(await can('delete', 'nixdeployments.reconix.dev'), false);
     assert.equal(await can('create', 'events'), true);
+    assert.equal(await can('watch', 'gitrepositories.source.toolkit.fluxcd.io'), true);
+    assert.equal(await can('get', 'ocirepositories.source.toolkit.fluxcd.io'), true);
+    assert.equal(await can('patch', 'gitrepositories.source.toolkit.fluxcd.io'), false);
     assert.equal(await can('update', 'leases.coordination.k8s.io', 'reconix-system'), true);
     assert.equal(await can('update', 'leases.coordination.k8s.io', 'default'), false);
   });

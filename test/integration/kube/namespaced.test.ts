@@ -133,7 +133,9 @@ describe('controllers for one namespace or one shard (real kube-apiserver)', fun
     assert.equal(await can('get', 'secrets', 'reconix-deployments'), true);
     assert.equal(await can('list', 'nixdeployments.reconix.dev', 'reconix-deployments'), true);
     assert.equal(await can('patch', 'nixdeployments.reconix.dev/status', 'reconix-deployments'), true);
+    assert.equal(await can('watch', 'gitrepositories.source.toolkit.fluxcd.io', 'reconix-deployments'), true);
     for (const ns of ['a', 'default']) {
+      assert.equal(await can('get', 'gitrepositories.source.toolkit.fluxcd.io', ns), false);
       assert.equal(await can('get', 'secrets', ns), false);
       assert.equal(await can('get', 'nixdeployments.reconix.dev', ns), false);
       assert.equal(await can('list', 'nixdeployments.reconix.dev', ns), false);
