@@ -144,6 +144,12 @@ export class KubeController {
     this.queue.remove(key);
     this.opts.events.forget(obj);
     this.opts.metrics?.dropDeployment(key);
+    void this.opts.sources?.forget(obj).catch((err: unknown) =>
+      this.opts.log.warn('cannot remove the unpacked source of a deleted deployment', {
+        deployment: key,
+        error: (err as Error).message,
+      }),
+    );
   }
 
   private sourceChanged(root: string): void {

@@ -164,6 +164,11 @@ export class FluxFetcher {
     };
   }
 
+  /** Remove what was unpacked for deployment `id` (it is gone). */
+  async forget(id: string): Promise<void> {
+    await rm(join(this.opts.dir, id), { recursive: true, force: true });
+  }
+
   private async download(artifact: FluxArtifact): Promise<Buffer> {
     const max = this.opts.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT;
     const url = artifact.url;

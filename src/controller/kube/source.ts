@@ -89,6 +89,12 @@ export class SourceResolver {
     return { source, revision: flux.revision, flux };
   }
 
+  /** Forget a deployment that is gone, with the artifact unpacked for it. */
+  async forget(obj: NixDeploymentObject): Promise<void> {
+    this.used.delete(keyOf(obj));
+    await this.opts.flux?.forget(keyOf(obj));
+  }
+
   /** The tree the source root points at now. */
   async currentRoot(): Promise<string> {
     const dir = this.opts.sourceRoot;

@@ -3,6 +3,7 @@
 // GitRepository's status names it as source-controller would (its build needs module versions the Go proxy here
 // does not serve). A new commit reconciles at once; a bad digest or a missing source fails only that object.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { run } from '../../../src/util/exec.js';
 import { startArtifactRepo, type ArtifactRepo, type Published } from '../../support/flux-artifacts.js';
 import {
   hostCurrentSystem,
-  repoRoot,
+  installFluxCrds,
   startController,
   startKubeEnv,
   until,
@@ -103,13 +104,7 @@ describe('Flux sources: network files from a GitRepository artifact (real kube-a
   before(async function () {
     if (process.getuid?.() !== 0) this.skip();
     env = await startKubeEnv();
-    const crds = (await run(join(repoRoot(), 'test/peers/flux/crds.sh'), [])).stdout.trim().split('\n').pop();
-    await env.kubectl(['apply', '-f', crds ?? '']);
-    await env.kubectl([
-      'wait',
-      '--for=condition=Established',
-      'crd/gitrepositories.source.toolkit.fluxcd.io',
-    ]);
+    await installFluxCrds(env);
     keyDir = await mkdtemp(join(tmpdir(), 'reconix-flux-key-'));
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(keyDir, 'id')]);
     await env.kubectl([
@@ -214,5 +209,15 @@ describe('Flux sources: network files from a GitRepository artifact (real kube-a
     });
     assert.equal(c.reason, 'InvalidManifest');
     assert.match(c.message, /another namespace.*--allow-cross-namespace-sources/);
+  });
+
+  it('removes the unpacked artifact when the deployment is deleted', async () => {
+    const unpacked = join(ctl.stateDir, 'scratch/flux-artifacts/default.fluxnet');
+    assert.equal(existsSync(unpacked), true);
+    await env.kubectl(['delete', 'nixdeployment', 'fluxnet', '--wait=false']);
+    await until(
+      'fluxnet gone with its artifact',
+      async () => !(await get('fluxnet')) && !existsSync(unpacked),
+    );
   });
 });

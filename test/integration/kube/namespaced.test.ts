@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { leaseName } from '../../../src/cli/kube.js';
 import { join } from 'node:path';
 import {
+  installFluxCrds,
   repoRoot,
   startController,
   startKubeEnv,
@@ -46,6 +47,7 @@ describe('controllers for one namespace or one shard (real kube-apiserver)', fun
 
   before(async () => {
     env = await startKubeEnv();
+    await installFluxCrds(env);
     for (const ns of ['a', 'b', 'reconix-system', 'reconix-deployments']) {
       await env.kubectl(['create', 'namespace', ns]);
     }
