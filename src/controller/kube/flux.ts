@@ -13,10 +13,10 @@ import { DEFAULT_UNTAR_LIMITS, untarGz, type UntarLimits } from '../../util/unta
 
 export const FLUX_GROUP = 'source.toolkit.fluxcd.io';
 
-/** The API version and plural of each source kind Reconix reads. */
+/** The API version and plural of each source kind Reconix reads (source-controller 1.9 serves both as v1 only). */
 export const FLUX_KINDS = {
   GitRepository: { version: 'v1', plural: 'gitrepositories' },
-  OCIRepository: { version: 'v1beta2', plural: 'ocirepositories' },
+  OCIRepository: { version: 'v1', plural: 'ocirepositories' },
 } as const;
 export type FluxKind = keyof typeof FLUX_KINDS;
 

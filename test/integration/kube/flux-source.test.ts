@@ -1,7 +1,7 @@
 // NixDeployments whose network files come from a Flux GitRepository's artifact, against a real API server with
 // Flux's own CRDs: the artifact is a real `git archive` of a real repository, served over loopback HTTP, and the
-// GitRepository's status names it as source-controller would (its build needs module versions the Go proxy here
-// does not serve). A new commit reconciles at once; a bad digest or a missing source fails only that object.
+// GitRepository's status names it as source-controller would (source-controller itself does not build here in the
+// time a test set-up may take). A new commit reconciles at once; a bad digest or a missing source fails only that object.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -66,15 +66,19 @@ describe('Flux sources: network files from a GitRepository artifact (real kube-a
     return current && readFile(join(hostDir, current, 'etc/greeting'), 'utf8').catch(() => undefined);
   };
 
-  /** A GitRepository as source-controller leaves it once it has an artifact. */
-  const gitRepository = async (name: string, artifact: Published) => {
+  /** A GitRepository (or OCIRepository) as source-controller leaves it once it has an artifact. */
+  const gitRepository = async (name: string, artifact: Published, kind = 'GitRepository') => {
+    const spec =
+      kind === 'GitRepository'
+        ? { url: 'http://127.0.0.1/repo.git', interval: '1m', ref: { branch: 'main' } }
+        : { url: 'oci://127.0.0.1/fleet', interval: '1m', ref: { tag: 'latest' } };
     await env.kubectl(
       ['apply', '-f', '-'],
       JSON.stringify({
         apiVersion: 'source.toolkit.fluxcd.io/v1',
-        kind: 'GitRepository',
+        kind,
         metadata: { name, namespace: 'default' },
-        spec: { url: 'http://127.0.0.1/repo.git', interval: '1m', ref: { branch: 'main' } },
+        spec,
       }),
     );
     const status = {
@@ -92,7 +96,7 @@ describe('Flux sources: network files from a GitRepository artifact (real kube-a
     };
     await env.kubectl([
       'patch',
-      'gitrepository',
+      kind.toLowerCase(),
       name,
       '--subresource=status',
       '--type=merge',
@@ -164,6 +168,24 @@ describe('Flux sources: network files from a GitRepository artifact (real kube-a
     assert.equal(o.metadata.generation, 1);
     assert.equal(ready(o)?.status, 'True');
     assert.equal(await greetingOf('default.fluxnet'), 'hello v2');
+  });
+
+  it("deploys the network in an OCIRepository's artifact", async () => {
+    const commit = await repo.commit({ 'nix/network.nix': network('hello oci') }, 'oci network');
+    const artifact = { ...(await repo.publish('oci', commit)), revision: `latest@sha256:${'a'.repeat(64)}` };
+    await gitRepository('oci', artifact, 'OCIRepository');
+    await env.kubectl(['apply', '-f', '-'], deployment('ocinet', { kind: 'OCIRepository', name: 'oci' }));
+    const o = await until(
+      'ocinet Ready',
+      async () => {
+        const o = await get('ocinet');
+        return ready(o)?.status === 'True' ? o : undefined;
+      },
+      240_000,
+    );
+    assert.equal(o.status?.lastAppliedRevision, artifact.revision);
+    assert.equal(o.status?.source?.kind, 'OCIRepository');
+    assert.equal(await greetingOf('default.ocinet'), 'hello oci');
   });
 
   it('fails a deployment whose artifact does not match its digest, and only that one', async () => {
