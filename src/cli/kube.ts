@@ -38,6 +38,7 @@ export interface KubeCommandOptions {
   allowAmbientAwsCredentials: boolean;
   /** Serve the fleet page and /fleet.json on --listen. */
   fleetPage?: boolean;
+  allowCrossNamespaceSources: boolean;
 }
 
 /** In a pod, the namespace it runs in; the Lease lives there. */
@@ -65,6 +66,7 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
     concurrency: o.concurrency,
     allowAmbientAwsCredentials: o.allowAmbientAwsCredentials,
     ...(o.fleetPage ? { fleet: new FleetBoard() } : {}),
+    allowCrossNamespaceSources: o.allowCrossNamespaceSources,
     ...(o.sourceRoot ? { sourceRoot: path.resolve(o.sourceRoot) } : {}),
     ...(o.namespace ? { namespace: o.namespace } : {}),
     ...(o.selector ? { selector: o.selector } : {}),

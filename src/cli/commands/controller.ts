@@ -64,6 +64,11 @@ export function controllerCommand(cli: Cli): Command {
       false,
     )
     .option(
+      '--allow-cross-namespace-sources',
+      "(--kube) a NixDeployment's spec.sourceRef may name a Flux source in another namespace",
+      false,
+    )
+    .option(
       '--no-build-sandbox',
       "(--kube) build outside Nix's sandbox (where the controller cannot make namespaces)",
     )

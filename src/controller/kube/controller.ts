@@ -15,6 +15,8 @@ import { keyOf, parseDeploymentId, triggerOf, type NixDeploymentObject } from '.
 import type { Next, ObjectReconciler } from './reconcile-object.js';
 import { SecretWatch } from './secret-watch.js';
 import type { SourceResolver } from './source.js';
+import type { FluxKind } from './flux.js';
+import type { FluxSourceWatch } from './flux-watch.js';
 
 export interface KubeControllerOptions {
   kubeConfig: KubeConfig;
@@ -22,6 +24,8 @@ export interface KubeControllerOptions {
   reconciler: ObjectReconciler;
   events: EventRecorder;
   sources?: SourceResolver;
+  /** Watches the Flux sources that deployments name in spec.sourceRef. */
+  fluxWatch?: FluxSourceWatch;
   log: Logger;
   metrics?: ReconixMetrics;
   /** Deployments reconciled at once. */
@@ -95,6 +99,7 @@ export class KubeController {
     if (!this.started) return;
     this.started = false;
     this.stopSourceWatch?.();
+    await this.opts.fluxWatch?.stop();
     await this.secretWatch?.stop();
     await this.informer.stop();
     this.queue.shutdown();
@@ -122,6 +127,7 @@ export class KubeController {
 
   private upsert(obj: NixDeploymentObject): void {
     const key = keyOf(obj);
+    if (obj.spec.sourceRef) this.opts.fluxWatch?.ensure(obj.spec.sourceRef.kind);
     const trigger = triggerOf(obj);
     const previous = this.triggers.get(key);
     if (previous === trigger) return;
@@ -138,11 +144,31 @@ export class KubeController {
     this.queue.remove(key);
     this.opts.events.forget(obj);
     this.opts.metrics?.dropDeployment(key);
+    void this.opts.sources?.forget(obj).catch((err: unknown) =>
+      this.opts.log.warn('cannot remove the unpacked source of a deleted deployment', {
+        deployment: key,
+        error: (err as Error).message,
+      }),
+    );
   }
 
   private sourceChanged(root: string): void {
     for (const obj of this.informer.list()) {
       if (this.opts.sources?.isStale(obj, root)) this.queue.add(keyOf(obj));
+    }
+  }
+
+  /** A Flux source's artifact changed: reconcile the deployments that read it. */
+  fluxSourceChanged(kind: FluxKind, namespace: string, name: string): void {
+    for (const obj of this.informer.list()) {
+      const ref = obj.spec.sourceRef;
+      if (
+        ref?.kind === kind &&
+        ref.name === name &&
+        (ref.namespace ?? obj.metadata.namespace) === namespace
+      ) {
+        this.queue.add(keyOf(obj));
+      }
     }
   }
 

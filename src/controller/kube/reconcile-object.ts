@@ -101,11 +101,21 @@ export class ObjectReconciler {
     let report: ReconcileReport | undefined;
     let failure: Failure | undefined;
     let revision: string | undefined;
+    let source: NixDeploymentStatus['source'];
     const seen: SecretVersions = {};
     try {
       const secrets = await readDeploymentSecrets(recordingSecrets(this.opts.secrets, seen), obj);
       const resolved = await this.opts.sources.resolve(obj);
       revision = resolved.revision;
+      const f = resolved.flux;
+      if (f)
+        source = {
+          kind: f.kind,
+          name: f.name,
+          namespace: f.namespace,
+          revision: f.revision,
+          digest: f.digest,
+        };
       const req = requestFor(id, obj.spec, resolved.source, 'deploy', { revision });
       const core = this.opts.reconcile ?? reconcileDeployment;
       report = await (this.opts.fleet ? this.opts.fleet.track(core) : core)(
@@ -127,16 +137,14 @@ export class ObjectReconciler {
     const reason = failed?.reason ?? report?.reason ?? Reason.ReconciliationSucceeded;
 
     // Status, events and metrics say what happened.
-    await this.writeStatus(
-      obj,
-      resultStatus(status, {
-        generation,
-        now: this.stamp(),
-        ...outcome,
-        ...(revision ? { revision } : {}),
-        ...(asked ? { requestedAt: asked } : {}),
-      }),
-    );
+    const result = resultStatus(status, {
+      generation,
+      now: this.stamp(),
+      ...outcome,
+      ...(revision ? { revision } : {}),
+      ...(asked ? { requestedAt: asked } : {}),
+    });
+    await this.writeStatus(obj, source ? { ...result, source } : result);
     const notes = report
       ? eventsFor(report)
       : [{ type: 'Warning' as const, reason, message: failure?.message ?? '' }];

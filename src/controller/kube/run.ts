@@ -23,6 +23,8 @@ import { LeaderElector } from './leader.js';
 import { ObjectReconciler, type ObjectReconcilerOptions } from './reconcile-object.js';
 import type { DeploymentSecrets } from './secrets.js';
 import { SourceResolver } from './source.js';
+import { FluxFetcher } from './flux.js';
+import { FluxSourceWatch } from './flux-watch.js';
 import { withKubeKeys } from './keys.js';
 import { withoutAmbientAuthority } from './authority.js';
 import { NixEvaluator } from '../../evaluate/evaluator.js';
@@ -46,6 +48,8 @@ export interface KubeRunOptions {
   buildSandbox?: boolean;
   sourceRoot?: string;
   revisionOf?: (root: string) => Promise<string | undefined>;
+  /** Let a NixDeployment's spec.sourceRef name a Flux source in another namespace. */
+  allowCrossNamespaceSources?: boolean;
   /** Watch only this namespace. */
   namespace?: string;
   /** Watch only objects this label selector matches (one shard; give each shard its own Lease). */
@@ -117,8 +121,15 @@ export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeC
     instance: identity,
     log: o.log,
   });
+  const customObjects = o.kubeConfig.makeApiClient(CustomObjectsApi);
+  const flux = new FluxFetcher({
+    api: customObjects,
+    dir: `${o.scratchDir}/flux-artifacts`,
+    allowCrossNamespace: o.allowCrossNamespaceSources === true,
+  });
   const sources = new SourceResolver({
     scratchDir: o.scratchDir,
+    flux,
     ...(o.sourceRoot ? { sourceRoot: o.sourceRoot } : {}),
     ...(o.revisionOf ? { revisionOf: o.revisionOf } : {}),
   });
@@ -162,12 +173,20 @@ export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeC
     ...(o.reconcile ? { reconcile: o.reconcile } : {}),
     ...(o.destroy ? { destroy: o.destroy } : {}),
   });
+  const fluxWatch = new FluxSourceWatch({
+    kubeConfig: o.kubeConfig,
+    api: customObjects,
+    ...(o.namespace && !o.allowCrossNamespaceSources ? { namespace: o.namespace } : {}),
+    log: o.log,
+    onChange: (kind, ns, name) => cache.controller?.fluxSourceChanged(kind, ns, name),
+  });
   const running = new KubeController({
     kubeConfig: o.kubeConfig,
     client,
     reconciler,
     events,
     sources,
+    fluxWatch,
     log: o.log,
     metrics: o.metrics,
     secrets: core,

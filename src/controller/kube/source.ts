@@ -9,11 +9,14 @@ import type { NetworkSource } from '../../core/ports.js';
 import { resolveNetworkSource } from '../../source/source.js';
 import type { Logger } from '../../core/ports.js';
 import { keyOf, manifestOf, type NixDeploymentObject } from '../../kube/object.js';
+import type { FetchedSource, FluxFetcher } from './flux.js';
 
 export interface ResolvedSource {
   source: NetworkSource;
-  /** The git commit of the source root, or a hash of the network's inputs. */
+  /** The git commit of the source root, the Flux artifact's revision, or a hash of the network's inputs. */
   revision: string;
+  /** The Flux source artifact the files came from, when spec.sourceRef names one. */
+  flux?: FetchedSource;
 }
 
 export interface SourceResolverOptions {
@@ -23,6 +26,8 @@ export interface SourceResolverOptions {
   scratchDir: string;
   /** The commit a tree is checked out at, if it is a git checkout. */
   revisionOf?: (root: string) => Promise<string | undefined>;
+  /** Fetches the artifacts of Flux sources (spec.sourceRef); none: such deployments fail. */
+  flux?: FluxFetcher;
 }
 
 const usesInline = (obj: NixDeploymentObject): boolean =>
@@ -36,13 +41,14 @@ export class SourceResolver {
 
   /** Whether the deployment last read its files from another tree than `root`. */
   isStale(obj: NixDeploymentObject, root: string): boolean {
-    if (usesInline(obj)) return false;
+    if (usesInline(obj) || obj.spec.sourceRef) return false;
     const used = this.used.get(keyOf(obj));
     return used !== undefined && used !== root;
   }
 
   async resolve(obj: NixDeploymentObject): Promise<ResolvedSource> {
     const manifest = manifestOf(obj);
+    if (obj.spec.sourceRef) return this.resolveFlux(obj);
     if (usesInline(obj)) {
       const source = resolveNetworkSource(manifest, this.opts.scratchDir, this.opts.scratchDir);
       return { source, revision: await contentRevision(source) };
@@ -61,6 +67,32 @@ export class SourceResolver {
     const source = resolveNetworkSource(manifest, root, this.opts.scratchDir);
     const commit = await this.opts.revisionOf?.(root);
     return { source, revision: commit ? `git:${commit}` : await contentRevision(source) };
+  }
+
+  private async resolveFlux(obj: NixDeploymentObject): Promise<ResolvedSource> {
+    const ref = obj.spec.sourceRef;
+    if (!ref) throw new Error('no sourceRef');
+    if (usesInline(obj)) {
+      throw new ReconixError(
+        Reason.InvalidManifest,
+        'spec.sourceRef and spec.network.inline exclude each other: the files come from one or the other',
+        { reaction: 'stall' },
+      );
+    }
+    if (!this.opts.flux) {
+      throw new ReconixError(Reason.SourceNotReady, 'this controller does not read Flux sources', {
+        reaction: 'stall',
+      });
+    }
+    const flux = await this.opts.flux.fetch(keyOf(obj), ref, obj.metadata.namespace);
+    const source = resolveNetworkSource(manifestOf(obj), flux.root, this.opts.scratchDir);
+    return { source, revision: flux.revision, flux };
+  }
+
+  /** Forget a deployment that is gone, with the artifact unpacked for it. */
+  async forget(obj: NixDeploymentObject): Promise<void> {
+    this.used.delete(keyOf(obj));
+    await this.opts.flux?.forget(keyOf(obj));
   }
 
   /** The tree the source root points at now. */

@@ -8,7 +8,8 @@ import { run } from '../../../src/util/exec.js';
 import { reconix } from '../../support/cli.js';
 import { startBrowser, type Browser, type BrowserPage } from '../../support/browser.js';
 import { REPO_ROOT, eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
-import { freePort, startController, type ControllerProcess } from '../prometheus/processes.js';
+import { freePort } from '../../support/prometheus.js';
+import { startController, type ControllerProcess } from '../prometheus/processes.js';
 
 const DEPLOYMENT = 'trivial-local';
 const HOSTILE = 'hostile';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { run } from '../../../src/util/exec.js';
-import { repoRoot, startKubeEnv, type KubeEnv } from './harness.js';
+import { installFluxCrds, repoRoot, startKubeEnv, type KubeEnv } from './harness.js';
 
 const fixture = (name: string) => join(repoRoot(), 'test/integration/kube/fixtures', name);
 const PROMTOOL = '/usr/bin/promtool';
@@ -20,6 +20,7 @@ describe('deploy/ (real kube-apiserver, promtool)', function () {
     env = await startKubeEnv();
     tmp = await mkdtemp(join(tmpdir(), 'reconix-deploy-'));
     await env.kubectl(['apply', '-f', fixture('monitoring-crds.yaml')]);
+    await installFluxCrds(env);
     for (const crd of ['servicemonitors', 'prometheusrules']) {
       await env.kubectl(['wait', '--for=condition=Established', `crd/${crd}.monitoring.coreos.com`]);
     }
@@ -84,6 +85,9 @@ describe('deploy/ (real kube-apiserver, promtool)', function () {
     assert.equal(await can('patch', 'nixdeployments.reconix.dev/status'), true);
     assert.equal(await can('delete', 'nixdeployments.reconix.dev'), false);
     assert.equal(await can('create', 'events'), true);
+    assert.equal(await can('watch', 'gitrepositories.source.toolkit.fluxcd.io'), true);
+    assert.equal(await can('get', 'ocirepositories.source.toolkit.fluxcd.io'), true);
+    assert.equal(await can('patch', 'gitrepositories.source.toolkit.fluxcd.io'), false);
     assert.equal(await can('update', 'leases.coordination.k8s.io', 'reconix-system'), true);
     assert.equal(await can('update', 'leases.coordination.k8s.io', 'default'), false);
   });

@@ -19,6 +19,7 @@ import {
 } from '../../../src/controller/kube/run.js';
 import { startKube, type KubePeer } from '../../support/kube.js';
 import { eventually } from '../../support/workspace.js';
+import { run } from '../../../src/util/exec.js';
 
 /** The repository's root, from the source tree or the compiled copy in dist/. */
 export function repoRoot(): string {
@@ -100,6 +101,16 @@ export async function kubeEnvOf(kube: KubePeer, kubeConfig?: KubeConfig): Promis
     },
     cleanup: () => kube.stop(),
   };
+}
+
+/** Flux source-controller's CRDs (GitRepository, OCIRepository), from its Go module, installed and established. */
+export async function installFluxCrds(env: KubeEnv): Promise<void> {
+  const script = join(repoRoot(), 'test/peers/flux/crds.sh');
+  const dir = (await run(script, [])).stdout.trim().split('\n').pop() ?? '';
+  await env.kubectl(['apply', '-f', dir]);
+  for (const plural of ['gitrepositories', 'ocirepositories']) {
+    await env.kubectl(['wait', '--for=condition=Established', `crd/${plural}.source.toolkit.fluxcd.io`]);
+  }
 }
 
 export interface ControllerUnderTest {

@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { leaseName } from '../../../src/cli/kube.js';
 import { join } from 'node:path';
 import {
+  installFluxCrds,
   repoRoot,
   startController,
   startKubeEnv,
@@ -46,6 +47,7 @@ describe('controllers for one namespace or one shard (real kube-apiserver)', fun
 
   before(async () => {
     env = await startKubeEnv();
+    await installFluxCrds(env);
     for (const ns of ['a', 'b', 'reconix-system', 'reconix-deployments']) {
       await env.kubectl(['create', 'namespace', ns]);
     }
@@ -133,7 +135,9 @@ describe('controllers for one namespace or one shard (real kube-apiserver)', fun
     assert.equal(await can('get', 'secrets', 'reconix-deployments'), true);
     assert.equal(await can('list', 'nixdeployments.reconix.dev', 'reconix-deployments'), true);
     assert.equal(await can('patch', 'nixdeployments.reconix.dev/status', 'reconix-deployments'), true);
+    assert.equal(await can('watch', 'gitrepositories.source.toolkit.fluxcd.io', 'reconix-deployments'), true);
     for (const ns of ['a', 'default']) {
+      assert.equal(await can('get', 'gitrepositories.source.toolkit.fluxcd.io', ns), false);
       assert.equal(await can('get', 'secrets', ns), false);
       assert.equal(await can('get', 'nixdeployments.reconix.dev', ns), false);
       assert.equal(await can('list', 'nixdeployments.reconix.dev', ns), false);
