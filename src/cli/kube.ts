@@ -3,13 +3,11 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ReconixMetrics } from '../metrics/metrics.js';
 import { gitRevision } from '../source/load.js';
-import { runKubeController } from '../controller/kube/run.js';
+import { runKubeController, type KubeRunOptions } from '../controller/kube/run.js';
 import { logger, type LogFormat } from '../util/log.js';
 import { buildDeps } from './deps.js';
 import type { AwsSettings } from './aws.js';
 import { lazyAws, type AwsBundle } from './lazy-aws.js';
-import type { ReconcileDeps } from '../observe/run.js';
-import type { DeploymentSecrets } from '../controller/kube/secrets.js';
 import { createHash } from 'node:crypto';
 
 export interface KubeCommandOptions {
@@ -35,6 +33,8 @@ export interface KubeCommandOptions {
   logFormat?: LogFormat | undefined;
   /** Deployments without spec.awsCredentialsSecretRef may use the controller's AWS credentials. */
   allowAmbientAwsCredentials: boolean;
+  /** What a program embedding the command adds to the AWS clients (hooks, where SSH reaches ec2 machines). */
+  aws?: AwsSettings;
 }
 
 /** In a pod, the namespace it runs in; the Lease lives there. */
@@ -48,7 +48,7 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
   if (o.kubeconfig) kubeConfig.loadFromFile(o.kubeconfig);
   else kubeConfig.loadFromDefault(); // $KUBECONFIG, ~/.kube/config, or the pod's service account
   const baseDeps = await buildDeps({ stateDir: o.stateDir, log });
-  const depsFor = awsDepsFor(o.stateDir);
+  const depsFor = awsDepsFor(o.stateDir, { ...o.aws });
   const running = await runKubeController({
     kubeConfig,
     baseDeps,
@@ -109,9 +109,9 @@ export function leaseName(explicit: string | undefined, selector: string | undef
 export function awsDepsFor(
   stateDir: string,
   settings: AwsSettings = {},
-): (base: ReconcileDeps, id: string, secrets: DeploymentSecrets) => ReconcileDeps {
+): NonNullable<KubeRunOptions['depsFor']> {
   const awsByKey = new Map<string, AwsBundle>();
-  return (base, id, secrets) => {
+  return (base, id, secrets, keyStore) => {
     const withKey = { ...base, ...(secrets.clientKey ? { clientKey: secrets.clientKey } : {}) };
     const creds = secrets.aws;
     if (!creds) return withKey;
@@ -121,6 +121,7 @@ export function awsDepsFor(
       for (const k of awsByKey.keys()) if (k.startsWith(`${id}\0`)) awsByKey.delete(k);
       aws = lazyAws(stateDir, {
         ...settings,
+        secrets: keyStore,
         credentials: {
           accessKeyId: creds.accessKeyId,
           secretAccessKey: creds.secretAccessKey,

@@ -58,7 +58,13 @@ export function controllerCommand(cli: Cli): Command {
     .action(async (o: ControllerOptions) => {
       const { stateDir, restrictEval, logFormat } = globals(cli);
       // The Kubernetes client is large: load it only for Kubernetes mode.
-      if (o.kube) return (await import('../kube.js')).kubeControllerCommand({ ...o, stateDir, logFormat });
+      if (o.kube)
+        return (await import('../kube.js')).kubeControllerCommand({
+          ...o,
+          stateDir,
+          logFormat,
+          aws: { ...cli.extras.aws },
+        });
       if (!o.dir) return cli.program.error('error: controller needs --dir, or --kube');
       await directoryController(cli, { ...o, dir: o.dir }, stateDir, restrictEval === true, logFormat);
     });

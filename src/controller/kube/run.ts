@@ -23,6 +23,7 @@ import { LeaderElector } from './leader.js';
 import { ObjectReconciler, type ObjectReconcilerOptions } from './reconcile-object.js';
 import type { DeploymentSecrets } from './secrets.js';
 import { SourceResolver } from './source.js';
+import { KubeSecretStore } from './secret-store.js';
 import { withKubeKeys } from './keys.js';
 import { withoutAmbientAuthority } from './authority.js';
 import { NixEvaluator } from '../../evaluate/evaluator.js';
@@ -32,8 +33,16 @@ export interface KubeRunOptions {
   kubeConfig: KubeConfig;
   /** The reconciler's dependencies; the state and client key are replaced per deployment. */
   baseDeps: ReconcileDeps;
-  /** Builds the dependencies of one deployment from the base and its credentials; default: key swap only. */
-  depsFor?: (base: ReconcileDeps, id: string, secrets: DeploymentSecrets) => ReconcileDeps;
+  /**
+   * Builds the dependencies of one deployment from the base, its credentials and the store of the keys the
+   * controller makes for it (Secrets it owns); default: key swap only.
+   */
+  depsFor?: (
+    base: ReconcileDeps,
+    id: string,
+    secrets: DeploymentSecrets,
+    keyStore: KubeSecretStore,
+  ) => ReconcileDeps;
   log: Logger;
   metrics: ReconixMetrics;
   scratchDir: string;
@@ -130,6 +139,8 @@ export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeC
       : undefined;
   };
   const state = new KubeStateStore({ api: core, identity, ownerOf });
+  // Keys the controller makes (EC2 key pairs, instances' host keys) go to Secrets, not to this pod's disk.
+  const keyStore = new KubeSecretStore({ api: core, ownerOf });
   const baseDeps = containNix(o.baseDeps, o.scratchDir, o.buildSandbox ?? true);
   const depsFor =
     o.depsFor ??
@@ -145,9 +156,10 @@ export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeC
     // Keys and credentials come from the object's Secrets; the controller's own key, files, commands and (unless
     // allowed) AWS credentials are not a source.
     depsFor: (id, secrets, destroying) => ({
-      ...withoutAmbientAuthority(withKubeKeys(depsFor(baseDeps, id, secrets), secrets), secrets, {
+      ...withoutAmbientAuthority(withKubeKeys(depsFor(baseDeps, id, secrets, keyStore), secrets), secrets, {
         allowAmbientAws: o.allowAmbientAwsCredentials === true,
         destroying,
+        ownKeys: (path) => keyStore.readPath(id, path),
       }),
       state,
     }),
