@@ -62,7 +62,8 @@ export class ObjectReconciler {
     this.now = opts.now ?? (() => new Date());
   }
 
-  async reconcile(input: NixDeploymentObject): Promise<Next> {
+  /** `signal` cancels the reconcile at its next safe point (this replica lost its lease). */
+  async reconcile(input: NixDeploymentObject, signal?: AbortSignal): Promise<Next> {
     let obj = input;
     const id = keyOf(obj);
     // Deletion: destroy what we created, then let the object go.
@@ -103,7 +104,10 @@ export class ObjectReconciler {
       const secrets = await readDeploymentSecrets(recordingSecrets(this.opts.secrets, seen), obj);
       const resolved = await this.opts.sources.resolve(obj);
       revision = resolved.revision;
-      const req = requestFor(id, obj.spec, resolved.source, 'deploy', { revision });
+      const req = {
+        ...requestFor(id, obj.spec, resolved.source, 'deploy', { revision }),
+        ...(signal ? { signal } : {}),
+      };
       report = await (this.opts.reconcile ?? reconcileDeployment)(req, this.opts.depsFor(id, secrets, false));
     } catch (err) {
       failure = failureOf(err);

@@ -200,7 +200,15 @@ export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeC
 
   let resolveStopped: ((v: 'stopped') => void) | undefined;
   const stopped = new Promise<'stopped'>((resolve) => (resolveStopped = resolve));
-  const done = elector ? elector.run(() => running.start()) : running.start().then(() => stopped);
+  // Losing the Lease cancels the work in flight at once, before the Lease can expire and another replica act.
+  const done = elector
+    ? elector
+        .run(() => running.start())
+        .then((why) => {
+          if (why === 'lost') running.abortInFlight();
+          return why;
+        })
+    : running.start().then(() => stopped);
   const finished = done.then(async (why) => {
     await running.stop();
     return why;
