@@ -5,7 +5,7 @@ import { ReconixMetrics } from '../metrics/metrics.js';
 import { gitRevision } from '../source/load.js';
 import { runKubeController, type KubeRunOptions } from '../controller/kube/run.js';
 import { logger, type LogFormat } from '../util/log.js';
-import { buildDeps } from './deps.js';
+import { buildDeps, type DepsTimeouts } from './deps.js';
 import type { AwsSettings } from './aws.js';
 import { lazyAws, type AwsBundle } from './lazy-aws.js';
 import { createHash } from 'node:crypto';
@@ -35,6 +35,7 @@ export interface KubeCommandOptions {
   allowAmbientAwsCredentials: boolean;
   /** What a program embedding the command adds to the AWS clients (hooks, where SSH reaches ec2 machines). */
   aws?: AwsSettings;
+  timeouts?: DepsTimeouts;
 }
 
 /** In a pod, the namespace it runs in; the Lease lives there. */
@@ -47,7 +48,11 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
   const kubeConfig = new KubeConfig();
   if (o.kubeconfig) kubeConfig.loadFromFile(o.kubeconfig);
   else kubeConfig.loadFromDefault(); // $KUBECONFIG, ~/.kube/config, or the pod's service account
-  const baseDeps = await buildDeps({ stateDir: o.stateDir, log });
+  const baseDeps = await buildDeps({
+    stateDir: o.stateDir,
+    log,
+    ...(o.timeouts ? { timeouts: o.timeouts } : {}),
+  });
   const depsFor = awsDepsFor(o.stateDir, { ...o.aws });
   const running = await runKubeController({
     kubeConfig,

@@ -7,12 +7,12 @@ import { gitRevision, loadDeployments } from '../../source/load.js';
 import { logger, type LogFormat } from '../../util/log.js';
 import { buildDeps } from '../deps.js';
 import type { KubeCommandOptions } from '../kube.js';
-import { globals, type Cli } from '../wiring/cli.js';
+import { globals, timeoutGlobals, type Cli } from '../wiring/cli.js';
 import { int } from '../wiring/options.js';
 
 type ControllerOptions = { dir?: string; kube?: boolean; stuckAfter: string } & Omit<
   KubeCommandOptions,
-  'stateDir'
+  'stateDir' | 'timeouts'
 >;
 
 export function controllerCommand(cli: Cli): Command {
@@ -64,6 +64,7 @@ export function controllerCommand(cli: Cli): Command {
           stateDir,
           logFormat,
           aws: { ...cli.extras.aws },
+          timeouts: timeoutGlobals(cli),
         });
       if (!o.dir) return cli.program.error('error: controller needs --dir, or --kube');
       await directoryController(cli, { ...o, dir: o.dir }, stateDir, restrictEval === true, logFormat);
@@ -78,7 +79,13 @@ async function directoryController(
   logFormat: LogFormat | undefined,
 ): Promise<void> {
   const log = logger(logFormat);
-  const deps = await buildDeps({ stateDir, log, aws: { ...cli.extras.aws }, restrictEval });
+  const deps = await buildDeps({
+    stateDir,
+    log,
+    aws: { ...cli.extras.aws },
+    restrictEval,
+    timeouts: timeoutGlobals(cli),
+  });
   // Metrics and the file watcher are loaded only by the controller: one-shot commands start faster.
   const [{ ReconixMetrics }, { serveMetrics }, { DirectoryController }, { parseDuration }] =
     await Promise.all([
