@@ -13,8 +13,8 @@ import { NIX_DIR, NixEvaluator } from '../../../src/evaluate/evaluator.js';
 import { runProcess, type Runner } from '../../../src/util/exec.js';
 
 const SEED = Number(process.env.RECONIX_FUZZ_SEED ?? Date.now() % 2 ** 31);
-/** Each run starts nix-instantiate once: 150 runs take a few minutes on a loaded machine. */
-const RUNS = Number(process.env.RECONIX_EVAL_FUZZ_RUNS ?? 150);
+/** Each run starts nix-instantiate once: 300 runs take a minute or two on a loaded machine. */
+const RUNS = Number(process.env.RECONIX_EVAL_FUZZ_RUNS ?? 300);
 const PER_RUN_MS = 30_000;
 /** What nix-instantiate's argv may hold besides paths of files Reconix wrote. */
 const FIXED_ARGS = new Set(
