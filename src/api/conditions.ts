@@ -13,11 +13,17 @@ export const Reason = {
   Suspended: 'Suspended',
   InvalidManifest: 'InvalidManifest',
   EvaluationFailed: 'EvaluationFailed',
+  /** nix-instantiate did not finish within the evaluation timeout. */
+  EvaluationTimeout: 'EvaluationTimeout',
   BuildFailed: 'BuildFailed',
+  /** A build did not finish within the build timeout. */
+  BuildTimeout: 'BuildTimeout',
   ProvisioningFailed: 'ProvisioningFailed',
   HostUnreachable: 'HostUnreachable',
   HostKeyMismatch: 'HostKeyMismatch',
   CopyFailed: 'CopyFailed',
+  /** A copy to a host did not finish within the copy timeout (a host that stalls). */
+  CopyTimeout: 'CopyTimeout',
   ActivationFailed: 'ActivationFailed',
   PartialFailure: 'PartialFailure',
   StateLocked: 'StateLocked',

@@ -180,6 +180,13 @@ async function activateStep(
   const name = step.machine;
   const view = steps.hosts[name];
   const observed = view?.ok ? view.observation : undefined;
+  // With the line below, who switched which machine when can be told from the logs of several replicas.
+  ctx.deps.log.info('machine activating', {
+    deployment: ctx.req.name,
+    machine: name,
+    system: step.system,
+    mode: step.mode,
+  });
   const { generation } = await activate(session, step.system, step.mode, observed);
   if (step.mode === 'dry-activate') {
     out.outcome = 'planned';

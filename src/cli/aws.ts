@@ -8,6 +8,7 @@ import {
   FileSecretStore,
   type AddressOverrides,
   type AwsCallHook,
+  type SecretStore,
 } from '../providers/aws/index.js';
 import type { ResourceManager, TargetProvider } from '../core/ports.js';
 
@@ -23,6 +24,8 @@ export interface AwsSettings {
   addressOverride?: AddressOverrides;
   /** Credentials of this deployment (from a Kubernetes Secret); default: the environment's. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Where key pairs' and instances' private keys live; default: files under the state dir. */
+  secrets?: SecretStore;
 }
 
 /** Settings from the environment, under the command line's. */
@@ -48,7 +51,7 @@ export async function buildAws(
       : {}),
     hooks: s.hooks ?? [],
   });
-  const secrets = new FileSecretStore(path.join(stateDir, 'secrets'));
+  const secrets = s.secrets ?? new FileSecretStore(path.join(stateDir, 'secrets'));
   // The target owns the instances, the manager the resources they refer to; the pass runs one, then the other.
   const provider = new Ec2TargetProvider({
     clients,

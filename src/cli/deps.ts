@@ -66,6 +66,14 @@ export interface DepsOptions {
   aws?: AwsSettings;
   /** Evaluate networks in Nix's restricted mode (Kubernetes mode turns it on whatever this says). */
   restrictEval?: boolean;
+  timeouts?: DepsTimeouts;
+}
+
+/** Deadlines of the Nix and SSH processes (--evaluation-timeout, --build-timeout, --copy-timeout). */
+export interface DepsTimeouts {
+  evaluationMs?: number;
+  buildMs?: number;
+  copyMs?: number;
 }
 
 export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
@@ -74,6 +82,7 @@ export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
   await fs.mkdir(scratch, { recursive: true });
   const providers: Record<string, TargetProvider> = {};
   const aws = lazyAws(opts.stateDir, opts.aws ?? {});
+  const t = opts.timeouts ?? {};
   for (const p of [
     new NoneTargetProvider(),
     new LocalTargetProvider({ baseDir: path.join(opts.stateDir, 'hosts') }),
@@ -83,10 +92,14 @@ export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
     providers[p.env] = p;
   }
   return {
-    evaluator: new NixEvaluator({ scratchDir: scratch, restrictEval: opts.restrictEval === true }),
-    store: new NixLocalStore(),
+    evaluator: new NixEvaluator({
+      scratchDir: scratch,
+      restrictEval: opts.restrictEval === true,
+      timeoutMs: t.evaluationMs ?? 600_000,
+    }),
+    store: new NixLocalStore(t.buildMs === undefined ? {} : { buildTimeoutMs: t.buildMs }),
     providers,
-    connector: new SshHostConnector(),
+    connector: new SshHostConnector(t.copyMs === undefined ? {} : { copyTimeoutMs: t.copyMs }),
     state: new FileStateStore(opts.stateDir),
     clientKey: await clientKey(opts.stateDir),
     readKeyFile: (p) => fs.readFile(p, 'utf8'),

@@ -3,13 +3,11 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ReconixMetrics } from '../metrics/metrics.js';
 import { gitRevision } from '../source/load.js';
-import { runKubeController } from '../controller/kube/run.js';
+import { runKubeController, type KubeRunOptions } from '../controller/kube/run.js';
 import { logger, type LogFormat } from '../util/log.js';
-import { buildDeps } from './deps.js';
+import { buildDeps, type DepsTimeouts } from './deps.js';
 import type { AwsSettings } from './aws.js';
 import { lazyAws, type AwsBundle } from './lazy-aws.js';
-import type { ReconcileDeps } from '../observe/run.js';
-import type { DeploymentSecrets } from '../controller/kube/secrets.js';
 import { createHash } from 'node:crypto';
 import { FleetBoard } from '../fleet/board.js';
 
@@ -39,6 +37,9 @@ export interface KubeCommandOptions {
   /** Serve the fleet page and /fleet.json on --listen. */
   fleetPage?: boolean;
   allowCrossNamespaceSources: boolean;
+  /** What a program embedding the command adds to the AWS clients (hooks, where SSH reaches ec2 machines). */
+  aws?: AwsSettings;
+  timeouts?: DepsTimeouts;
 }
 
 /** In a pod, the namespace it runs in; the Lease lives there. */
@@ -51,8 +52,12 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
   const kubeConfig = new KubeConfig();
   if (o.kubeconfig) kubeConfig.loadFromFile(o.kubeconfig);
   else kubeConfig.loadFromDefault(); // $KUBECONFIG, ~/.kube/config, or the pod's service account
-  const baseDeps = await buildDeps({ stateDir: o.stateDir, log });
-  const depsFor = awsDepsFor(o.stateDir);
+  const baseDeps = await buildDeps({
+    stateDir: o.stateDir,
+    log,
+    ...(o.timeouts ? { timeouts: o.timeouts } : {}),
+  });
+  const depsFor = awsDepsFor(o.stateDir, { ...o.aws });
   const running = await runKubeController({
     kubeConfig,
     baseDeps,
@@ -115,9 +120,9 @@ export function leaseName(explicit: string | undefined, selector: string | undef
 export function awsDepsFor(
   stateDir: string,
   settings: AwsSettings = {},
-): (base: ReconcileDeps, id: string, secrets: DeploymentSecrets) => ReconcileDeps {
+): NonNullable<KubeRunOptions['depsFor']> {
   const awsByKey = new Map<string, AwsBundle>();
-  return (base, id, secrets) => {
+  return (base, id, secrets, keyStore) => {
     const withKey = { ...base, ...(secrets.clientKey ? { clientKey: secrets.clientKey } : {}) };
     const creds = secrets.aws;
     if (!creds) return withKey;
@@ -127,6 +132,7 @@ export function awsDepsFor(
       for (const k of awsByKey.keys()) if (k.startsWith(`${id}\0`)) awsByKey.delete(k);
       aws = lazyAws(stateDir, {
         ...settings,
+        secrets: keyStore,
         credentials: {
           accessKeyId: creds.accessKeyId,
           secretAccessKey: creds.secretAccessKey,

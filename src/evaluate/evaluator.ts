@@ -134,11 +134,20 @@ export class NixEvaluator implements Evaluator {
           },
         );
       });
+      if (result.timedOut) {
+        const s = Math.round((this.options.timeoutMs ?? 0) / 1000);
+        throw new ReconixError(
+          Reason.EvaluationTimeout,
+          `evaluating ${src.deployment} (${attr}) did not finish within ${s} s (--evaluation-timeout); nix-instantiate was stopped`,
+          { reaction: 'retry' },
+        );
+      }
       if (result.exitCode !== 0) {
-        const why = result.timedOut ? 'timed out' : cleanNixError(result.stderr);
-        throw new ReconixError(Reason.EvaluationFailed, `evaluating ${src.deployment} failed: ${why}`, {
-          reaction: result.timedOut ? 'retry' : 'stall',
-        });
+        throw new ReconixError(
+          Reason.EvaluationFailed,
+          `evaluating ${src.deployment} failed: ${cleanNixError(result.stderr)}`,
+          { reaction: 'stall' },
+        );
       }
       try {
         return JSON.parse(result.stdout) as unknown;

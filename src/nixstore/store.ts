@@ -13,6 +13,8 @@ import { cleanNixError, tailLines } from '../util/text.js';
 
 export interface NixLocalStoreOptions {
   runner?: Runner;
+  /** Limit for one build (nix-store --realise of the systems to build); none by default. */
+  buildTimeoutMs?: number;
   /** Path of nix-store; default from PATH. */
   nixStore?: string;
   /** Path of nix (for path-info); default from PATH. */
@@ -93,7 +95,17 @@ export class NixLocalStore implements LocalStore {
             ]
           : [];
       const rootArgs = pending ? ['--add-root', join(pending, 'result'), '--indirect'] : [];
-      const result = await this.call(['--realise', ...sandboxArgs, ...rootArgs, ...drvs], Reason.BuildFailed);
+      const result = await this.call(
+        ['--realise', ...sandboxArgs, ...rootArgs, ...drvs],
+        Reason.BuildFailed,
+        this.options.buildTimeoutMs,
+      );
+      if (result.timedOut) {
+        throw new ReconixError(
+          Reason.BuildTimeout,
+          `building ${drvs.length} system(s) did not finish within ${Math.round((this.options.buildTimeoutMs ?? 0) / 1000)} s (--build-timeout)`,
+        );
+      }
       if (result.exitCode !== 0) {
         throw new ReconixError(
           Reason.BuildFailed,
@@ -172,9 +184,9 @@ export class NixLocalStore implements LocalStore {
     }
   }
 
-  private async call(args: string[], reason: Reason): Promise<ExecResult> {
+  private async call(args: string[], reason: Reason, timeoutMs?: number): Promise<ExecResult> {
     try {
-      return await this.runner(this.nixStore, args);
+      return await this.runner(this.nixStore, args, timeoutMs === undefined ? {} : { timeoutMs });
     } catch (cause) {
       throw new ReconixError(reason, `cannot run ${this.nixStore}: ${String(cause)}`, { cause });
     }

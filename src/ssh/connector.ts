@@ -24,6 +24,8 @@ export interface SshHostConnectorOptions {
   commandTimeoutMs?: number;
   /** The serve protocol version announced to hosts (see ServeOptions); default 2.6. */
   serveProtocolVersion?: number;
+  /** Limit for one copy of a closure to a host; default 30 min. */
+  copyTimeoutMs?: number;
 }
 
 const DEFAULT_ACCEPT_HINT =
@@ -40,6 +42,7 @@ export class SshHostConnector implements HostConnector {
       acceptKeyHint: options.acceptKeyHint ?? DEFAULT_ACCEPT_HINT,
       commandTimeoutMs: options.commandTimeoutMs ?? 120_000,
       serveProtocolVersion: options.serveProtocolVersion ?? 0x206,
+      copyTimeoutMs: options.copyTimeoutMs ?? 30 * 60_000,
     };
   }
 
@@ -59,8 +62,9 @@ export class SshHostConnector implements HostConnector {
           .removeListener('close', onClose);
         if (!err) {
           const key = formatPublicKey(presented ?? Buffer.alloc(0));
-          const { commandTimeoutMs, serveProtocolVersion } = this.options;
-          resolve(new SshHostSession(client, endpoint, key, { commandTimeoutMs, serveProtocolVersion }));
+          const { commandTimeoutMs, serveProtocolVersion, copyTimeoutMs } = this.options;
+          const options = { commandTimeoutMs, serveProtocolVersion, copyTimeoutMs };
+          resolve(new SshHostSession(client, endpoint, key, options));
           return;
         }
         client.on('error', () => undefined); // late errors of a connection given up on

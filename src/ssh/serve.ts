@@ -21,7 +21,13 @@ const EXPORT_MAGIC = 0x4558494e;
 /** The host side failed; `stderr` is what nix-store said. */
 export class ServeError extends Error {
   readonly stderr: string;
-  constructor(message: string, stderr: string, cause?: unknown) {
+  constructor(
+    message: string,
+    stderr: string,
+    cause?: unknown,
+    /** The exchange did not finish in its time (a host that stalls, not one that refuses). */
+    readonly timedOut = false,
+  ) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'ServeError';
     this.stderr = stderr;
@@ -123,8 +129,8 @@ export class ServeConnection {
    * of NAR sent. The requests are written back to back and the host's confirmations read as they come, so the
    * copy never waits a round trip per path.
    */
-  addPaths(paths: readonly StorePathInfo[], source: NarSource): Promise<number> {
-    return this.run(undefined, async () => {
+  addPaths(paths: readonly StorePathInfo[], source: NarSource, timeoutMs?: number): Promise<number> {
+    return this.run(timeoutMs, async () => {
       if (paths.length === 0) return 0;
       const perPath = this.remoteMinor >= 5;
       const confirmations = perPath ? paths.length : 1;
@@ -224,23 +230,26 @@ export class ServeConnection {
       if (this.closed) throw new ServeError('nix-store --serve exited', this.stderr);
       let timer: NodeJS.Timeout | undefined;
       let timedOut = false;
-      if (timeoutMs !== undefined) {
+      // A host that stops reading leaves a write waiting for room forever: the deadline does not wait for it.
+      const deadline = new Promise<never>((_, reject) => {
+        if (timeoutMs === undefined) return;
         timer = setTimeout(() => {
           timedOut = true;
           this.channel.close();
+          reject(new Error(`no answer within ${timeoutMs} ms`));
         }, timeoutMs);
-      }
+      });
       try {
-        return await exchange();
+        return await Promise.race([exchange(), deadline]);
       } catch (err) {
         this.close();
-        if (err instanceof ExportStreamError) throw err;
+        if (err instanceof ExportStreamError && !timedOut) throw err;
         const why = timedOut
-          ? 'nix-store --serve timed out'
+          ? `nix-store --serve did not finish within ${timeoutMs} ms`
           : err instanceof Error
             ? err.message
             : String(err);
-        throw new ServeError(why, await this.settledStderr(), err);
+        throw new ServeError(why, timedOut ? this.stderr : await this.settledStderr(), err, timedOut);
       } finally {
         if (timer) clearTimeout(timer);
       }

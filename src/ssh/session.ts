@@ -28,6 +28,8 @@ export interface SshHostSessionOptions {
   commandTimeoutMs?: number;
   /** The serve protocol version announced to the host (see ServeOptions). */
   serveProtocolVersion?: number;
+  /** Limit for one copy of a closure (all its missing paths); default 30 min. */
+  copyTimeoutMs?: number;
 }
 
 export class SshHostSession implements HostSession {
@@ -36,6 +38,7 @@ export class SshHostSession implements HostSession {
   private readonly endpoint: SshEndpoint;
   private readonly commandTimeoutMs: number;
   private readonly serveProtocolVersion: number | undefined;
+  private readonly copyTimeoutMs: number;
   private lost: Error | undefined;
   /** The host's `nix-store --serve`, started by the first copy and kept for the session. */
   private serve: Promise<ServeConnection> | undefined;
@@ -46,6 +49,7 @@ export class SshHostSession implements HostSession {
     this.hostKey = hostKey;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 120_000;
     this.serveProtocolVersion = options.serveProtocolVersion;
+    this.copyTimeoutMs = options.copyTimeoutMs ?? 30 * 60_000;
     client.on('error', (err) => (this.lost ??= err));
     client.on('close', () => (this.lost ??= new Error('connection closed')));
   }
@@ -80,10 +84,20 @@ export class SshHostSession implements HostSession {
     }
     const serve = await this.serveConnection();
     try {
-      const bytes = await serve.addPaths(paths, source);
+      const bytes = await serve.addPaths(paths, source, this.copyTimeoutMs);
       return { paths: paths.length, bytes };
     } catch (err) {
       const what = paths.length === 1 ? '1 store path' : `${paths.length} store paths`;
+      if (err instanceof ServeError && err.timedOut) {
+        // A host that stalls mid-copy holds the connection too: nothing more goes over it.
+        this.lost ??= err;
+        this.client.destroy();
+        throw this.fail(
+          Reason.CopyTimeout,
+          `importing ${what} did not finish within ${Math.round(this.copyTimeoutMs / 1000)} s (--copy-timeout)`,
+          err,
+        );
+      }
       throw this.serveFailure(`importing ${what}`, err);
     }
   }

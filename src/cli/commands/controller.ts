@@ -9,7 +9,7 @@ import { buildDeps } from '../deps.js';
 import type { KubeCommandOptions } from '../kube.js';
 import type { ReconcileRequest } from '../../core/request.js';
 import type { ReconcileReport } from '../../report/report.js';
-import { globals, type Cli } from '../wiring/cli.js';
+import { globals, timeoutGlobals, type Cli } from '../wiring/cli.js';
 import { int } from '../wiring/options.js';
 import { checkFleetListen } from '../../fleet/http.js';
 
@@ -18,7 +18,7 @@ type ControllerOptions = {
   kube?: boolean;
   stuckAfter: string;
   fleetPagePublic: boolean;
-} & Omit<KubeCommandOptions, 'stateDir'>;
+} & Omit<KubeCommandOptions, 'stateDir' | 'timeouts'>;
 
 export function controllerCommand(cli: Cli): Command {
   return cli.program
@@ -82,7 +82,14 @@ export function controllerCommand(cli: Cli): Command {
         }
       }
       // The Kubernetes client is large: load it only for Kubernetes mode.
-      if (o.kube) return (await import('../kube.js')).kubeControllerCommand({ ...o, stateDir, logFormat });
+      if (o.kube)
+        return (await import('../kube.js')).kubeControllerCommand({
+          ...o,
+          stateDir,
+          logFormat,
+          aws: { ...cli.extras.aws },
+          timeouts: timeoutGlobals(cli),
+        });
       if (!o.dir) return cli.program.error('error: controller needs --dir, or --kube');
       await directoryController(cli, { ...o, dir: o.dir }, stateDir, restrictEval === true, logFormat);
     });
@@ -96,7 +103,13 @@ async function directoryController(
   logFormat: LogFormat | undefined,
 ): Promise<void> {
   const log = logger(logFormat);
-  const deps = await buildDeps({ stateDir, log, aws: { ...cli.extras.aws }, restrictEval });
+  const deps = await buildDeps({
+    stateDir,
+    log,
+    aws: { ...cli.extras.aws },
+    restrictEval,
+    timeouts: timeoutGlobals(cli),
+  });
   // Metrics and the file watcher are loaded only by the controller: one-shot commands start faster.
   const [{ ReconixMetrics }, { serveMetrics }, { DirectoryController }, { parseDuration }, fleetPage] =
     await Promise.all([

@@ -8,8 +8,8 @@ import { requestFor, type LoadedDeployment } from '../../source/deployments.js';
 import { loadDeployments } from '../../source/load.js';
 import { LOG_FORMATS, logger, silentLogger, type LogFormat } from '../../util/log.js';
 import type { AwsSettings } from '../aws.js';
-import { buildDeps, defaultStateDir, type CliExtras } from '../deps.js';
-import { cloudFlags, overrides, type Options } from './options.js';
+import { buildDeps, defaultStateDir, type CliExtras, type DepsTimeouts } from '../deps.js';
+import { cloudFlags, overrides, timeoutFlag, type Options } from './options.js';
 
 export interface Globals {
   file: string;
@@ -19,6 +19,10 @@ export interface Globals {
   logFormat?: LogFormat;
   awsEndpoint?: string;
   restrictEval?: boolean;
+  /** Deadlines, in ms (commander fills in the defaults). */
+  evaluationTimeout?: number;
+  buildTimeout?: number;
+  copyTimeout?: number;
 }
 
 /** The program the commands register on, with what the caller of runCli adds to the clients. */
@@ -53,12 +57,40 @@ export function newCli(extras: CliExtras): Cli {
     )
     .option('--aws-endpoint <url>', 'an AWS-compatible endpoint instead of AWS (default: $AWS_ENDPOINT_URL)')
     .option('--restrict-eval', "evaluate networks in Nix's restricted mode, as Kubernetes mode always does")
+    .option(
+      '--evaluation-timeout <duration>',
+      'stop a nix-instantiate that runs longer',
+      timeoutFlag,
+      600_000,
+    )
+    .option(
+      '--build-timeout <duration>',
+      'stop a build of the systems that runs longer',
+      timeoutFlag,
+      7_200_000,
+    )
+    .option(
+      '--copy-timeout <duration>',
+      'stop a copy to one host that runs longer (that host fails)',
+      timeoutFlag,
+      1_800_000,
+    )
     .showHelpAfterError();
   return { program, extras };
 }
 
 export function globals(cli: Cli): Globals {
   return cli.program.opts<Globals>();
+}
+
+/** The deadlines of the global options, for buildDeps. */
+export function timeoutGlobals(cli: Cli): DepsTimeouts {
+  const g = globals(cli);
+  return {
+    ...(g.evaluationTimeout === undefined ? {} : { evaluationMs: g.evaluationTimeout }),
+    ...(g.buildTimeout === undefined ? {} : { buildMs: g.buildTimeout }),
+    ...(g.copyTimeout === undefined ? {} : { copyMs: g.copyTimeout }),
+  };
 }
 
 /** The AWS settings of the global options, over what the caller of runCli adds. */
@@ -90,6 +122,7 @@ export async function setup(cli: Cli, o: Options): Promise<Selection> {
     log,
     aws: { ...awsGlobals(cli), ...cloudFlags(o) },
     restrictEval: g.restrictEval === true,
+    timeouts: timeoutGlobals(cli),
   });
   return {
     deps,

@@ -1,6 +1,7 @@
 // The options that become a request's overrides (machines, parallelism, activation, cloud flags), and that
 // conversion; the value parsers the commands share.
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { parseDuration } from '../../util/duration.js';
 import type { RequestOverrides } from '../../source/deployments.js';
 import type { AwsSettings } from '../aws.js';
 
@@ -50,6 +51,18 @@ export const activation = (c: Command): Command =>
     .option('--copy-only', 'create, build and copy to the hosts, but activate nothing');
 
 /** What deploy (and plan, to show it) may do to cloud objects; false where a command has no such flag. */
+/** A duration flag ("30s", "10m", "2h"), at least one second, as commander parses its value. */
+export function timeoutFlag(text: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  if (ms < 1000) throw new InvalidArgumentError(`${text} is under a second: give at least 1s`);
+  return ms;
+}
+
 export function cloudFlags(o: Options): AwsSettings {
   return {
     allowReboot: Boolean(o.allowReboot),

@@ -88,6 +88,11 @@ export interface AuthorityOptions {
   /** Let deployments without spec.awsCredentialsSecretRef use the controller's AWS credentials (IRSA, one team). */
   allowAmbientAws: boolean;
   destroying: boolean;
+  /**
+   * A key the controller keeps for this deployment, by the reference its key pair records (undefined: not one of
+   * them); those are the only "files" an EC2 machine's SSH may name.
+   */
+  ownKeys?: (path: string) => Promise<string | undefined>;
 }
 
 /** The deps of one deployment with everything of the controller's own taken out. */
@@ -99,7 +104,7 @@ export function withoutAmbientAuthority(
   const out: ReconcileDeps = {
     ...deps,
     clientKey: secrets.clientKey ?? absentClientKey({ destroying: opts.destroying }),
-    readKeyFile: refuseKeyFile,
+    readKeyFile: async (path) => (await opts.ownKeys?.(path)) ?? refuseKeyFile(path),
   };
   if (secrets.aws || opts.allowAmbientAws) return out;
   const aws = refusingAws();

@@ -54,6 +54,8 @@ export class KubeController {
   private readonly triggers = new Map<string, string>();
   private stopSourceWatch: (() => void) | undefined;
   private started = false;
+  /** Cancels the reconciles in flight (through ReconcileRequest.signal) when leadership is lost. */
+  private readonly inFlight = new AbortController();
   /** Reconciles started, per key (tests count them to show there is no storm). */
   readonly reconciles = new Map<string, number>();
   watchRestarts = 0;
@@ -104,6 +106,14 @@ export class KubeController {
     await this.informer.stop();
     this.queue.shutdown();
     await this.queue.idle();
+  }
+
+  /**
+   * Leadership is lost: every reconcile in flight stops at its next safe point, and none starts again (the process
+   * exits and comes back as a candidate). Another replica may act on these deployments once the Lease expires.
+   */
+  abortInFlight(): void {
+    this.inFlight.abort(new Error('this replica lost the leader lease'));
   }
 
   /** Whether the deployment is stalled now, waiting for a change. */
@@ -176,12 +186,14 @@ export class KubeController {
     const { namespace, name } = parseDeploymentId(key);
     const obj = this.informer.get(namespace, name);
     if (!obj) return; // deleted meanwhile
+    const signal = this.inFlight.signal;
+    if (signal.aborted) return; // not the leader: whoever leads now reconciles it
     // Whatever woke it, the reconcile decides afresh whether it is still stalled.
     this.unstall(key);
     this.reconciles.set(key, (this.reconciles.get(key) ?? 0) + 1);
     let next: Next;
     try {
-      next = await this.opts.reconciler.reconcile(obj);
+      next = await this.opts.reconciler.reconcile(obj, signal);
     } catch (err) {
       // The API server refused or was away (a status write, a finalizer patch): back off and try again.
       this.opts.log.warn('reconcile interrupted', { deployment: key, error: kubeMessage(err) });

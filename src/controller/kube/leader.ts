@@ -1,7 +1,8 @@
 // Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it: one replica holds
 // the Lease and renews it every retry period; the others try every retry period and take it once it has not been
 // renewed for a lease duration, measured on their own clock from when they last saw it change (so clock skew
-// between nodes does not matter). A leader that cannot renew within the renew deadline stops leading.
+// between nodes does not matter). A leader that cannot renew within the renew deadline stops leading, and every
+// request for the Lease has a timeout, so that a partition cannot keep it waiting (and acting) past that deadline.
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../../core/ports.js';
 import type { LeaseApi } from '../../kube/api.js';
@@ -17,6 +18,8 @@ export interface LeaderElectionOptions {
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
+  /** How long one request for the Lease may take; default the retry period, always below the lease duration. */
+  requestTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -24,6 +27,7 @@ export class LeaderElector {
   private readonly leaseDurationMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
+  private readonly requestTimeoutMs: number;
   private readonly now: () => number;
   private observed: { record: string; at: number } | undefined;
   /** When the Lease held by another replica expires, by our clock. */
@@ -36,6 +40,7 @@ export class LeaderElector {
     this.leaseDurationMs = opts.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = opts.retryPeriodMs ?? 2_000;
+    this.requestTimeoutMs = Math.min(opts.requestTimeoutMs ?? this.retryPeriodMs, this.renewDeadlineMs);
     this.now = opts.now ?? Date.now;
     if (this.renewDeadlineMs >= this.leaseDurationMs)
       throw new Error('the renew deadline must be below the lease duration');
@@ -50,7 +55,7 @@ export class LeaderElector {
    * leadership is lost or stop() is called. Resolves with why it stopped leading.
    */
   async run(lead: () => void | Promise<void>): Promise<'stopped' | 'lost'> {
-    while (!this.stopped && !(await this.tryAcquireOrRenew())) {
+    while (!this.stopped && !(await this.attempt(this.requestTimeoutMs))) {
       // Try again after a retry period, or right when the holder's Lease expires if that comes first.
       const untilExpiry = this.expiresAt - this.now() + 10;
       await this.sleep(Math.max(10, Math.min(jittered(this.retryPeriodMs), untilExpiry)));
@@ -61,11 +66,13 @@ export class LeaderElector {
     await lead();
     let lastRenew = this.now();
     while (!this.stopped) {
-      await this.sleep(this.retryPeriodMs);
+      // Never sleep or wait for an answer past the renew deadline: the work must stop before the Lease expires.
+      const left = () => lastRenew + this.renewDeadlineMs - this.now();
+      await this.sleep(Math.max(0, Math.min(this.retryPeriodMs, left())));
       if (this.stopped) break;
-      if (await this.tryAcquireOrRenew()) {
+      if (left() > 0 && (await this.attempt(Math.min(this.requestTimeoutMs, left())))) {
         lastRenew = this.now();
-      } else if (this.now() - lastRenew > this.renewDeadlineMs) {
+      } else if (left() <= 0) {
         this.leading = false;
         this.opts.log.error('lost the leader lease: could not renew it in time', {
           lease: `${this.opts.namespace}/${this.opts.name}`,
@@ -101,6 +108,28 @@ export class LeaderElector {
       });
     } catch (err) {
       this.opts.log.warn('could not release the leader lease', { error: kubeMessage(err) });
+    }
+  }
+
+  /**
+   * One attempt that gives up after `ms`: a request to an API server that does not answer (a partition) would
+   * otherwise hold the leader past its renew deadline, still acting. An answer that comes later is ignored.
+   */
+  private async attempt(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => {
+        this.opts.log.warn('leader election: no answer from the API server in time', {
+          lease: `${this.opts.namespace}/${this.opts.name}`,
+          timeoutMs: ms,
+        });
+        resolve(false);
+      }, ms);
+    });
+    try {
+      return await Promise.race([this.tryAcquireOrRenew(), timedOut]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

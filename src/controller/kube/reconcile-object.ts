@@ -65,7 +65,8 @@ export class ObjectReconciler {
     this.now = opts.now ?? (() => new Date());
   }
 
-  async reconcile(input: NixDeploymentObject): Promise<Next> {
+  /** `signal` cancels the reconcile at its next safe point (this replica lost its lease). */
+  async reconcile(input: NixDeploymentObject, signal?: AbortSignal): Promise<Next> {
     let obj = input;
     const id = keyOf(obj);
     // Deletion: destroy what we created, then let the object go.
@@ -116,7 +117,10 @@ export class ObjectReconciler {
           revision: f.revision,
           digest: f.digest,
         };
-      const req = requestFor(id, obj.spec, resolved.source, 'deploy', { revision });
+      const req = {
+        ...requestFor(id, obj.spec, resolved.source, 'deploy', { revision }),
+        ...(signal ? { signal } : {}),
+      };
       const core = this.opts.reconcile ?? reconcileDeployment;
       report = await (this.opts.fleet ? this.opts.fleet.track(core) : core)(
         req,

@@ -25,6 +25,7 @@ import type { DeploymentSecrets } from './secrets.js';
 import { SourceResolver } from './source.js';
 import { FluxFetcher } from './flux.js';
 import { FluxSourceWatch } from './flux-watch.js';
+import { KubeSecretStore } from './secret-store.js';
 import { withKubeKeys } from './keys.js';
 import { withoutAmbientAuthority } from './authority.js';
 import { NixEvaluator } from '../../evaluate/evaluator.js';
@@ -36,8 +37,16 @@ export interface KubeRunOptions {
   kubeConfig: KubeConfig;
   /** The reconciler's dependencies; the state and client key are replaced per deployment. */
   baseDeps: ReconcileDeps;
-  /** Builds the dependencies of one deployment from the base and its credentials; default: key swap only. */
-  depsFor?: (base: ReconcileDeps, id: string, secrets: DeploymentSecrets) => ReconcileDeps;
+  /**
+   * Builds the dependencies of one deployment from the base, its credentials and the store of the keys the
+   * controller makes for it (Secrets it owns); default: key swap only.
+   */
+  depsFor?: (
+    base: ReconcileDeps,
+    id: string,
+    secrets: DeploymentSecrets,
+    keyStore: KubeSecretStore,
+  ) => ReconcileDeps;
   log: Logger;
   metrics: ReconixMetrics;
   scratchDir: string;
@@ -145,6 +154,8 @@ export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeC
       : undefined;
   };
   const state = new KubeStateStore({ api: core, identity, ownerOf });
+  // Keys the controller makes (EC2 key pairs, instances' host keys) go to Secrets, not to this pod's disk.
+  const keyStore = new KubeSecretStore({ api: core, ownerOf });
   const baseDeps = containNix(o.baseDeps, o.scratchDir, o.buildSandbox ?? true);
   const depsFor =
     o.depsFor ??
@@ -160,9 +171,10 @@ export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeC
     // Keys and credentials come from the object's Secrets; the controller's own key, files, commands and (unless
     // allowed) AWS credentials are not a source.
     depsFor: (id, secrets, destroying) => ({
-      ...withoutAmbientAuthority(withKubeKeys(depsFor(baseDeps, id, secrets), secrets), secrets, {
+      ...withoutAmbientAuthority(withKubeKeys(depsFor(baseDeps, id, secrets, keyStore), secrets), secrets, {
         allowAmbientAws: o.allowAmbientAwsCredentials === true,
         destroying,
+        ownKeys: (path) => keyStore.readPath(id, path),
       }),
       state,
     }),
@@ -218,7 +230,15 @@ export async function runKubeController(o: KubeRunOptions): Promise<RunningKubeC
 
   let resolveStopped: ((v: 'stopped') => void) | undefined;
   const stopped = new Promise<'stopped'>((resolve) => (resolveStopped = resolve));
-  const done = elector ? elector.run(() => running.start()) : running.start().then(() => stopped);
+  // Losing the Lease cancels the work in flight at once, before the Lease can expire and another replica act.
+  const done = elector
+    ? elector
+        .run(() => running.start())
+        .then((why) => {
+          if (why === 'lost') running.abortInFlight();
+          return why;
+        })
+    : running.start().then(() => stopped);
   const finished = done.then(async (why) => {
     await running.stop();
     return why;

@@ -72,7 +72,7 @@ describe('deploy/ (real kube-apiserver, promtool)', function () {
     assert.ok(c.resources.requests.cpu && c.resources.requests.memory);
   });
 
-  it('grants the controller no more than it uses: Secrets are only read by name', async () => {
+  it('grants the controller no more than it uses: Secrets are read by name, never listed or watched', async () => {
     const can = async (verb: string, resource: string, ns = 'default') => {
       const sa = 'system:serviceaccount:reconix-system:reconix-controller';
       const r = await env.kube.kubectl(['auth', 'can-i', verb, resource, '-n', ns, '--as', sa]);
@@ -82,6 +82,8 @@ describe('deploy/ (real kube-apiserver, promtool)', function () {
     assert.equal(await can('get', 'secrets'), true);
     assert.equal(await can('list', 'secrets'), false);
     assert.equal(await can('watch', 'secrets'), false);
+    // The keys it makes for a deployment go to a Secret it creates, owned by the NixDeployment.
+    assert.equal(await can('create', 'secrets'), true);
     assert.equal(await can('patch', 'nixdeployments.reconix.dev/status'), true);
     assert.equal(await can('delete', 'nixdeployments.reconix.dev'), false);
     assert.equal(await can('create', 'events'), true);
