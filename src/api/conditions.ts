@@ -19,6 +19,10 @@ export const Reason = {
   HostKeyMismatch: 'HostKeyMismatch',
   CopyFailed: 'CopyFailed',
   ActivationFailed: 'ActivationFailed',
+  /** The host switched, heard no confirmation over a new connection, and switched back by itself. */
+  ConnectivityLost: 'ConnectivityLost',
+  /** switch-to-configuration ran past the activation timeout; the host killed it and switched back. */
+  ActivationTimeout: 'ActivationTimeout',
   PartialFailure: 'PartialFailure',
   StateLocked: 'StateLocked',
   DriftDetected: 'DriftDetected',

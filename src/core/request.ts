@@ -26,6 +26,12 @@ export interface ReconcileRequest {
    * copy or an activation, never inside one); the report then says Cancelled and what is left is planned.
    */
   signal?: AbortSignal;
+  /** Wait for a confirmation over a new connection after switch or test (default true); see src/apply/magic.ts. */
+  magicRollback?: boolean;
+  /** How long a host waits for that confirmation before it switches back; default 30 s. */
+  confirmTimeoutMs?: number;
+  /** How long switch-to-configuration may run before the host kills it and switches back; default 10 min. */
+  activationTimeoutMs?: number;
   /** Receives the reconcile's progress as it happens (src/core/progress.ts); default: dropped. */
   progress?: ProgressSink;
 }

@@ -4,6 +4,7 @@ import { combinedReaction, failureOf, type Failure } from '../core/errors.js';
 import type { ReconcileRequest } from '../core/request.js';
 import type { MachineVerdict, Plan } from '../plan/actions.js';
 import type { CopyStats } from '../core/ports.js';
+import type { ActivationStatus } from '../core/model.js';
 
 export type Outcome =
   | 'unchanged'
@@ -11,6 +12,8 @@ export type Outcome =
   | 'drift-corrected'
   | 'drift-reported'
   | 'failed'
+  /** Activated, then switched back by the host (error says why: ConnectivityLost, ActivationTimeout, ...). */
+  | 'rolled-back'
   | 'unreachable'
   | 'planned'
   | 'held'
@@ -33,6 +36,8 @@ export interface MachineReport {
   copied?: CopyStats;
   /** Declared keys missing on the host or not as declared (after this reconcile), and those it delivered. */
   keys?: { missing: string[]; delivered: string[]; warnings?: string[] };
+  /** The last activation the host records (its own account, read before this run acted). */
+  lastActivation?: ActivationStatus;
   /** Why this machine failed, and whether retrying can help. */
   error?: Failure;
 }

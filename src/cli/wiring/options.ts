@@ -3,6 +3,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { RequestOverrides } from '../../source/deployments.js';
 import type { AwsSettings } from '../aws.js';
+import { parseDuration } from '../../util/duration.js';
 
 /** A command's options as commander parses them. */
 export type Options = Record<string, unknown>;
@@ -28,6 +29,14 @@ export const cloudOptions = (c: Command): Command =>
 
 export const maxParallel = (c: Command, about: string): Command => c.option('--max-parallel <n>', about, int);
 
+const durationArg = (v: string): number => {
+  try {
+    return parseDuration(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
 /** How deploy activates, and the stage it stops after. */
 export const activation = (c: Command): Command =>
   c
@@ -47,7 +56,18 @@ export const activation = (c: Command): Command =>
         "build every selected machine's system here; create and activate nothing",
       ).conflicts('copyOnly'),
     )
-    .option('--copy-only', 'create, build and copy to the hosts, but activate nothing');
+    .option('--copy-only', 'create, build and copy to the hosts, but activate nothing')
+    .option(
+      '--confirm-timeout <duration>',
+      'how long a host waits for the confirmation before switching back (default 30s)',
+      durationArg,
+    )
+    .option(
+      '--activation-timeout <duration>',
+      'how long switch-to-configuration may run before the host kills it and switches back (default 10m)',
+      durationArg,
+    )
+    .option('--no-magic-rollback', 'do not wait for a confirmation over a new connection after switching');
 
 /** What deploy (and plan, to show it) may do to cloud objects; false where a command has no such flag. */
 export function cloudFlags(o: Options): AwsSettings {
@@ -69,5 +89,8 @@ export function overrides(o: Options): RequestOverrides {
     ...(o.createOnly ? { stopAfter: 'create' as const } : {}),
     ...(o.buildOnly ? { stopAfter: 'build' as const } : {}),
     ...(o.copyOnly ? { stopAfter: 'copy' as const } : {}),
+    ...(o.magicRollback === false ? { magicRollback: false } : {}),
+    ...(typeof o.confirmTimeout === 'number' ? { confirmTimeoutMs: o.confirmTimeout } : {}),
+    ...(typeof o.activationTimeout === 'number' ? { activationTimeoutMs: o.activationTimeout } : {}),
   };
 }
