@@ -3,7 +3,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { RequestOverrides } from '../../source/deployments.js';
 import type { AwsSettings } from '../aws.js';
-import { parseDuration } from '../../util/duration.js';
+import { durationProblem, parseDuration, SPEC_DURATIONS, type DurationBounds } from '../../util/duration.js';
 
 /** A command's options as commander parses them. */
 export type Options = Record<string, unknown>;
@@ -29,13 +29,13 @@ export const cloudOptions = (c: Command): Command =>
 
 export const maxParallel = (c: Command, about: string): Command => c.option('--max-parallel <n>', about, int);
 
-const durationArg = (v: string): number => {
-  try {
+const durationArg =
+  (bounds: DurationBounds) =>
+  (v: string): number => {
+    const problem = durationProblem('', v, bounds);
+    if (problem) throw new InvalidArgumentError(problem.replace(/^: /, ''));
     return parseDuration(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-};
+  };
 
 /** How deploy activates, and the stage it stops after. */
 export const activation = (c: Command): Command =>
@@ -60,12 +60,12 @@ export const activation = (c: Command): Command =>
     .option(
       '--confirm-timeout <duration>',
       'how long a host waits for the confirmation before switching back (default 30s)',
-      durationArg,
+      durationArg(SPEC_DURATIONS.confirmTimeout),
     )
     .option(
       '--activation-timeout <duration>',
       'how long switch-to-configuration may run before the host kills it and switches back (default 10m)',
-      durationArg,
+      durationArg(SPEC_DURATIONS.activationTimeout),
     )
     .option('--no-magic-rollback', 'do not wait for a confirmation over a new connection after switching');
 
