@@ -65,17 +65,17 @@ export async function activateDetached(
   if (started.trim() !== 'started') {
     throw new ReconixError(Reason.ActivationFailed, `starting the activation failed: ${outputTail(started)}`);
   }
-  o.progress('activating');
+  follower.say('activating');
   let status = await follower.until((s) => s.state !== 'activating', o.activationTimeoutMs + GRACE_MS);
   if (status.state === 'awaiting-confirmation') {
-    o.progress('confirming');
-    if (!(await follower.confirm())) o.progress('rolling-back', Reason.ConnectivityLost);
+    follower.say('confirming');
+    if (!(await follower.confirm())) follower.say('rolling-back', Reason.ConnectivityLost);
     status = await follower.until(
       (s) => isFinal(s.state),
       o.confirmTimeoutMs + o.activationTimeoutMs + GRACE_MS,
     );
   } else if (status.state === 'rolling-back') {
-    o.progress('rolling-back', status.reason);
+    follower.say('rolling-back', status.reason);
     status = await follower.until((s) => isFinal(s.state), o.activationTimeoutMs + GRACE_MS);
   }
   const result = follower.generation === undefined ? {} : { generation: follower.generation };
@@ -89,6 +89,7 @@ class Follower {
   generation: number | undefined;
   private session: HostSession | undefined;
   private readonly own: HostSession[] = [];
+  private readonly said = new Set<MachineStage>();
 
   constructor(
     first: HostSession,
@@ -150,8 +151,16 @@ class Follower {
     if (status.state === 'rollback-failed') {
       return new ReconixError(reason, `${cause}; rolling back to ${back} also failed${tail}`);
     }
-    this.o.progress('rolled-back', reason);
+    if (!this.said.has('rolling-back')) this.say('rolling-back', reason);
+    this.say('rolled-back', reason);
     return new RolledBackError(reason, `${cause}; the host rolled back to ${back}${tail}`);
+  }
+
+  /** Report a stage of this machine's activation, once each. */
+  say(stage: MachineStage, reason?: Reason): void {
+    if (this.said.has(stage)) return;
+    this.said.add(stage);
+    this.o.progress(stage, reason);
   }
 
   close(): void {

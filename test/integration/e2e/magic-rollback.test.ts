@@ -5,10 +5,19 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Reason } from '../../../src/api/conditions.js';
+import type { MachineStage, ProgressEvent } from '../../../src/core/progress.js';
+import { reconcileDeployment } from '../../../src/reconcile/reconciler.js';
+import { requestFor } from '../../../src/source/deployments.js';
 import { CLI } from '../../support/cli.js';
 import { eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
 
 const CONFIRM_MS = 3000;
+const ACTIVATION_STAGES: readonly MachineStage[] = [
+  'activating',
+  'confirming',
+  'rolling-back',
+  'rolled-back',
+];
 
 describe('magic rollback', function () {
   this.timeout(240_000);
@@ -27,8 +36,20 @@ describe('magic rollback', function () {
     );
   // As a NixOS switch restarts sshd, every system of these tests (re)starts the host's sshd when activated.
   const sshdUp = (): Record<string, string> => ({ sshd: `kill -CONT ${sshdPid}` });
-  const deploy = (o: { activationTimeoutMs?: number } = {}) =>
-    ws.run('deploy', { confirmTimeoutMs: CONFIRM_MS, ...o });
+  let events: ProgressEvent[] = [];
+  const deploy = async (o: { activationTimeoutMs?: number } = {}) => {
+    const d = await ws.load();
+    events = [];
+    const req = requestFor(d.name, d.spec, d.source, 'deploy', { confirmTimeoutMs: CONFIRM_MS, ...o });
+    return reconcileDeployment({ ...req, progress: (e) => events.push(e) }, ws.deps);
+  };
+  /** The activation's progress as the deploy reported it, "stage reason". */
+  const activationStages = () =>
+    events.flatMap((e) =>
+      e.type === 'machine' && ACTIVATION_STAGES.includes(e.stage)
+        ? [[e.stage, e.reason].filter(Boolean).join(' ')]
+        : [],
+    );
   const current = async () => (await ws.run('check')).machines.machine!;
 
   before(async () => {
@@ -51,6 +72,7 @@ describe('magic rollback', function () {
     const report = await deploy();
     const m = report.machines.machine!;
     assert.equal(m.outcome, 'activated', report.message);
+    assert.deepEqual(activationStages(), ['activating', 'confirming']);
     // WHEN the confirmation timeout has passed (time must pass here: there is no event to wait for)
     await new Promise((r) => setTimeout(r, CONFIRM_MS + 1000));
     // THEN the host still runs the new system and says the activation was confirmed
@@ -68,6 +90,12 @@ describe('magic rollback', function () {
     assert.equal(m.outcome, 'rolled-back', report.message);
     assert.equal(m.error?.reason, Reason.ConnectivityLost);
     assert.match(m.error!.message, /rolled back to generation \d+/);
+    assert.deepEqual(activationStages(), [
+      'activating',
+      'confirming',
+      'rolling-back ConnectivityLost',
+      'rolled-back ConnectivityLost',
+    ]);
     // THEN the host runs its previous system, and a new connection reaches it
     const now = await current();
     assert.equal(now.current, before);
@@ -84,6 +112,11 @@ describe('magic rollback', function () {
     const m = report.machines.machine!;
     assert.equal(m.outcome, 'rolled-back', report.message);
     assert.equal(m.error?.reason, Reason.ActivationTimeout);
+    assert.deepEqual(activationStages(), [
+      'activating',
+      'rolling-back ActivationTimeout',
+      'rolled-back ActivationTimeout',
+    ]);
     assert.equal((await current()).current, before);
     assert.deepEqual(await processesRunning(['sleep', '637']), []);
   });
