@@ -174,8 +174,8 @@ class Follower {
       this.session = fresh;
     }
     try {
-      const [status = '', link = ''] = (await run(this.session, statusCommand(this.o.id))).split('\n');
-      this.generation ??= generationOfLink(link.trim());
+      const [status = '', ...rest] = (await run(this.session, statusCommand(this.o.id))).split('\n');
+      for (const line of rest) this.generation ??= generationOfLink(line.trim());
       return parseStatus(this.o.id, status);
     } catch (err) {
       if ((err as ReconixError).reason === Reason.HostUnreachable) this.session = undefined;

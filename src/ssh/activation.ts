@@ -115,7 +115,7 @@ export function startCommand(a: ActivationArgs): string {
   ].join(' && ');
 }
 
-/** Prints the status, then the generation link (when the profile was set), each on a line. */
+/** Prints the status on the first line, then the generation link (when the profile was set). */
 export function statusCommand(id: string): string {
   const d = shellJoin([activationDir(id)]);
   return `cat ${d}/status; echo; cat ${d}/generation 2>/dev/null; true`;
