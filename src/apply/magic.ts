@@ -60,28 +60,37 @@ export async function activateDetached(
     confirmMs: o.confirmTimeoutMs,
     activationTimeoutMs: o.activationTimeoutMs,
   };
-  const follower = new Follower(session, o);
   const started = await run(session, startCommand(args), Buffer.from(ACTIVATION_SCRIPT));
   if (started.trim() !== 'started') {
     throw new ReconixError(Reason.ActivationFailed, `starting the activation failed: ${outputTail(started)}`);
   }
+  const follower = new Follower(session, o);
+  try {
+    const status = await follow(follower, o);
+    if (status.state === 'confirmed' || status.state === 'done') {
+      return follower.generation === undefined ? {} : { generation: follower.generation };
+    }
+    throw await follower.failure(status, system, mode, previous.generation);
+  } finally {
+    follower.close();
+  }
+}
+
+/** Follow the host's status to its end, confirming when the host waits for it. */
+async function follow(follower: Follower, o: DetachedOptions): Promise<ActivationStatus> {
   follower.say('activating');
-  let status = await follower.until((s) => s.state !== 'activating', o.activationTimeoutMs + GRACE_MS);
+  const status = await follower.until((s) => s.state !== 'activating', o.activationTimeoutMs + GRACE_MS);
   if (status.state === 'awaiting-confirmation') {
     follower.say('confirming');
     if (!(await follower.confirm())) follower.say('rolling-back', Reason.ConnectivityLost);
-    status = await follower.until(
-      (s) => isFinal(s.state),
-      o.confirmTimeoutMs + o.activationTimeoutMs + GRACE_MS,
-    );
-  } else if (status.state === 'rolling-back') {
-    follower.say('rolling-back', status.reason);
-    status = await follower.until((s) => isFinal(s.state), o.activationTimeoutMs + GRACE_MS);
+    const wait = o.confirmTimeoutMs + o.activationTimeoutMs + GRACE_MS;
+    return follower.until((s) => isFinal(s.state), wait);
   }
-  const result = follower.generation === undefined ? {} : { generation: follower.generation };
-  follower.close();
-  if (status.state === 'confirmed' || status.state === 'done') return result;
-  throw await follower.failure(status, system, mode, previous.generation);
+  if (status.state === 'rolling-back') {
+    follower.say('rolling-back', status.reason);
+    return follower.until((s) => isFinal(s.state), o.activationTimeoutMs + GRACE_MS);
+  }
+  return status;
 }
 
 /** Reads an activation's status over the session it has, reconnecting when that one is lost. */

@@ -90,6 +90,8 @@ describe('magic rollback', function () {
     assert.equal(m.outcome, 'rolled-back', report.message);
     assert.equal(m.error?.reason, Reason.ConnectivityLost);
     assert.match(m.error!.message, /rolled back to generation \d+/);
+    // with the host's own account of it, read from the activation's log
+    assert.match(m.error!.message, /no confirmation within 3000 ms/);
     assert.deepEqual(activationStages(), [
       'activating',
       'confirming',
