@@ -25,6 +25,10 @@ export const Reason = {
   /** A copy to a host did not finish within the copy timeout (a host that stalls). */
   CopyTimeout: 'CopyTimeout',
   ActivationFailed: 'ActivationFailed',
+  /** The host switched, heard no confirmation over a new connection, and switched back by itself. */
+  ConnectivityLost: 'ConnectivityLost',
+  /** switch-to-configuration ran past the activation timeout; the host killed it and switched back. */
+  ActivationTimeout: 'ActivationTimeout',
   PartialFailure: 'PartialFailure',
   StateLocked: 'StateLocked',
   DriftDetected: 'DriftDetected',

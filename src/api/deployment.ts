@@ -122,6 +122,20 @@ export const NixDeploymentSpec = Type.Object(
             }),
           ),
           activation: Type.Optional(ActivationMode),
+          magicRollback: Type.Optional(
+            Type.Boolean({
+              description:
+                'Switch and test wait for a confirmation over a new SSH connection; without it the host switches back by itself. Default true.',
+            }),
+          ),
+          confirmTimeout: Type.Optional(
+            duration('How long a host waits for the confirmation before it switches back. Default 30s.'),
+          ),
+          activationTimeout: Type.Optional(
+            duration(
+              'How long switch-to-configuration may run before the host kills it and switches back. Default 10m.',
+            ),
+          ),
         },
         { additionalProperties: false },
       ),

@@ -366,6 +366,7 @@ export const MachineReport = Type.Object(
         'drift-corrected',
         'drift-reported',
         'failed',
+        'rolled-back',
         'unreachable',
         'planned',
         'held',
@@ -379,6 +380,23 @@ export const MachineReport = Type.Object(
     current: Type.Optional(storePath('What the host runs after this run.')),
     generation: Type.Optional(Type.Integer({ minimum: 1, description: 'The profile generation activated.' })),
     created: Type.Optional(Type.Boolean({ description: 'Its host was created by this run.' })),
+    lastActivation: Type.Optional(
+      Type.Object(
+        {
+          id: text('The activation directory on the host, under /nix/var/reconix/activations.'),
+          state: text(
+            'What the host-side activation did: confirmed, done, rolled-back, rollback-failed, or still at it.',
+          ),
+          reason: Type.Optional(
+            text('Why it rolled back: ActivationFailed, ActivationTimeout, ConnectivityLost.'),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: 'The last activation the host records, as seen before this run.',
+        },
+      ),
+    ),
     built: Type.Optional(Type.Boolean({ description: 'Its system was built by this run.' })),
     copied: Type.Optional(
       Type.Object(

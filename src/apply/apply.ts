@@ -1,5 +1,6 @@
 // Configuring, applied: build what changed (one Nix call), then copy and activate machine by machine, capped.
 // A cancelled run stops between machines and before each copy and activation, never inside one.
+import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import { Reason } from '../api/conditions.js';
 import { ReconixError } from '../core/errors.js';
@@ -11,7 +12,8 @@ import type { MachineOutcome } from '../report/outcomes.js';
 
 export type { MachineOutcome };
 import type { HostViews, Sessions } from '../observe/hosts.js';
-import { activate, copyClosure } from './hosts.js';
+import { activate, copyClosure, type DetachedSettings } from './hosts.js';
+import { RolledBackError } from './magic.js';
 import { applyKeyStep, type KeysRun } from './keys.js';
 import type { CopyStats, HostSession, StorePathInfo } from '../core/ports.js';
 
@@ -25,6 +27,7 @@ export async function applySystems(
   hosts: Readonly<HostViews>,
   env: Readonly<Record<string, string>>,
   keys?: KeysRun,
+  reconnect?: Reconnect,
 ): Promise<MachineOutcome[]> {
   const byMachine = new Map<string, Action[]>();
   for (const a of actions) byMachine.set(a.machine, [...(byMachine.get(a.machine) ?? []), a]);
@@ -52,7 +55,15 @@ export async function applySystems(
     copies.length > 0
       ? await ctx.deps.store.closures([...new Set(copies)])
       : new Map<string, StorePathInfo[]>();
-  const steps: StepContext = { ctx, doc, closures, hosts, env, ...(keys ? { keys } : {}) };
+  const steps: StepContext = {
+    ctx,
+    doc,
+    closures,
+    hosts,
+    env,
+    ...(keys ? { keys } : {}),
+    ...(reconnect ? { reconnect } : {}),
+  };
 
   const limit = pLimit(Math.max(1, ctx.req.maxParallel));
   await Promise.all(
@@ -95,7 +106,11 @@ interface StepContext {
   hosts: Readonly<HostViews>;
   env: Readonly<Record<string, string>>;
   keys?: KeysRun;
+  reconnect?: Reconnect;
 }
+
+/** A new SSH connection to a machine, its host key checked against the pin as always. */
+export type Reconnect = (machine: string) => Promise<HostSession>;
 
 /** One machine's steps in order; a failure ends them and is recorded, and so is the activation. */
 async function applyMachine(
@@ -116,6 +131,7 @@ async function applyMachine(
     }
   } catch (err) {
     out.failure = machineFailure(ctx, out.machine, err, Reason.ActivationFailed);
+    if (err instanceof RolledBackError) out.outcome = 'rolled-back';
     const rec = doc.state.machines[out.machine];
     if (rec)
       rec.lastDeploy = { at: ctx.deps.clock.now().toISOString(), ok: false, message: out.failure.message };
@@ -187,7 +203,7 @@ async function activateStep(
     system: step.system,
     mode: step.mode,
   });
-  const { generation } = await activate(session, step.system, step.mode, observed);
+  const { generation } = await activate(session, step.system, step.mode, observed, detached(steps, name));
   if (step.mode === 'dry-activate') {
     out.outcome = 'planned';
     return;
@@ -209,4 +225,26 @@ async function activateStep(
     cause: step.cause,
     generation,
   });
+}
+
+/** How this machine's activation runs detached on the host, or undefined where it cannot (no reconnection). */
+function detached(steps: StepContext, machine: string): DetachedSettings | undefined {
+  const { ctx, reconnect } = steps;
+  if (!reconnect) return undefined;
+  const { req, deps } = ctx;
+  return {
+    id: `${deps.clock.now().getTime()}-${randomBytes(4).toString('hex')}`,
+    confirmTimeoutMs: req.magicRollback === false ? 0 : (req.confirmTimeoutMs ?? 30_000),
+    activationTimeoutMs: req.activationTimeoutMs ?? 600_000,
+    reconnect: () => reconnect(machine),
+    progress: (stage, reason) =>
+      ctx.progress({
+        type: 'machine',
+        deployment: req.name,
+        machine,
+        stage,
+        at: deps.clock.now().toISOString(),
+        ...(reason ? { reason } : {}),
+      }),
+  };
 }

@@ -4,6 +4,7 @@ import type { ActivationMode } from '../api/deployment.js';
 import { ReconixError } from '../core/errors.js';
 import type { HostObservation } from '../core/model.js';
 import type { CopyStats, HostSession, LocalStore, StorePathInfo } from '../core/ports.js';
+import { activateDetached, type DetachedOptions } from './magic.js';
 
 /** Copy the closure of `system` to a host: only the paths it lacks, dependencies first. */
 export async function copyClosure(
@@ -21,16 +22,26 @@ export async function copyClosure(
   );
 }
 
+export type DetachedSettings = DetachedOptions;
+
 /**
  * Activate `system`: set the profile (for switch and boot), then switch-to-configuration. When a switch fails,
- * go back to the generation that ran before, as deploy-rs's auto-rollback does.
+ * go back to the generation that ran before, as deploy-rs's auto-rollback does. With `detached` settings (and a
+ * session that runs commands), switch, boot and test run detached on the host, which confirms or reverts by
+ * itself (src/apply/magic.ts); dry activations change nothing, so they run in the session.
  */
 export async function activate(
   session: HostSession,
   system: string,
   mode: ActivationMode,
   observed?: HostObservation,
+  detached?: DetachedSettings,
 ): Promise<{ generation?: number }> {
+  if (detached && session.runCommand && mode !== 'dry-activate') {
+    const before = observed ?? (await session.observe());
+    const confirm = mode === 'boot' ? 0 : detached.confirmTimeoutMs;
+    return activateDetached(session, system, mode, before, { ...detached, confirmTimeoutMs: confirm });
+  }
   if (mode === 'test' || mode === 'dry-activate') {
     await session.switchTo(system, mode);
     return {};

@@ -119,6 +119,8 @@ function outcomeText(m: MachineReport): string {
       return `drift corrected: re-activated ${shortPath(m.current)}`;
     case 'drift-reported':
       return `DRIFTED: runs ${shortPath(m.current)}, expected ${shortPath(m.system)} (not corrected: driftPolicy Report)`;
+    case 'rolled-back':
+      return `ROLLED BACK (${m.error?.reason ?? 'error'}): ${m.error?.message ?? ''}`;
     case 'failed':
     case 'unreachable':
       return `FAILED (${m.error?.reason ?? 'error'}): ${m.error?.message ?? ''}`;

@@ -1,6 +1,25 @@
 // The data the reconciler reasons about: what the spec wants, what the world is, what Reconix recorded.
 import type { ActivationMode } from '../api/deployment.js';
 
+/** What the script says it is doing, in `status`: a state and, once it rolled back, why. */
+export type ActivationState =
+  | 'activating'
+  | 'awaiting-confirmation'
+  | 'confirmed'
+  | 'done'
+  | 'rolling-back'
+  | 'rolled-back'
+  | 'rollback-failed';
+
+export const ActivationReasons = ['ActivationFailed', 'ActivationTimeout', 'ConnectivityLost'] as const;
+export type ActivationReason = (typeof ActivationReasons)[number];
+
+export interface ActivationStatus {
+  id: string;
+  state: ActivationState;
+  reason?: ActivationReason;
+}
+
 /** Where SSH reaches a machine. */
 export interface SshEndpoint {
   host: string;
@@ -72,6 +91,8 @@ export interface HostObservation {
   profileSystem?: string;
   generations: Generation[];
   bootId?: string;
+  /** The host's last detached activation, as its status file says. */
+  lastActivation?: ActivationStatus;
 }
 
 /** What a target provider says about a machine's existence. */

@@ -31,6 +31,12 @@ export interface ReconcileRequest {
    * one (closure, /etc, units): builds the new systems, even for a plan.
    */
   diff?: boolean;
+  /** Wait for a confirmation over a new connection after switch or test (default true); see src/apply/magic.ts. */
+  magicRollback?: boolean;
+  /** How long a host waits for that confirmation before it switches back; default 30 s. */
+  confirmTimeoutMs?: number;
+  /** How long switch-to-configuration may run before the host kills it and switches back; default 10 min. */
+  activationTimeoutMs?: number;
   /** Receives the reconcile's progress as it happens (src/core/progress.ts); default: dropped. */
   progress?: ProgressSink;
 }

@@ -8,7 +8,7 @@ import { buildsWithoutHost, provisions, reach, stageActions } from '../plan/stag
 import { evaluatePhysical, openState, type OpenedState } from '../observe/open.js';
 import { runContext, type ReconcileDeps, type RunContext } from '../observe/run.js';
 import { observeTargets, targetsAfter } from '../observe/targets.js';
-import { closeAll, evaluateWhileObserving } from '../observe/hosts.js';
+import { closeAll, connectHost, evaluateWhileObserving } from '../observe/hosts.js';
 import { diffSystems } from '../observe/diff.js';
 import { reconcileResources } from '../apply/resources.js';
 import { applyTargets } from '../apply/targets.js';
@@ -121,7 +121,8 @@ async function configure(ctx: RunContext, doc: OpenedState, done: RunResults): P
   // Between evaluation and apply: a cancelled run applies nothing.
   if (req.op !== 'deploy' || ctx.signal.aborted) return;
   const actions = stageActions(req.stopAfter, systemPlan.actions);
-  done.applied = await applySystems(ctx, doc, actions, connected.sessions, hosts.views, env, keys);
+  const reconnect = (name: string) => connectHost(ctx, doc, physical, name, targets[name]?.endpoint);
+  done.applied = await applySystems(ctx, doc, actions, connected.sessions, hosts.views, env, keys, reconnect);
 }
 
 /** Machines that failed before connecting, or that planning found unreachable. */

@@ -63,7 +63,9 @@ function machineReports(input: AssembleInput): Reports {
 function fail(reports: Reports, f: MachineFailure): void {
   const m = reports[f.machine];
   if (!m) return;
-  m.outcome = m.outcome === 'unreachable' || f.unreachable ? 'unreachable' : 'failed';
+  if (m.outcome !== 'rolled-back') {
+    m.outcome = m.outcome === 'unreachable' || f.unreachable ? 'unreachable' : 'failed';
+  }
   m.error = f.failure;
 }
 
@@ -119,6 +121,7 @@ function configured(reports: Reports, r: RunResults): void {
   for (const [name, view] of Object.entries(r.configured?.hosts.views ?? {})) {
     const m = reports[name];
     if (m && view.ok && view.observation.currentSystem) m.current = view.observation.currentSystem;
+    if (m && view.ok && view.observation.lastActivation) m.lastActivation = view.observation.lastActivation;
   }
   const targetVerdicts = new Map((r.targetPlan?.machines ?? []).map((mp) => [mp.machine, mp.verdict]));
   for (const mp of r.systemPlan?.machines ?? []) {

@@ -57,7 +57,7 @@ export interface MachineOutcome {
   built?: boolean;
   copied?: CopyStats;
   /** What the machine's steps came to; absent when they changed nothing it runs. */
-  outcome?: 'activated' | 'drift-corrected' | 'drift-reported' | 'planned';
+  outcome?: 'activated' | 'drift-corrected' | 'drift-reported' | 'planned' | 'rolled-back';
   current?: string;
   generation?: number;
   failure?: Failure;

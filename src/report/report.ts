@@ -5,6 +5,7 @@ import { combinedReaction, failureOf, type Failure } from '../core/errors.js';
 import type { ReconcileRequest } from '../core/request.js';
 import type { MachineVerdict, Plan } from '../plan/actions.js';
 import type { CopyStats } from '../core/ports.js';
+import type { ActivationStatus } from '../core/model.js';
 
 export type Outcome =
   | 'unchanged'
@@ -12,6 +13,8 @@ export type Outcome =
   | 'drift-corrected'
   | 'drift-reported'
   | 'failed'
+  /** Activated, then switched back by the host (error says why: ConnectivityLost, ActivationTimeout, ...). */
+  | 'rolled-back'
   | 'unreachable'
   | 'planned'
   | 'held'
@@ -36,6 +39,8 @@ export interface MachineReport {
   keys?: { missing: string[]; delivered: string[]; warnings?: string[] };
   /** With --diff: what changes between the system its host ran and the new one. */
   diff?: ClosureDiff;
+  /** The last activation the host records (its own account, read before this run acted). */
+  lastActivation?: ActivationStatus;
   /** Why this machine failed, and whether retrying can help. */
   error?: Failure;
 }

@@ -2,6 +2,7 @@
 import type { ActivationMode, NixDeploymentSpec } from '../api/deployment.js';
 import type { DeployStage, ReconcileRequest } from '../core/request.js';
 import type { NetworkSource } from '../core/ports.js';
+import { parseDuration } from '../util/duration.js';
 
 export interface LoadedDeployment {
   name: string;
@@ -41,6 +42,9 @@ export interface RequestOverrides {
   alwaysActivate?: boolean;
   revision?: string;
   stopAfter?: DeployStage;
+  magicRollback?: boolean;
+  confirmTimeoutMs?: number;
+  activationTimeoutMs?: number;
 }
 
 /** The reconcile request a manifest asks for, with command-line overrides on top. */
@@ -64,5 +68,23 @@ export function requestFor(
     ...(o.alwaysActivate ? { alwaysActivate: true } : {}),
     ...(o.revision ? { revision: o.revision } : {}),
     ...(o.stopAfter ? { stopAfter: o.stopAfter } : {}),
+    ...rolloutTimes(spec, o),
+  };
+}
+
+/** The activation's safety settings: command-line overrides over the spec's; absent ones keep their defaults. */
+function rolloutTimes(
+  spec: NixDeploymentSpec,
+  o: RequestOverrides,
+): Pick<ReconcileRequest, 'magicRollback' | 'confirmTimeoutMs' | 'activationTimeoutMs'> {
+  const r = spec.rollout;
+  const magic = o.magicRollback ?? r?.magicRollback;
+  const confirm = o.confirmTimeoutMs ?? (r?.confirmTimeout ? parseDuration(r.confirmTimeout) : undefined);
+  const limit =
+    o.activationTimeoutMs ?? (r?.activationTimeout ? parseDuration(r.activationTimeout) : undefined);
+  return {
+    ...(magic === undefined ? {} : { magicRollback: magic }),
+    ...(confirm === undefined ? {} : { confirmTimeoutMs: confirm }),
+    ...(limit === undefined ? {} : { activationTimeoutMs: limit }),
   };
 }

@@ -63,6 +63,14 @@ export function validateManifest(doc: unknown, where: string): NixDeploymentMani
         text === undefined ? undefined : durationProblem(`spec.${field}`, text, SPEC_DURATIONS[field]);
       if (problem) problems.push(problem);
     }
+    for (const field of ['confirmTimeout', 'activationTimeout'] as const) {
+      const text = spec.rollout?.[field];
+      const problem =
+        text === undefined
+          ? undefined
+          : durationProblem(`spec.rollout.${field}`, text, SPEC_DURATIONS[field]);
+      if (problem) problems.push(problem);
+    }
   }
   if (problems.length > 0) {
     throw new ReconixError(Reason.InvalidManifest, `${where}: ${problems.join('; ')}`, { reaction: 'stall' });

@@ -1,7 +1,16 @@
 // What a host says about itself, read by one fixed script and parsed here (pure, so it is unit tested).
-import type { Generation, HostObservation } from '../core/model.js';
+import {
+  ActivationReasons,
+  type ActivationReason,
+  type ActivationState,
+  type ActivationStatus,
+  type Generation,
+  type HostObservation,
+} from '../core/model.js';
 
 export const SYSTEM_PROFILE = '/nix/var/nix/profiles/system';
+/** Where detached activations keep their state (see activation.ts). */
+export const ACTIVATIONS = '/nix/var/reconix/activations';
 
 /**
  * Prints tab-separated records: the resolved targets of /run/current-system and of the profile, the profile's link
@@ -15,6 +24,9 @@ export const OBSERVE_SCRIPT = [
   `printf 'link\\t%s\\n' "$(readlink "$p")"`,
   `printf 'boot\\t%s\\n' "$(cat /proc/sys/kernel/random/boot_id)"`,
   `if [ -d "\${p%/*}" ]; then find "\${p%/*}" -maxdepth 1 -type l -name 'system-*-link' -printf 'gen\\t%f\\t%l\\t%T@\\n'; fi`,
+  // The newest detached activation (ids sort by start time) and its status line.
+  `a=$(ls -1 ${ACTIVATIONS} 2>/dev/null | sort | tail -n 1)`,
+  `if [ -n "$a" ]; then printf 'activation\\t%s\\t%s\\n' "$a" "$(cat "${ACTIVATIONS}/$a/status" 2>/dev/null)"; fi`,
   'exit 0',
 ].join('\n');
 
@@ -46,6 +58,11 @@ export function parseObservation(stdout: string): HostObservation {
       case 'boot':
         if (value) obs.bootId = value;
         break;
+      case 'activation': {
+        const status = parseActivationStatus(value, fields[1] ?? '');
+        if (status) obs.lastActivation = status;
+        break;
+      }
       case 'gen': {
         const number = generationOfLink(value);
         const [, path, mtime] = fields;
@@ -62,4 +79,22 @@ export function parseObservation(stdout: string): HostObservation {
 
 export function currentGeneration(generations: Generation[]): Generation | undefined {
   return generations.find((g) => g.current);
+}
+
+const STATES: readonly string[] = [
+  'activating',
+  'awaiting-confirmation',
+  'confirmed',
+  'done',
+  'rolling-back',
+  'rolled-back',
+  'rollback-failed',
+];
+
+/** Parse an activation's `status` file ("<state> [<reason>]"); undefined for anything else. */
+export function parseActivationStatus(id: string, text: string): ActivationStatus | undefined {
+  const [state, reason] = text.trim().split(/\s+/);
+  if (!id || !state || !STATES.includes(state)) return undefined;
+  const known = (ActivationReasons as readonly string[]).includes(reason ?? '');
+  return { id, state: state as ActivationState, ...(known ? { reason: reason as ActivationReason } : {}) };
 }

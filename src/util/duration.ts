@@ -30,11 +30,16 @@ export interface DurationBounds {
 }
 
 /** Bounds of the spec's durations, which reach the controllers' timers. */
-export const SPEC_DURATIONS: Readonly<Record<'interval' | 'retryInterval', DurationBounds>> = {
+export const SPEC_DURATIONS: Readonly<
+  Record<'interval' | 'retryInterval' | 'confirmTimeout' | 'activationTimeout', DurationBounds>
+> = {
   // A resync more often than every second is a busy loop over nix-instantiate and every host.
   interval: { minMs: 1000, maxMs: 24 * 3_600_000 },
   // The first retry after a failure; it doubles on each failure up to the interval.
   retryInterval: { minMs: 50, maxMs: 24 * 3_600_000 },
+  // A new SSH connection and one command must fit in the confirmation wait.
+  confirmTimeout: { minMs: 1000, maxMs: 3_600_000 },
+  activationTimeout: { minMs: 1000, maxMs: 24 * 3_600_000 },
 };
 
 /** Why `text` is not a duration within `bounds` (named `field` in the message), or undefined when it is. */

@@ -1,9 +1,9 @@
 // The options that become a request's overrides (machines, parallelism, activation, cloud flags), and that
 // conversion; the value parsers the commands share.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { parseDuration } from '../../util/duration.js';
 import type { RequestOverrides } from '../../source/deployments.js';
 import type { AwsSettings } from '../aws.js';
+import { durationProblem, parseDuration, SPEC_DURATIONS, type DurationBounds } from '../../util/duration.js';
 
 /** A command's options as commander parses them. */
 export type Options = Record<string, unknown>;
@@ -29,6 +29,14 @@ export const cloudOptions = (c: Command): Command =>
 
 export const maxParallel = (c: Command, about: string): Command => c.option('--max-parallel <n>', about, int);
 
+const durationArg =
+  (bounds: DurationBounds) =>
+  (v: string): number => {
+    const problem = durationProblem('', v, bounds);
+    if (problem) throw new InvalidArgumentError(problem.replace(/^: /, ''));
+    return parseDuration(v);
+  };
+
 /** How deploy activates, and the stage it stops after. */
 export const activation = (c: Command): Command =>
   c
@@ -48,7 +56,18 @@ export const activation = (c: Command): Command =>
         "build every selected machine's system here; create and activate nothing",
       ).conflicts('copyOnly'),
     )
-    .option('--copy-only', 'create, build and copy to the hosts, but activate nothing');
+    .option('--copy-only', 'create, build and copy to the hosts, but activate nothing')
+    .option(
+      '--confirm-timeout <duration>',
+      'how long a host waits for the confirmation before switching back (default 30s)',
+      durationArg(SPEC_DURATIONS.confirmTimeout),
+    )
+    .option(
+      '--activation-timeout <duration>',
+      'how long switch-to-configuration may run before the host kills it and switches back (default 10m)',
+      durationArg(SPEC_DURATIONS.activationTimeout),
+    )
+    .option('--no-magic-rollback', 'do not wait for a confirmation over a new connection after switching');
 
 /** What deploy (and plan, to show it) may do to cloud objects; false where a command has no such flag. */
 /** A duration flag ("30s", "10m", "2h"), at least one second, as commander parses its value. */
@@ -82,5 +101,8 @@ export function overrides(o: Options): RequestOverrides {
     ...(o.createOnly ? { stopAfter: 'create' as const } : {}),
     ...(o.buildOnly ? { stopAfter: 'build' as const } : {}),
     ...(o.copyOnly ? { stopAfter: 'copy' as const } : {}),
+    ...(o.magicRollback === false ? { magicRollback: false } : {}),
+    ...(typeof o.confirmTimeout === 'number' ? { confirmTimeoutMs: o.confirmTimeout } : {}),
+    ...(typeof o.activationTimeout === 'number' ? { activationTimeoutMs: o.activationTimeout } : {}),
   };
 }

@@ -199,7 +199,7 @@ export function eventsFor(report: ReconcileReport): Note[] {
   add(
     'Warning',
     'RolledBack',
-    ms.filter((m) => m.error?.message.includes('rolled back to generation')),
+    ms.filter((m) => m.outcome === 'rolled-back' || m.error?.message.includes('rolled back to generation')),
     (n) => `activation failed and rolled back on ${n}`,
   );
   if (!report.ok) notes.push({ type: 'Warning', reason: report.reason, message: report.message });

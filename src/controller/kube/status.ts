@@ -174,6 +174,7 @@ export function listNames(machines: readonly { machine: string }[], max = 10): s
 
 function stateOf(m: MachineReport): MachineState['state'] {
   if (m.outcome === 'unreachable') return 'Unreachable';
+  if (m.outcome === 'rolled-back') return 'RolledBack';
   if (m.error || m.outcome === 'failed') return 'Failed';
   if (m.outcome === 'drift-reported') return 'Drifted';
   if (m.outcome === 'held') return 'Held';
@@ -184,7 +185,17 @@ function stateOf(m: MachineReport): MachineState['state'] {
 }
 
 // Failing machines first, then those needing attention, so the bounded list shows what matters.
-const RANK = ['Failed', 'Unreachable', 'Drifted', 'KeysMissing', 'Held', 'Pending', 'Obsolete', 'Ready'];
+const RANK = [
+  'Failed',
+  'Unreachable',
+  'RolledBack',
+  'Drifted',
+  'KeysMissing',
+  'Held',
+  'Pending',
+  'Obsolete',
+  'Ready',
+];
 
 /** Counts over every machine, and at most MAX_LISTED_MACHINES of them by name. */
 export function machineStatus(
@@ -196,7 +207,7 @@ export function machineStatus(
     total: counted.length,
     ready: counted.filter((x) => x.state === 'Ready' || x.state === 'Held').length,
     drifted: counted.filter((x) => x.state === 'Drifted').length,
-    failed: counted.filter((x) => x.state === 'Failed' || x.state === 'Unreachable').length,
+    failed: counted.filter((x) => ['Failed', 'Unreachable', 'RolledBack'].includes(x.state)).length,
   };
   const machineStates = all
     .sort((a, b) => RANK.indexOf(a.state) - RANK.indexOf(b.state) || a.m.machine.localeCompare(b.m.machine))

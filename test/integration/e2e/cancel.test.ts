@@ -9,13 +9,24 @@ import { makeWorkspace, type Workspace } from '../../support/workspace.js';
 
 const MACHINES = ['backend1', 'backend2', 'proxy'];
 
-/** The workspace's connector, with `onSwitch` called once a session's switch-to-configuration has returned. */
+/**
+ * The workspace's connector, with `onSwitch` called once a session has started an activation on its host (the
+ * detached script, see src/ssh/activation.ts) or run switch-to-configuration itself.
+ */
 function watchingSwitches(inner: HostConnector, onSwitch: (mode: string) => void): HostConnector {
   const wrap = (s: HostSession): HostSession =>
     new Proxy(s, {
       get(target, prop) {
         const v = Reflect.get(target, prop, target) as unknown;
         if (typeof v !== 'function') return v;
+        if (prop === 'runCommand') {
+          return async (...args: Parameters<NonNullable<HostSession['runCommand']>>) => {
+            const r = await (v as NonNullable<HostSession['runCommand']>).apply(target, args);
+            const started = /\/activate\.sh \S+ \S+ (switch|boot|test) /.exec(args[0]);
+            if (started) onSwitch(started[1]!);
+            return r;
+          };
+        }
         if (prop !== 'switchTo') return v.bind(target);
         return async (...args: Parameters<HostSession['switchTo']>) => {
           await (v as HostSession['switchTo']).apply(target, args);

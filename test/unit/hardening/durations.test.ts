@@ -33,6 +33,13 @@ describe('spec durations', () => {
     ['  retryInterval: 0ms', /spec\.retryInterval: "0ms" is out of range: between 50ms and 24h/],
     ['  retryInterval: 50ms', undefined],
     ['  retryInterval: 25h', /spec\.retryInterval: "25h" is out of range/],
+    [
+      '  rollout: { confirmTimeout: 500ms }',
+      /spec\.rollout\.confirmTimeout: "500ms" is out of range: between 1s and 1h/,
+    ],
+    ['  rollout: { confirmTimeout: 30s, activationTimeout: 10m }', undefined],
+    ['  rollout: { activationTimeout: 25h }', /spec\.rollout\.activationTimeout: "25h" is out of range/],
+    ['  rollout: { activationTimeout: soon }', /spec\.rollout\.activationTimeout/],
   ];
   for (const [extra, expected] of cases) {
     it(`${expected ? 'refuses' : 'accepts'} ${extra.trim()} when the manifest is loaded`, () => {

@@ -55,6 +55,21 @@ describe('NixDeployment status', () => {
     assert.match(conditionOf(s, 'Drifted')?.message ?? '', /2 machine\(s\).*m0007, m0008/);
   });
 
+  it('lists a machine the host rolled back as RolledBack, with its reason in the message, and counts it failed', () => {
+    const rolled: MachineReport = {
+      ...machine('web', 'rolled-back'),
+      error: {
+        reason: Reason.ConnectivityLost,
+        message: 'no new connection; rolled back',
+        reaction: 'retry',
+      },
+    };
+    const s = resultStatus(undefined, { generation: 2, now: 'T', report: report([rolled], false) });
+    assert.deepEqual(s.machines, { total: 1, ready: 0, drifted: 0, failed: 1 });
+    assert.equal(s.machineStates?.[0]?.state, 'RolledBack');
+    assert.match(s.machineStates?.[0]?.message ?? '', /rolled back/);
+  });
+
   it('keeps lastTransitionTime while a condition keeps its status, and moves it when it changes', () => {
     const first = resultStatus(undefined, { generation: 1, now: 'T1', report: report([]) });
     const again = resultStatus(first, { generation: 1, now: 'T2', report: report([]) });
