@@ -33,6 +33,8 @@ export interface KubeCommandOptions {
   retryPeriod: number;
   /** JSON or text logs; default: text on a terminal, else JSON. */
   logFormat?: LogFormat | undefined;
+  /** false: evaluate at every reconcile (--no-eval-cache). */
+  evalCache?: boolean | undefined;
   /** Deployments without spec.awsCredentialsSecretRef may use the controller's AWS credentials. */
   allowAmbientAwsCredentials: boolean;
 }
@@ -47,7 +49,7 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
   const kubeConfig = new KubeConfig();
   if (o.kubeconfig) kubeConfig.loadFromFile(o.kubeconfig);
   else kubeConfig.loadFromDefault(); // $KUBECONFIG, ~/.kube/config, or the pod's service account
-  const baseDeps = await buildDeps({ stateDir: o.stateDir, log });
+  const baseDeps = await buildDeps({ stateDir: o.stateDir, log, evalCache: o.evalCache !== false });
   const depsFor = awsDepsFor(o.stateDir);
   const running = await runKubeController({
     kubeConfig,

@@ -56,23 +56,36 @@ export function controllerCommand(cli: Cli): Command {
       "(--kube) build outside Nix's sandbox (where the controller cannot make namespaces)",
     )
     .action(async (o: ControllerOptions) => {
-      const { stateDir, restrictEval, logFormat } = globals(cli);
+      const { stateDir, restrictEval, logFormat, evalCache } = globals(cli);
       // The Kubernetes client is large: load it only for Kubernetes mode.
-      if (o.kube) return (await import('../kube.js')).kubeControllerCommand({ ...o, stateDir, logFormat });
+      if (o.kube)
+        return (await import('../kube.js')).kubeControllerCommand({ ...o, stateDir, logFormat, evalCache });
       if (!o.dir) return cli.program.error('error: controller needs --dir, or --kube');
-      await directoryController(cli, { ...o, dir: o.dir }, stateDir, restrictEval === true, logFormat);
+      await directoryController(
+        cli,
+        { ...o, dir: o.dir, evalCache },
+        stateDir,
+        restrictEval === true,
+        logFormat,
+      );
     });
 }
 
 async function directoryController(
   cli: Cli,
-  o: ControllerOptions & { dir: string },
+  o: ControllerOptions & { dir: string; evalCache: boolean | undefined },
   stateDir: string,
   restrictEval: boolean,
   logFormat: LogFormat | undefined,
 ): Promise<void> {
   const log = logger(logFormat);
-  const deps = await buildDeps({ stateDir, log, aws: { ...cli.extras.aws }, restrictEval });
+  const deps = await buildDeps({
+    stateDir,
+    log,
+    aws: { ...cli.extras.aws },
+    restrictEval,
+    evalCache: o.evalCache !== false,
+  });
   // Metrics and the file watcher are loaded only by the controller: one-shot commands start faster.
   const [{ ReconixMetrics }, { serveMetrics }, { DirectoryController }, { parseDuration }] =
     await Promise.all([

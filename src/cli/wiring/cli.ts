@@ -19,6 +19,8 @@ export interface Globals {
   logFormat?: LogFormat;
   awsEndpoint?: string;
   restrictEval?: boolean;
+  /** false with --no-eval-cache. */
+  evalCache?: boolean;
 }
 
 /** The program the commands register on, with what the caller of runCli adds to the clients. */
@@ -53,6 +55,7 @@ export function newCli(extras: CliExtras): Cli {
     )
     .option('--aws-endpoint <url>', 'an AWS-compatible endpoint instead of AWS (default: $AWS_ENDPOINT_URL)')
     .option('--restrict-eval', "evaluate networks in Nix's restricted mode, as Kubernetes mode always does")
+    .option('--no-eval-cache', 'evaluate every time, even when no input of the evaluation changed')
     .showHelpAfterError();
   return { program, extras };
 }
@@ -90,6 +93,7 @@ export async function setup(cli: Cli, o: Options): Promise<Selection> {
     log,
     aws: { ...awsGlobals(cli), ...cloudFlags(o) },
     restrictEval: g.restrictEval === true,
+    evalCache: g.evalCache !== false,
   });
   return {
     deps,
