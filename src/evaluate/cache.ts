@@ -60,7 +60,11 @@ export class CachingEvaluator implements Evaluator {
 
   /** The same cache over the restricted form of the inner evaluator. */
   restricted(): CachingEvaluator {
-    const inner = this.inner instanceof NixEvaluator ? this.inner.restricted() : this.inner;
+    return this.over(this.inner instanceof NixEvaluator ? this.inner.restricted() : this.inner);
+  }
+
+  /** The same cache (files and options) in front of another evaluator. */
+  over(inner: Evaluator): CachingEvaluator {
     return new CachingEvaluator(inner, this.options);
   }
 

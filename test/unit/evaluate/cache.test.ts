@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { InfraFacts, KeySpec, PhysicalView, SystemRef } from '../../../src/core/model.js';
 import type { Evaluator, NetworkSource } from '../../../src/core/ports.js';
 import { CACHE_ENTRIES, CachingEvaluator } from '../../../src/evaluate/cache.js';
+import { NixEvaluator } from '../../../src/evaluate/evaluator.js';
 import type { Runner } from '../../../src/util/exec.js';
 import { silentLogger } from '../../../src/util/log.js';
 
@@ -98,6 +99,16 @@ describe('the evaluation cache in front of an evaluator', () => {
     assert.equal(inner.calls, CACHE_ENTRIES + 1);
     await cache.systems(src, facts('127.77.0.2'), ['a']);
     assert.equal(inner.calls, CACHE_ENTRIES + 2, 'the oldest result was dropped');
+  });
+
+  it("stays in front of Nix's evaluator in restricted mode, as Kubernetes mode asks", () => {
+    const nix = new NixEvaluator({ scratchDir: join(dir, 'scratch') });
+    const restricted = new CachingEvaluator(nix, {
+      dir,
+      store: { validPaths: () => Promise.resolve(new Set()) },
+      log: silentLogger,
+    }).restricted();
+    assert.ok(restricted.inner instanceof NixEvaluator && restricted.inner.isRestricted);
   });
 
   it('never writes the contents of keys into the cache', async () => {
