@@ -30,6 +30,8 @@ async function main(): Promise<void> {
     stateDir,
     log: silentLogger,
     extraProviders: [benchProvider(join(stateDir, 'hosts'))],
+    // Building ahead must not fill the evaluation cache: the timed rollout after it pays its evaluation.
+    evalCache: op !== 'prebuild',
   });
   const probe = new Probe();
   const req = requestFor(d.name, d.spec, d.source, op === 'deploy' ? 'deploy' : 'plan', {

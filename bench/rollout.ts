@@ -1,10 +1,11 @@
 // Benchmark: a configuration change rolled out to 20 local hosts by Reconix (reconcileDeployment, maxParallel 20)
-// against a sequential loop of `nix-copy-closure --to` plus `ssh ... nix-env --set && switch-to-configuration`;
-// then no-op redeploys, which must copy and activate nothing.
+// against a sequential loop of `nix-copy-closure --to` plus `ssh ... nix-env --set && switch-to-configuration`,
+// and against the same commands run for every host at once by `xargs -P 20`; then no-op redeploys, which must copy
+// and activate nothing (and, with the evaluation cache, evaluate nothing).
 //
-// Fairness: two identical deployments of N hosts each, one per side, both first deployed (version 1) by Reconix,
-// so both start from the same state. Each round writes version k+1 to both, builds both beforehand (untimed), then
-// times the two rollouts one after the other, alternating which side goes first. Reconix's time is its whole
+// Fairness: three identical deployments of N hosts each, one per side, all first deployed (version 1) by Reconix,
+// so all start from the same state. Each round writes version k+1 to all, builds all beforehand (untimed), then
+// times the rollouts one after the other, rotating which side goes first. Reconix's time is its whole
 // process (Node's startup, evaluation of the network, observing hosts, copy, activation, state writes); the loop
 // is handed the already evaluated system paths and pays for none of that.
 import { spawn } from 'node:child_process';
@@ -18,7 +19,7 @@ import { SYSTEM_PROFILE } from '../src/ssh/index.js';
 import type { ReconcileReport } from '../src/report/report.js';
 import { FileStateStore } from '../src/state/file-store.js';
 import { shellJoin } from '../src/util/shell.js';
-import { nixCopyClosure, sshRun } from './support/baseline.js';
+import { nixCopyClosure, parallelShellRollout, sshRun } from './support/baseline.js';
 import { withMachineCpu } from './support/cpu.js';
 import { BASE_CLOSURE, buildClosure } from './support/closure.js';
 import { machineNames, writeNetwork } from './support/network.js';
@@ -60,7 +61,8 @@ async function reconix(
   stateDir: string,
   op: 'deploy' | 'plan' | 'prebuild',
 ): Promise<DeployResult> {
-  const out = join(d.dir, `result-${op}.json`);
+  // Beside the network's directory, not in it: a file there would change the evaluation cache's key.
+  const out = join(dirname(d.dir), `result-${d.name}-${op}.json`);
   await rm(out, { force: true });
   const args = [
     join(HERE, 'deploy-once.js'),
@@ -139,6 +141,11 @@ async function loopRollout(keyFile: string, hosts: HostInfo[], systems: Record<s
   return { ms, perHost };
 }
 
+/** How many evaluations of a reconcile reached Nix (past the evaluation cache). */
+function nixEvaluations(r: DeployResult): number {
+  return (r.phases['nix.eval.physical']?.calls ?? 0) + (r.phases['nix.eval.systems']?.calls ?? 0);
+}
+
 /** The reconcile's timeline: per kind of call, how many, and from when to when (seconds into the reconcile). */
 function phaseLine(phases: Record<string, PhaseSummary>): string {
   const s = (ms: number): string => (ms / 1000).toFixed(2);
@@ -162,7 +169,8 @@ async function main(): Promise<void> {
   const stateDir = join(dir, 'state');
   const rx: Deployment = { name: 'bench-rx', dir: join(dir, 'bench-rx'), manifest: '' };
   const loop: Deployment = { name: 'bench-loop', dir: join(dir, 'bench-loop'), manifest: '' };
-  const both = [rx, loop];
+  const par: Deployment = { name: 'bench-par', dir: join(dir, 'bench-par'), manifest: '' };
+  const both = [rx, loop, par];
   const write = async (version: number): Promise<void> => {
     for (const d of both) d.manifest = await writeNetwork(d.dir, d.name, machines, version, maxParallel);
   };
@@ -182,6 +190,7 @@ async function main(): Promise<void> {
     machineCpuMs: number;
     perHost: { machine: string; copyMs: number; activateMs: number }[];
   }[] = [];
+  const parRuns: { ms: number; machineCpuMs: number }[] = [];
   const noopRuns: DeployResult[] = [];
   try {
     // Version 1 everywhere, by Reconix: both sides start from the same state.
@@ -197,12 +206,14 @@ async function main(): Promise<void> {
     const keyFile = join(stateDir, 'keys', 'client_ed25519');
     const rxHosts = await hostsOf(stateDir, rx.name);
     const loopHosts = await hostsOf(stateDir, loop.name);
+    const parHosts = await hostsOf(stateDir, par.name);
 
     for (let round = 1; round <= rounds; round++) {
       const version = round + 1;
       await write(version);
       await reconix(rx, stateDir, 'prebuild');
       const loopSystems = systemsOf((await reconix(loop, stateDir, 'prebuild')).report);
+      const parSystems = systemsOf((await reconix(par, stateDir, 'prebuild')).report);
       const runRx = async () => {
         const m = await withMachineCpu(() => reconix(rx, stateDir, 'deploy'));
         return { ...m.value, machineCpuMs: m.cpuMs };
@@ -211,12 +222,24 @@ async function main(): Promise<void> {
         const m = await withMachineCpu(() => loopRollout(keyFile, loopHosts, loopSystems));
         return { ...m.value, machineCpuMs: m.cpuMs };
       };
-      // Alternate which side goes first, so that neither always meets a machine the other just warmed or tired.
-      const [r, l] =
-        round % 2 === 1
-          ? [await runRx(), await runLoop()]
-          : await runLoop().then(async (first) => [await runRx(), first] as const);
+      const runPar = async () => {
+        const targets = parHosts.map((h) => ({ endpoint: h.endpoint, system: parSystems[h.machine]! }));
+        const m = await withMachineCpu(() =>
+          timed(() => parallelShellRollout(keyFile, targets, count, SYSTEM_PROFILE)),
+        );
+        return { ms: m.value.ms, machineCpuMs: m.cpuMs };
+      };
+      // Rotate which side goes first, so that none always meets a machine another just warmed or tired.
+      const order = [0, 1, 2].map((i) => (i + round - 1) % 3);
+      const out: [unknown, unknown, unknown] = [undefined, undefined, undefined];
+      for (const i of order) out[i] = await [runRx, runLoop, runPar][i]!();
+      const [r, l, pl] = out as [
+        Awaited<ReturnType<typeof runRx>>,
+        Awaited<ReturnType<typeof runLoop>>,
+        Awaited<ReturnType<typeof runPar>>,
+      ];
       await assertRunning(loopHosts, loopSystems, 'loop');
+      await assertRunning(parHosts, parSystems, 'parallel shell');
       await assertRunning(rxHosts, systemsOf(r.report), 'reconix');
       const ms = Object.values(r.report.machines);
       const activated = ms.filter((m) => m.outcome === 'activated' && (m.copied?.paths ?? 0) >= 2).length;
@@ -225,6 +248,7 @@ async function main(): Promise<void> {
       }
       rxRuns.push(r);
       loopRuns.push(l);
+      parRuns.push(pl);
       const copied = ms.reduce((t, m) => t + (m.copied?.bytes ?? 0), 0);
       console.log(
         `  round ${round} (version ${version}): reconix ${seconds(r.wallMs)} (reconcile ${seconds(r.reconcileMs)}, ` +
@@ -232,7 +256,8 @@ async function main(): Promise<void> {
           `machine CPU ${seconds(r.machineCpuMs)})   ` +
           `loop ${seconds(l.ms)} (nix-copy-closure ${seconds(median(l.perHost.map((h) => h.copyMs)))}/host, ` +
           `ssh activate ${seconds(median(l.perHost.map((h) => h.activateMs)))}/host, ` +
-          `machine CPU ${seconds(l.machineCpuMs)})`,
+          `machine CPU ${seconds(l.machineCpuMs)})   ` +
+          `xargs -P ${count} ${seconds(pl.ms)} (machine CPU ${seconds(pl.machineCpuMs)})`,
       );
       console.log(`    reconix phases: ${phaseLine(r.phases)}`);
     }
@@ -256,9 +281,10 @@ async function main(): Promise<void> {
         );
       }
       noopRuns.push(r);
+      const evaluations = nixEvaluations(r);
       console.log(
         `  no-op ${i}: ${seconds(r.wallMs)} (reconcile ${seconds(r.reconcileMs)}); 0 actions, ` +
-          `0 copies, 0 activations, ${count} activation logs unchanged`,
+          `0 copies, 0 activations, ${count} activation logs unchanged, ${evaluations} Nix evaluations`,
       );
       console.log(`    reconix phases: ${phaseLine(r.phases)}`);
     }
@@ -270,6 +296,8 @@ async function main(): Promise<void> {
   const rxMs = median(rxRuns.map((r) => r.wallMs));
   const loopMs = median(loopRuns.map((l) => l.ms));
   const speedup = loopMs / rxMs;
+  const parMs = median(parRuns.map((l) => l.ms));
+  const parallelSpeedup = parMs / rxMs;
   const result = {
     bench: 'rollout',
     hosts: count,
@@ -287,25 +315,36 @@ async function main(): Promise<void> {
       medianMachineCpuMs: median(loopRuns.map((l) => l.machineCpuMs)),
       runs: loopRuns,
     },
+    parallel: {
+      medianMs: parMs,
+      medianMachineCpuMs: median(parRuns.map((l) => l.machineCpuMs)),
+      runs: parRuns,
+    },
     speedup,
     target: 5,
-    met: speedup >= 5,
+    parallelSpeedup,
+    parallelTarget: 1.5,
+    met: speedup >= 5 && parallelSpeedup >= 1.5,
     noop: {
       iterations: noops,
       medianWallMs: median(noopRuns.map((r) => r.wallMs)),
       medianReconcileMs: median(noopRuns.map((r) => r.reconcileMs)),
       copied: 0,
       activated: 0,
+      nixEvaluations: Math.max(...noopRuns.map(nixEvaluations)),
       runs: noopRuns.map(({ report: _r, ...rest }) => rest),
     },
   };
   console.log(
     `rollout: reconix median ${seconds(rxMs)} (peak RSS ${(result.reconix.maxRssKiB / 1024).toFixed(0)} MiB), ` +
-      `sequential loop median ${seconds(loopMs)}: ${speedup.toFixed(1)}x faster (target >= 5x) ${result.met ? 'MET' : 'NOT MET'}`,
+      `sequential loop median ${seconds(loopMs)}: ${speedup.toFixed(1)}x faster (target >= 5x), ` +
+      `xargs -P ${count} median ${seconds(parMs)}: ${parallelSpeedup.toFixed(1)}x faster (target >= 1.5x) ` +
+      (result.met ? 'MET' : 'NOT MET'),
   );
   console.log(
     `no-op redeploy of ${count} hosts: median ${seconds(result.noop.medianWallMs)} ` +
-      `(reconcile ${seconds(result.noop.medianReconcileMs)}), nothing copied, nothing activated`,
+      `(reconcile ${seconds(result.noop.medianReconcileMs)}), nothing copied, nothing activated, ` +
+      `${result.noop.nixEvaluations} Nix evaluations`,
   );
   if (jsonOut) await writeFile(jsonOut, JSON.stringify(result, null, 2) + '\n');
 }

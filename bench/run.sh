@@ -1,8 +1,9 @@
 #!/bin/sh
 # Builds Reconix and runs its benchmarks side by side with their baselines, then prints a summary:
 #   1. closure copy: copyClosure over ssh2 vs nix-copy-closure, same closure, a fresh host per copy
-#   2. rollout of a configuration change to 20 local hosts vs a sequential nix-copy-closure + ssh loop
-#   3. no-op redeploy of those 20 hosts (asserts nothing copied, nothing activated)
+#   2. rollout of a configuration change to 20 local hosts vs a sequential nix-copy-closure + ssh loop and vs the
+#      same commands run for all hosts at once by xargs -P 20
+#   3. no-op redeploy of those 20 hosts (asserts nothing copied, nothing activated; counts Nix evaluations)
 # Needs root (local hosts are mount namespaces). Knobs (environment): COPY_ITERATIONS (7), ROLLOUT_ITERATIONS (3),
 # NOOP_ITERATIONS (3), HOSTS (20), MAX_PARALLEL (= HOSTS), RESULTS_DIR (keep the JSON results there).
 # The synthetic closures stay built in RECONIX_BENCH_CACHE (/var/tmp/reconix-bench) between runs.

@@ -20,9 +20,11 @@ interface RolloutResult {
   iterations: number;
   reconix: { medianWallMs: number; medianReconcileMs: number; maxRssKiB: number };
   loop: { medianMs: number };
+  parallel?: { medianMs: number };
   speedup: number;
+  parallelSpeedup?: number;
   met: boolean;
-  noop: { iterations: number; medianWallMs: number; medianReconcileMs: number };
+  noop: { iterations: number; medianWallMs: number; medianReconcileMs: number; nixEvaluations?: number };
 }
 
 async function load<T>(file: string): Promise<T | undefined> {
@@ -56,11 +58,17 @@ async function main(): Promise<void> {
       `  rollout to ${rollout.hosts} hosts (maxParallel ${rollout.maxParallel}, ${rollout.iterations} rounds): ` +
         `reconix ${seconds(rollout.reconix.medianWallMs)} (reconcile ${seconds(rollout.reconix.medianReconcileMs)}), ` +
         `sequential loop ${seconds(rollout.loop.medianMs)} -> ${rollout.speedup.toFixed(1)}x faster ` +
-        `(target >= 5x) ${verdict(rollout.met)}`,
+        `(target >= 5x) ${verdict(rollout.speedup >= 5)}`,
+      rollout.parallel && rollout.parallelSpeedup !== undefined
+        ? `  the same rollout by a parallel shell baseline (xargs -P ${rollout.hosts} of nix-copy-closure + ssh switch): ` +
+            `${seconds(rollout.parallel.medianMs)} -> reconix ${rollout.parallelSpeedup.toFixed(1)}x faster ` +
+            `(target >= 1.5x) ${verdict(rollout.parallelSpeedup >= 1.5)}`
+        : '  parallel shell baseline: no result',
       `  peak RSS of the Reconix process during the rollout: ${(rollout.reconix.maxRssKiB / 1024).toFixed(0)} MiB`,
       `  no-op redeploy of ${rollout.hosts} hosts (${rollout.noop.iterations} runs): ` +
         `${seconds(rollout.noop.medianWallMs)} (reconcile ${seconds(rollout.noop.medianReconcileMs)}), ` +
-        'nothing copied, nothing activated (report and activation logs)',
+        'nothing copied, nothing activated (report and activation logs), ' +
+        `${rollout.noop.nixEvaluations ?? '?'} Nix evaluations (evaluation cache)`,
     );
   } else lines.push('  rollout and no-op redeploy: no result (failed)');
   console.log(lines.join('\n'));

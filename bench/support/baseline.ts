@@ -32,3 +32,23 @@ export async function sshRun(keyFile: string, endpoint: SshEndpoint, command: st
   const args = [...sshOptions(keyFile), '-p', String(endpoint.port), `${endpoint.user}@${endpoint.host}`];
   return (await run('ssh', [...args, '--', command])).stdout;
 }
+
+/**
+ * The fastest rollout a user could script: `xargs -P <parallel>` running, per host, `nix-copy-closure --to` and
+ * then `ssh` setting the profile and switching. Every word comes from the caller's store paths and loopback hosts.
+ */
+export async function parallelShellRollout(
+  keyFile: string,
+  targets: readonly { endpoint: SshEndpoint; system: string }[],
+  parallel: number,
+  profile: string,
+): Promise<void> {
+  const ssh = sshOptions(keyFile).join(' ');
+  const script =
+    `NIX_SSHOPTS="${ssh} -p $2" nix-copy-closure --to "$0@$1" "$3" && ` +
+    `ssh ${ssh} -p "$2" "$0@$1" -- "nix-env -p ${profile} --set $3 && $3/bin/switch-to-configuration switch"`;
+  const input = targets
+    .map((t) => [t.endpoint.user, t.endpoint.host, String(t.endpoint.port), t.system].join(' '))
+    .join('\n');
+  await run('xargs', ['-P', String(parallel), '-L', '1', 'sh', '-c', script], { input: `${input}\n` });
+}

@@ -2,7 +2,8 @@
 // call records its interval. Per kind of call: how many, their summed time, and the wall time they covered.
 import { performance } from 'node:perf_hooks';
 import type { ReconcileDeps } from '../../src/observe/run.js';
-import type { HostSession } from '../../src/core/ports.js';
+import type { Evaluator, HostSession } from '../../src/core/ports.js';
+import { CachingEvaluator } from '../../src/evaluate/cache.js';
 import type { StateBackend } from '../../src/state/backend.js';
 
 export interface PhaseSummary {
@@ -85,15 +86,28 @@ function probeState(state: StateBackend, p: Probe): StateBackend {
   };
 }
 
+/** Evaluations timed as `<prefix>.physical` and `<prefix>.systems`. */
+function timedEvaluator(evaluator: Evaluator, p: Probe, prefix: string): Evaluator {
+  return {
+    physical: (src) => p.time(`${prefix}.physical`, () => evaluator.physical(src)),
+    systems: (src, facts, machines) =>
+      p.time(`${prefix}.systems`, () => evaluator.systems(src, facts, machines)),
+  };
+}
+
+/**
+ * The deps with every call timed. Behind the evaluation cache, `eval.*` is the cached call (a lookup on a hit) and
+ * `nix.eval.*` what reaches Nix.
+ */
 export function probeDeps(deps: ReconcileDeps, p: Probe): ReconcileDeps {
-  const { evaluator, store, connector } = deps;
+  const { store, connector } = deps;
+  const evaluator =
+    deps.evaluator instanceof CachingEvaluator
+      ? deps.evaluator.over(timedEvaluator(deps.evaluator.inner, p, 'nix.eval'))
+      : deps.evaluator;
   return {
     ...deps,
-    evaluator: {
-      physical: (src) => p.time('eval.physical', () => evaluator.physical(src)),
-      systems: (src, facts, machines) =>
-        p.time('eval.systems', () => evaluator.systems(src, facts, machines)),
-    },
+    evaluator: timedEvaluator(evaluator, p, 'eval'),
     store: {
       realise: (drvs, rootDir) => p.time('store.realise', () => store.realise(drvs, rootDir)),
       isValid: (path) => p.time('store.isValid', () => store.isValid(path)),

@@ -9,6 +9,7 @@ import type { ClientKey, ReconcileDeps } from '../observe/run.js';
 import { systemClock } from '../core/clock.js';
 import { type Logger, type TargetProvider } from '../core/ports.js';
 import { NixEvaluator } from '../evaluate/index.js';
+import { CachingEvaluator } from '../evaluate/cache.js';
 import { NixLocalStore } from '../nixstore/store.js';
 import { FileStateStore } from '../state/file-store.js';
 import { run } from '../util/exec.js';
@@ -66,6 +67,8 @@ export interface DepsOptions {
   aws?: AwsSettings;
   /** Evaluate networks in Nix's restricted mode (Kubernetes mode turns it on whatever this says). */
   restrictEval?: boolean;
+  /** Take evaluations whose inputs did not change from the cache (default); false evaluates every time. */
+  evalCache?: boolean;
   timeouts?: DepsTimeouts;
 }
 
@@ -91,13 +94,23 @@ export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
   ]) {
     providers[p.env] = p;
   }
+  const evaluator = new NixEvaluator({
+    scratchDir: scratch,
+    restrictEval: opts.restrictEval === true,
+    timeoutMs: t.evaluationMs ?? 600_000,
+  });
+  const store = new NixLocalStore(t.buildMs === undefined ? {} : { buildTimeoutMs: t.buildMs });
   return {
-    evaluator: new NixEvaluator({
-      scratchDir: scratch,
-      restrictEval: opts.restrictEval === true,
-      timeoutMs: t.evaluationMs ?? 600_000,
-    }),
-    store: new NixLocalStore(t.buildMs === undefined ? {} : { buildTimeoutMs: t.buildMs }),
+    evaluator:
+      opts.evalCache === false
+        ? evaluator
+        : new CachingEvaluator(evaluator, {
+            dir: path.join(opts.stateDir, 'eval-cache'),
+            skip: [opts.stateDir],
+            store,
+            log: opts.log,
+          }),
+    store,
     providers,
     connector: new SshHostConnector(t.copyMs === undefined ? {} : { copyTimeoutMs: t.copyMs }),
     state: new FileStateStore(opts.stateDir),

@@ -32,6 +32,8 @@ export interface KubeCommandOptions {
   retryPeriod: number;
   /** JSON or text logs; default: text on a terminal, else JSON. */
   logFormat?: LogFormat | undefined;
+  /** false: evaluate at every reconcile (--no-eval-cache). */
+  evalCache?: boolean | undefined;
   /** Deployments without spec.awsCredentialsSecretRef may use the controller's AWS credentials. */
   allowAmbientAwsCredentials: boolean;
   /** Serve the fleet page and /fleet.json on --listen. */
@@ -55,6 +57,7 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
   const baseDeps = await buildDeps({
     stateDir: o.stateDir,
     log,
+    evalCache: o.evalCache !== false,
     ...(o.timeouts ? { timeouts: o.timeouts } : {}),
   });
   const depsFor = awsDepsFor(o.stateDir, { ...o.aws });

@@ -73,7 +73,7 @@ export function controllerCommand(cli: Cli): Command {
       "(--kube) build outside Nix's sandbox (where the controller cannot make namespaces)",
     )
     .action(async (o: ControllerOptions) => {
-      const { stateDir, restrictEval, logFormat } = globals(cli);
+      const { stateDir, restrictEval, logFormat, evalCache } = globals(cli);
       if (o.fleetPage) {
         try {
           checkFleetListen(o.listen, o.fleetPagePublic);
@@ -89,15 +89,22 @@ export function controllerCommand(cli: Cli): Command {
           logFormat,
           aws: { ...cli.extras.aws },
           timeouts: timeoutGlobals(cli),
+          evalCache,
         });
       if (!o.dir) return cli.program.error('error: controller needs --dir, or --kube');
-      await directoryController(cli, { ...o, dir: o.dir }, stateDir, restrictEval === true, logFormat);
+      await directoryController(
+        cli,
+        { ...o, dir: o.dir, evalCache },
+        stateDir,
+        restrictEval === true,
+        logFormat,
+      );
     });
 }
 
 async function directoryController(
   cli: Cli,
-  o: ControllerOptions & { dir: string },
+  o: ControllerOptions & { dir: string; evalCache: boolean | undefined },
   stateDir: string,
   restrictEval: boolean,
   logFormat: LogFormat | undefined,
@@ -109,6 +116,7 @@ async function directoryController(
     aws: { ...cli.extras.aws },
     restrictEval,
     timeouts: timeoutGlobals(cli),
+    evalCache: o.evalCache !== false,
   });
   // Metrics and the file watcher are loaded only by the controller: one-shot commands start faster.
   const [{ ReconixMetrics }, { serveMetrics }, { DirectoryController }, { parseDuration }, fleetPage] =

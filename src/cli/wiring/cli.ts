@@ -23,6 +23,8 @@ export interface Globals {
   evaluationTimeout?: number;
   buildTimeout?: number;
   copyTimeout?: number;
+  /** false with --no-eval-cache. */
+  evalCache?: boolean;
 }
 
 /** The program the commands register on, with what the caller of runCli adds to the clients. */
@@ -75,6 +77,7 @@ export function newCli(extras: CliExtras): Cli {
       timeoutFlag,
       1_800_000,
     )
+    .option('--no-eval-cache', 'evaluate every time, even when no input of the evaluation changed')
     .showHelpAfterError();
   return { program, extras };
 }
@@ -123,6 +126,7 @@ export async function setup(cli: Cli, o: Options): Promise<Selection> {
     aws: { ...awsGlobals(cli), ...cloudFlags(o) },
     restrictEval: g.restrictEval === true,
     timeouts: timeoutGlobals(cli),
+    evalCache: g.evalCache !== false,
   });
   return {
     deps,

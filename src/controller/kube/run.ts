@@ -29,6 +29,7 @@ import { KubeSecretStore } from './secret-store.js';
 import { withKubeKeys } from './keys.js';
 import { withoutAmbientAuthority } from './authority.js';
 import { NixEvaluator } from '../../evaluate/evaluator.js';
+import { CachingEvaluator } from '../../evaluate/cache.js';
 import { NixLocalStore } from '../../nixstore/store.js';
 import type { FleetBoard } from '../../fleet/board.js';
 import { fleetRoutes } from '../../fleet/http.js';
@@ -108,7 +109,10 @@ export function containNix(deps: ReconcileDeps, scratchDir: string, buildSandbox
   const { evaluator, store } = deps;
   return {
     ...deps,
-    evaluator: evaluator instanceof NixEvaluator ? evaluator.restricted() : evaluator,
+    evaluator:
+      evaluator instanceof NixEvaluator || evaluator instanceof CachingEvaluator
+        ? evaluator.restricted()
+        : evaluator,
     store:
       buildSandbox && store instanceof NixLocalStore
         ? store.sandboxed({ toolDir: `${scratchDir}/sandbox` })

@@ -75,6 +75,24 @@ describe('the reconix command', function () {
     );
   });
 
+  it('keeps its evaluations in the state dir, and --no-eval-cache leaves them as they are', async () => {
+    const cacheFile = join(dir, '.state', 'eval-cache', 'trivial-local.json');
+    const cached = await readFile(cacheFile, 'utf8');
+    const network = await readFile(join(dir, 'network.nix'), 'utf8');
+    try {
+      // A comment changes the source tree, hence the key, but not the system.
+      await writeFile(join(dir, 'network.nix'), `# edited\n${network}`);
+      const uncached = await cli('--no-eval-cache', 'plan');
+      assert.equal(uncached.exitCode, 0, uncached.stderr);
+      assert.equal(await readFile(cacheFile, 'utf8'), cached);
+      const planned = await cli('plan');
+      assert.equal(planned.exitCode, 0, planned.stderr);
+      assert.notEqual(await readFile(cacheFile, 'utf8'), cached);
+    } finally {
+      await writeFile(join(dir, 'network.nix'), network);
+    }
+  });
+
   it('ssh runs a command on a machine, words as given, and passes its exit code on', async () => {
     const r = await cli('ssh', 'machine', '--', 'printf', '%s|', 'a b', "it's; echo not run");
     assert.equal(r.exitCode, 0, r.stderr);

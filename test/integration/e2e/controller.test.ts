@@ -14,6 +14,7 @@ import { DirectoryController } from '../../../src/controller/directory/controlle
 import { gitRevision, loadDeployments } from '../../../src/source/load.js';
 import { run } from '../../../src/util/exec.js';
 import { silentLogger } from '../../../src/util/log.js';
+import { countedEvaluations, type CountingEvaluator } from '../../support/counting-evaluator.js';
 import { eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
 
 const git = (dir: string, ...args: string[]) =>
@@ -42,6 +43,7 @@ describe('the directory controller on real hosts', function () {
   let controller: DirectoryController;
   let metrics: ReconixMetrics;
   let server: MetricsServer;
+  let counted: CountingEvaluator;
   const reports: ReconcileReport[] = [];
   const nextReport = (after = reports.length) =>
     eventually('a reconcile', async () => reports.length > after && reports.at(-1));
@@ -53,10 +55,12 @@ describe('the directory controller on real hosts', function () {
     await commitTree(ws.dir, join(sync, 'rev1'), 'first');
     await symlink('rev1', join(sync, 'current'));
     metrics = new ReconixMetrics({ processMetrics: false });
+    const cached = countedEvaluations(ws.deps, ws.stateDir);
+    counted = cached.counted;
     controller = new DirectoryController({
       dir: join(sync, 'current'),
       load: (root) => loadDeployments(root, join(ws.stateDir, 'scratch')),
-      reconcile: (req) => reconcileDeployment(req, ws.deps),
+      reconcile: (req) => reconcileDeployment(req, cached.deps),
       revisionOf: gitRevision,
       log: silentLogger,
       metrics,
@@ -82,6 +86,14 @@ describe('the directory controller on real hosts', function () {
     const r = await eventually('first successful reconcile', async () => reports.find((x) => x.ok));
     assert.equal(r.revision, await gitRevision(join(sync, 'rev1')));
     for (const m of ['proxy', 'backend1', 'backend2']) assert.equal((await ws.activations(m)).length, 1);
+  });
+
+  it('evaluates nothing at a resync when nothing changed', async () => {
+    await nextReport();
+    const before = counted.calls;
+    const resync = await nextReport();
+    assert.equal(resync.ok, true, resync.message);
+    assert.equal(counted.calls, before);
   });
 
   it('picks up an edited manifest without a restart', async () => {
