@@ -14,6 +14,7 @@ import type { HostViews, Sessions } from '../observe/hosts.js';
 import { activate, copyClosure } from './hosts.js';
 import { applyKeyStep, type KeysRun } from './keys.js';
 import type { CopyStats, HostSession, StorePathInfo } from '../core/ports.js';
+import { deploymentStage, machineStage, outputLine, throttled } from '../observe/progress.js';
 
 type Build = Extract<Action, { kind: 'build' }>;
 
@@ -40,9 +41,12 @@ export async function applySystems(
   const buildFailed = await buildSystems(ctx, builds);
   for (const b of builds) {
     const failure = buildFailed.get(b.machine);
-    if (failure) outcome(b.machine).failure = failure;
-    else outcome(b.machine).built = true;
+    if (failure) {
+      outcome(b.machine).failure = failure;
+      machineStage(ctx, b.machine, 'failed', { reason: failure.reason, message: failure.message });
+    } else outcome(b.machine).built = true;
   }
+  deploymentStage(ctx, 'applying');
 
   // Every closure in one query, rather than one process per machine.
   const copies = actions
@@ -72,13 +76,25 @@ async function buildSystems(ctx: RunContext, builds: readonly Build[]): Promise<
   const failed = new Map<string, Failure>();
   if (builds.length === 0) return failed;
   const { deps, req } = ctx;
+  deploymentStage(ctx, 'building');
+  for (const b of builds) machineStage(ctx, b.machine, 'building');
+  // One Nix call builds them all, so each machine shows the count of the whole call.
+  const counted = throttled<[number, number]>(250, ([done, total]) => {
+    for (const b of builds) machineStage(ctx, b.machine, 'building', { built: { done, total } });
+  });
   try {
     // One root per machine system and deployment: a newer build replaces the older root.
     await deps.store.realise(
       builds.map((b) => b.drvPath),
       `${deps.gcRootDir}/${req.name}`,
+      {
+        built: (done, total) => counted.push([done, total]),
+        line: (line) => outputLine(ctx, 'build', line),
+      },
     );
+    counted.flush();
   } catch (err) {
+    counted.flush();
     // Find out which machines' systems did not get built; the others go on.
     const built = await deps.store.validPaths(builds.map((b) => b.outPath));
     for (const b of builds)
@@ -114,8 +130,10 @@ async function applyMachine(
       }
       await applyStep(steps, out, step, session);
     }
+    machineStage(ctx, out.machine, 'done');
   } catch (err) {
     out.failure = machineFailure(ctx, out.machine, err, Reason.ActivationFailed);
+    machineStage(ctx, out.machine, 'failed', { reason: out.failure.reason, message: out.failure.message });
     const rec = doc.state.machines[out.machine];
     if (rec)
       rec.lastDeploy = { at: ctx.deps.clock.now().toISOString(), ok: false, message: out.failure.message };
@@ -133,7 +151,7 @@ async function applyStep(
     case 'build':
       return; // done above, for all machines at once
     case 'copy':
-      out.copied = await copyStep(steps, step.system, session);
+      out.copied = await copyStep(steps, step.machine, step.system, session);
       return;
     case 'activate':
       return activateStep(steps, out, step, session);
@@ -158,15 +176,29 @@ async function applyStep(
   }
 }
 
-async function copyStep(steps: StepContext, system: string, session: HostSession): Promise<CopyStats> {
+async function copyStep(
+  steps: StepContext,
+  machine: string,
+  system: string,
+  session: HostSession,
+): Promise<CopyStats> {
+  const { ctx } = steps;
+  const sent = throttled<{ bytes: number; total: number }>(250, (copied) =>
+    machineStage(ctx, machine, 'copying', { copied }),
+  );
+  machineStage(ctx, machine, 'copying');
   try {
-    return await copyClosure(session, steps.ctx.deps.store, system, steps.closures.get(system));
+    return await copyClosure(session, ctx.deps.store, system, steps.closures.get(system), (bytes, total) =>
+      sent.push({ bytes, total }),
+    );
   } catch (err) {
     // Say it was the copy that failed, keeping what the error knows about itself (its reaction).
     if (err instanceof ReconixError) throw err;
     throw new ReconixError(Reason.CopyFailed, err instanceof Error ? err.message : String(err), {
       cause: err,
     });
+  } finally {
+    sent.flush();
   }
 }
 
@@ -180,7 +212,9 @@ async function activateStep(
   const name = step.machine;
   const view = steps.hosts[name];
   const observed = view?.ok ? view.observation : undefined;
-  const { generation } = await activate(session, step.system, step.mode, observed);
+  machineStage(ctx, name, 'activating');
+  const { generation, output } = await activate(session, step.system, step.mode, observed);
+  for (const line of output ?? []) outputLine(ctx, 'activation', line, name);
   if (step.mode === 'dry-activate') {
     out.outcome = 'planned';
     return;

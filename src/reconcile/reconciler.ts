@@ -17,13 +17,17 @@ import { placeKeyActions } from '../keys/plan.js';
 import { assembleReport } from '../report/assemble.js';
 import type { RunResults } from '../report/outcomes.js';
 import type { ReconcileReport } from '../report/report.js';
+import { deploymentStage, machineStage } from '../observe/progress.js';
+import { ended, watched } from './progress.js';
 
 export async function reconcileDeployment(
   req: ReconcileRequest,
   deps: ReconcileDeps,
 ): Promise<ReconcileReport> {
-  const ctx = runContext(req, deps);
+  const watch = watched(req.progress);
+  const ctx = runContext({ ...req, progress: watch.sink }, deps);
   const started = deps.clock.now();
+  deploymentStage(ctx, 'started');
   const done: RunResults = {};
   let doc: OpenedState | undefined;
   let error: unknown;
@@ -48,12 +52,15 @@ export async function reconcileDeployment(
       cancelled: ctx.signal.aborted,
       error: err,
     });
-  return doc ? finish(ctx, doc, report(error), report) : report(error);
+  const final = doc ? await finish(ctx, doc, report(error), report) : report(error);
+  ended(ctx, final, watch.finished);
+  return final;
 }
 
 /** Provision: the physical view, the cloud resources, the targets as they are, then the missing ones made. */
 async function provision(ctx: RunContext, doc: OpenedState, done: RunResults): Promise<void> {
   const { req, deps } = ctx;
+  deploymentStage(ctx, 'evaluating');
   const physical = (done.physical = await evaluatePhysical(req, deps, doc));
   const selected = (done.selected = selectMachines(Object.keys(physical.machines), req.include, req.exclude));
   const resources = (done.resources = await reconcileResources(ctx, doc, physical, provisions(req)));
@@ -85,6 +92,7 @@ async function configure(ctx: RunContext, doc: OpenedState, done: RunResults): P
     failed: failedSoFar(done),
     ...(req.stopAfter ? { stopAfter: req.stopAfter } : {}),
   });
+  for (const n of names.evaluate) machineStage(ctx, n, 'evaluating');
   const configured = (done.configured = await evaluateWhileObserving(ctx, doc, physical, targets, names));
   const { desired, connected, hosts } = configured;
   const builtLocally = await deps.store.validPaths(Object.values(desired).map((ref) => ref.outPath));
