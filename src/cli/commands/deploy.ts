@@ -12,6 +12,13 @@ export function deployCommand(cli: Cli): Command {
     'create missing hosts and cloud resources, build, copy and activate what changed',
   );
   return activation(maxParallel(deploy, 'machines copied and activated at once'))
-    .option('--json', 'print the report as JSON')
-    .action(reconcileEach(cli, 'deploy', { text: renderDeploy, json: deployOutput, code: exitCode }));
+    .option('--json', 'print progress events, then the report, as JSON lines')
+    .action(
+      reconcileEach(cli, 'deploy', {
+        text: renderDeploy,
+        json: deployOutput,
+        code: exitCode,
+        progress: 'always',
+      }),
+    );
 }
