@@ -41,7 +41,8 @@ const rank = (m: MachineLine): number => (m.stage === 'failed' ? 1 : finished(m.
 export function machineLine(m: MachineLine, now: number, width: number): string {
   const name = m.machine.padEnd(width);
   const end = finished(m.stage) ? m.stageAt : now;
-  return `${name}  ${m.stage.padEnd(12)}${detail(m)}  ${duration(end - m.since)}`.replace(/ +$/, '');
+  const what = detail(m);
+  return `${name}  ${m.stage.padEnd(12)}${what ? `${what}  ` : ''}${duration(end - m.since)}`;
 }
 
 function detail(m: MachineLine): string {
