@@ -99,7 +99,7 @@ async function buildSystems(ctx: RunContext, builds: readonly Build[]): Promise<
     const built = await deps.store.validPaths(builds.map((b) => b.outPath));
     for (const b of builds)
       if (!built.has(b.outPath))
-        failed.set(b.machine, machineFailure(ctx, b.machine, err, Reason.BuildFailed));
+        failed.set(b.machine, machineFailure(ctx, b.machine, err, Reason.BuildFailed, 'building'));
   }
   return failed;
 }
@@ -121,8 +121,10 @@ async function applyMachine(
   session: HostSession,
 ): Promise<void> {
   const { ctx, doc } = steps;
+  let stage = 'applying';
   try {
     for (const step of actions) {
+      stage = step.kind === 'copy' ? 'copying' : step.kind === 'activate' ? 'activating' : stage;
       // The safe points: nothing of this machine's copy or activation has started.
       if (ctx.signal.aborted && (step.kind === 'copy' || step.kind === 'activate')) {
         out.cancelled = true;
@@ -132,7 +134,7 @@ async function applyMachine(
     }
     machineStage(ctx, out.machine, 'done');
   } catch (err) {
-    out.failure = machineFailure(ctx, out.machine, err, Reason.ActivationFailed);
+    out.failure = machineFailure(ctx, out.machine, err, Reason.ActivationFailed, stage);
     machineStage(ctx, out.machine, 'failed', { reason: out.failure.reason, message: out.failure.message });
     const rec = doc.state.machines[out.machine];
     if (rec)
@@ -231,6 +233,7 @@ async function activateStep(
   ctx.deps.log.info('machine activated', {
     deployment: ctx.req.name,
     machine: name,
+    stage: 'activating',
     system: step.system,
     mode: step.mode,
     cause: step.cause,

@@ -204,7 +204,12 @@ export async function rollback(
       if (want && want !== gen.path) rec.hold = { system: gen.path, whileDesired: want, generation: n };
       else delete rec.hold;
       await run.doc.checkpoint('machine-done');
-      deps.log.info('machine rolled back', { deployment: req.name, machine: name, generation: n });
+      run.ctx.deps.log.info('machine rolled back', {
+        deployment: req.name,
+        machine: name,
+        stage: 'activating',
+        generation: n,
+      });
       return { system: gen.path, copied };
     });
   } finally {

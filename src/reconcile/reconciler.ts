@@ -61,8 +61,10 @@ export async function reconcileDeployment(
 async function provision(ctx: RunContext, doc: OpenedState, done: RunResults): Promise<void> {
   const { req, deps } = ctx;
   deploymentStage(ctx, 'evaluating');
+  ctx.enter('evaluate');
   const physical = (done.physical = await evaluatePhysical(req, deps, doc));
   const selected = (done.selected = selectMachines(Object.keys(physical.machines), req.include, req.exclude));
+  ctx.enter('provision');
   const resources = (done.resources = await reconcileResources(ctx, doc, physical, provisions(req)));
   const observed = (done.observed = await observeTargets(ctx, doc, physical, selected, resources.facts));
   const targetPlan = (done.targetPlan = planTargets({
@@ -92,9 +94,11 @@ async function configure(ctx: RunContext, doc: OpenedState, done: RunResults): P
     failed: failedSoFar(done),
     ...(req.stopAfter ? { stopAfter: req.stopAfter } : {}),
   });
+  ctx.enter('observe');
   for (const n of names.evaluate) machineStage(ctx, n, 'evaluating');
   const configured = (done.configured = await evaluateWhileObserving(ctx, doc, physical, targets, names));
   const { desired, connected, hosts } = configured;
+  ctx.enter('plan');
   const builtLocally = await deps.store.validPaths(Object.values(desired).map((ref) => ref.outPath));
   const env = Object.fromEntries(names.connect.map((n) => [n, physical.machines[n]?.targetEnv ?? 'none']));
   const systemPlan = (done.systemPlan = planSystems({
@@ -121,6 +125,7 @@ async function configure(ctx: RunContext, doc: OpenedState, done: RunResults): P
   );
   // Between evaluation and apply: a cancelled run applies nothing.
   if (req.op !== 'deploy' || ctx.signal.aborted) return;
+  ctx.enter('apply');
   const actions = stageActions(req.stopAfter, systemPlan.actions);
   done.applied = await applySystems(ctx, doc, actions, connected.sessions, hosts.views, env, keys);
 }
@@ -155,6 +160,7 @@ async function finish(
   failed: (err: unknown) => ReconcileReport,
 ): Promise<ReconcileReport> {
   const { req } = ctx;
+  ctx.enter('report');
   const record = (r: ReconcileReport) => {
     const revision = r.error?.scope !== 'deployment' && req.revision ? { revision: req.revision } : {};
     doc.state.status = { at: r.startedAt, ok: r.ok, reason: r.reason, message: r.message, ...revision };

@@ -124,6 +124,18 @@ describe('the progress deploy shows', function () {
     }
     // Stage changes only: one copying line per machine however many byte counts came.
     assert.equal(stageLines.filter((l) => l[3] === 'copying').length, MACHINES.length);
+    // -v's log lines (JSON, stderr is no terminal) each say the stage they were written in.
+    const logs = out.stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg: string; stage?: string; machine?: string });
+    assert.ok(logs.length > 0, out.stderr);
+    for (const l of logs) assert.ok(l.stage, `no stage: ${JSON.stringify(l)}`);
+    const activated = logs.filter((l) => l.msg === 'machine activated');
+    assert.deepEqual(
+      activated.map((l) => l.stage),
+      MACHINES.map(() => 'activating'),
+    );
   });
 
   it('prints --json events that all follow their schema, in stage order, and the report as the last line', async () => {
