@@ -52,7 +52,8 @@ export function display(o: DisplayOptions): Display {
 /** The line a stage change prints when stdout is no terminal: `2026-12-01T12:00:00Z web-1 copying 12.3 MB/40.1 MB`. */
 export function plainLine(e: Exclude<ProgressEvent, { type: 'output' }>, model?: ProgressModel): string {
   const at = e.at.replace(/\.\d+Z$/, 'Z');
-  const why = [e.reason, e.message?.split('\n')[0]].filter(Boolean).join(': ');
+  // The reason only: the message is the report's, printed once, below.
+  const why = e.reason ?? '';
   switch (e.type) {
     case 'deployment':
       return [at, e.deployment, e.stage, why].filter(Boolean).join(' ');

@@ -197,7 +197,7 @@ describe('a deploy in which some machines are unreachable', function () {
       reconix(['--state-dir', ws.stateDir, '-f', join(ws.dir, 'none.yaml'), 'deploy', ...args]);
     const json = await cli('--json');
     assert.equal(json.code, 1, json.stdout + json.stderr);
-    const report = JSON.parse(json.stdout) as {
+    const report = JSON.parse(json.stdout.trim().split('\n').at(-1)!) as {
       message: string;
       machines: Record<string, { outcome: string; error?: { reason: string; message: string } }>;
     };

@@ -3,9 +3,24 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OUTPUT_SCHEMAS, outputSchemaJson, schemaFile, type OutputCommand } from '../../../src/api/output.js';
-import { EVENTS_SCHEMA_FILE, eventsSchemaJson } from '../../../src/api/progress-output.js';
+import type { Static } from '@sinclair/typebox';
+import {
+  EVENTS_SCHEMA_FILE,
+  eventsSchemaJson,
+  ProgressEventSchema,
+} from '../../../src/api/progress-output.js';
+import type { ProgressEvent } from '../../../src/core/progress.js';
 import { assertEvent, schemaErrors } from '../../support/schemas.js';
 import { REPO_ROOT } from '../../support/workspace.js';
+
+// Each side must be assignable to the other (the wave's machines aside, readonly in the type): the schema says
+// what the type says, no more, no less.
+type Writable<E> = E extends { machines: readonly string[] }
+  ? Omit<E, 'machines'> & { machines: string[] }
+  : E;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const same: Same<Static<typeof ProgressEventSchema>, Writable<ProgressEvent>> = true;
+void same;
 
 const COMMANDS = Object.keys(OUTPUT_SCHEMAS) as OutputCommand[];
 
