@@ -13,3 +13,6 @@ for (const command of Object.keys(OUTPUT_SCHEMAS)) {
   writeFileSync(file, outputSchemaJson(command));
   console.log(`wrote ${schemaFile(command)}`);
 }
+const { EVENTS_SCHEMA_FILE, eventsSchemaJson } = await import(join(root, 'dist/src/api/progress-output.js'));
+writeFileSync(join(root, EVENTS_SCHEMA_FILE), eventsSchemaJson());
+console.log(`wrote ${EVENTS_SCHEMA_FILE}`);

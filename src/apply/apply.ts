@@ -16,6 +16,7 @@ import { activate, copyClosure, type DetachedSettings } from './hosts.js';
 import { RolledBackError } from './magic.js';
 import { applyKeyStep, type KeysRun } from './keys.js';
 import type { CopyStats, HostSession, StorePathInfo } from '../core/ports.js';
+import { deploymentStage, machineStage, outputLine, throttled } from '../observe/progress.js';
 
 type Build = Extract<Action, { kind: 'build' }>;
 
@@ -43,9 +44,12 @@ export async function applySystems(
   const buildFailed = await buildSystems(ctx, builds);
   for (const b of builds) {
     const failure = buildFailed.get(b.machine);
-    if (failure) outcome(b.machine).failure = failure;
-    else outcome(b.machine).built = true;
+    if (failure) {
+      outcome(b.machine).failure = failure;
+      machineStage(ctx, b.machine, 'failed', { reason: failure.reason, message: failure.message });
+    } else outcome(b.machine).built = true;
   }
+  deploymentStage(ctx, 'applying');
 
   // Every closure in one query, rather than one process per machine.
   const copies = actions
@@ -83,18 +87,30 @@ async function buildSystems(ctx: RunContext, builds: readonly Build[]): Promise<
   const failed = new Map<string, Failure>();
   if (builds.length === 0) return failed;
   const { deps, req } = ctx;
+  deploymentStage(ctx, 'building');
+  for (const b of builds) machineStage(ctx, b.machine, 'building');
+  // One Nix call builds them all, so each machine shows the count of the whole call.
+  const counted = throttled<[number, number]>(250, ([done, total]) => {
+    for (const b of builds) machineStage(ctx, b.machine, 'building', { built: { done, total } });
+  });
   try {
     // One root per machine system and deployment: a newer build replaces the older root.
     await deps.store.realise(
       builds.map((b) => b.drvPath),
       `${deps.gcRootDir}/${req.name}`,
+      {
+        built: (done, total) => counted.push([done, total]),
+        line: (line) => outputLine(ctx, 'build', line),
+      },
     );
+    counted.flush();
   } catch (err) {
+    counted.flush();
     // Find out which machines' systems did not get built; the others go on.
     const built = await deps.store.validPaths(builds.map((b) => b.outPath));
     for (const b of builds)
       if (!built.has(b.outPath))
-        failed.set(b.machine, machineFailure(ctx, b.machine, err, Reason.BuildFailed));
+        failed.set(b.machine, machineFailure(ctx, b.machine, err, Reason.BuildFailed, 'building'));
   }
   return failed;
 }
@@ -120,8 +136,10 @@ async function applyMachine(
   session: HostSession,
 ): Promise<void> {
   const { ctx, doc } = steps;
+  let stage = 'applying';
   try {
     for (const step of actions) {
+      stage = step.kind === 'copy' ? 'copying' : step.kind === 'activate' ? 'activating' : stage;
       // The safe points: nothing of this machine's copy or activation has started.
       if (ctx.signal.aborted && (step.kind === 'copy' || step.kind === 'activate')) {
         out.cancelled = true;
@@ -129,9 +147,11 @@ async function applyMachine(
       }
       await applyStep(steps, out, step, session);
     }
+    machineStage(ctx, out.machine, 'done');
   } catch (err) {
-    out.failure = machineFailure(ctx, out.machine, err, Reason.ActivationFailed);
+    out.failure = machineFailure(ctx, out.machine, err, Reason.ActivationFailed, stage);
     if (err instanceof RolledBackError) out.outcome = 'rolled-back';
+    machineStage(ctx, out.machine, 'failed', { reason: out.failure.reason, message: out.failure.message });
     const rec = doc.state.machines[out.machine];
     if (rec)
       rec.lastDeploy = { at: ctx.deps.clock.now().toISOString(), ok: false, message: out.failure.message };
@@ -149,7 +169,7 @@ async function applyStep(
     case 'build':
       return; // done above, for all machines at once
     case 'copy':
-      out.copied = await copyStep(steps, step.system, session);
+      out.copied = await copyStep(steps, step.machine, step.system, session);
       return;
     case 'activate':
       return activateStep(steps, out, step, session);
@@ -174,15 +194,29 @@ async function applyStep(
   }
 }
 
-async function copyStep(steps: StepContext, system: string, session: HostSession): Promise<CopyStats> {
+async function copyStep(
+  steps: StepContext,
+  machine: string,
+  system: string,
+  session: HostSession,
+): Promise<CopyStats> {
+  const { ctx } = steps;
+  const sent = throttled<{ bytes: number; total: number }>(250, (copied) =>
+    machineStage(ctx, machine, 'copying', { copied }),
+  );
+  machineStage(ctx, machine, 'copying');
   try {
-    return await copyClosure(session, steps.ctx.deps.store, system, steps.closures.get(system));
+    return await copyClosure(session, ctx.deps.store, system, steps.closures.get(system), (bytes, total) =>
+      sent.push({ bytes, total }),
+    );
   } catch (err) {
     // Say it was the copy that failed, keeping what the error knows about itself (its reaction).
     if (err instanceof ReconixError) throw err;
     throw new ReconixError(Reason.CopyFailed, err instanceof Error ? err.message : String(err), {
       cause: err,
     });
+  } finally {
+    sent.flush();
   }
 }
 
@@ -203,7 +237,11 @@ async function activateStep(
     system: step.system,
     mode: step.mode,
   });
-  const { generation } = await activate(session, step.system, step.mode, observed, detached(steps, name));
+  const settings = detached(steps, name);
+  // A detached activation reports its own stages (activating, confirming, rolling back).
+  if (!(settings && session.runCommand && step.mode !== 'dry-activate')) machineStage(ctx, name, 'activating');
+  const { generation, output } = await activate(session, step.system, step.mode, observed, settings);
+  for (const line of output ?? []) outputLine(ctx, 'activation', line, name);
   if (step.mode === 'dry-activate') {
     out.outcome = 'planned';
     return;
@@ -220,6 +258,7 @@ async function activateStep(
   ctx.deps.log.info('machine activated', {
     deployment: ctx.req.name,
     machine: name,
+    stage: 'activating',
     system: step.system,
     mode: step.mode,
     cause: step.cause,

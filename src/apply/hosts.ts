@@ -3,7 +3,7 @@ import { Reason } from '../api/conditions.js';
 import type { ActivationMode } from '../api/deployment.js';
 import { ReconixError } from '../core/errors.js';
 import type { HostObservation } from '../core/model.js';
-import type { CopyStats, HostSession, LocalStore, StorePathInfo } from '../core/ports.js';
+import type { CopyStats, HostSession, LocalStore, NarSource, StorePathInfo } from '../core/ports.js';
 import { activateDetached, type DetachedOptions } from './magic.js';
 
 /** Copy the closure of `system` to a host: only the paths it lacks, dependencies first. */
@@ -12,14 +12,33 @@ export async function copyClosure(
   store: LocalStore,
   system: string,
   known?: readonly StorePathInfo[],
+  sent?: (bytes: number, total: number) => void,
 ): Promise<CopyStats> {
   const closure = known ?? (await store.closures([system])).get(system) ?? [];
   const missing = new Set(await session.missingPaths(closure.map((p) => p.path)));
   if (missing.size === 0) return { paths: 0, bytes: 0 };
-  return session.importPaths(
-    closure.filter((p) => missing.has(p.path)),
-    store,
-  );
+  const paths = closure.filter((p) => missing.has(p.path));
+  return session.importPaths(paths, sent ? counting(store, paths, sent) : store);
+}
+
+/** The store as a source of NARs that says how many bytes of the paths' total have been read from it so far. */
+function counting(
+  store: NarSource,
+  paths: readonly StorePathInfo[],
+  sent: (bytes: number, total: number) => void,
+): NarSource {
+  const total = paths.reduce((sum, p) => sum + p.narSize, 0);
+  let bytes = 0;
+  sent(0, total);
+  return {
+    async *nar(path) {
+      for await (const chunk of store.nar(path)) {
+        yield chunk;
+        bytes += chunk.length;
+        sent(bytes, total);
+      }
+    },
+  };
 }
 
 export type DetachedSettings = DetachedOptions;
@@ -36,21 +55,21 @@ export async function activate(
   mode: ActivationMode,
   observed?: HostObservation,
   detached?: DetachedSettings,
-): Promise<{ generation?: number }> {
+): Promise<{ generation?: number; output?: string[] }> {
   if (detached && session.runCommand && mode !== 'dry-activate') {
     const before = observed ?? (await session.observe());
     const confirm = mode === 'boot' ? 0 : detached.confirmTimeoutMs;
     return activateDetached(session, system, mode, before, { ...detached, confirmTimeoutMs: confirm });
   }
   if (mode === 'test' || mode === 'dry-activate') {
-    await session.switchTo(system, mode);
-    return {};
+    return { output: linesOf(await session.switchTo(system, mode)) };
   }
   const before = observed ?? (await session.observe());
   const previous = before.generations.find((g) => g.current);
   const generation = await session.setProfile(system);
+  let output: string[];
   try {
-    await session.switchTo(system, mode);
+    output = linesOf(await session.switchTo(system, mode));
   } catch (err) {
     if (!previous) throw err;
     try {
@@ -69,5 +88,8 @@ export async function activate(
       { cause: err },
     );
   }
-  return { generation };
+  return { generation, output };
 }
+
+const linesOf = (output: string | void): string[] =>
+  output ? output.split('\n').filter((l) => l.trim() !== '') : [];

@@ -1,6 +1,7 @@
 // Operations on machines outside the main loop: generations, rollback, destroy. Same ports, same pinning, and
 // the same opening as a reconcile.
 import pLimit from 'p-limit';
+import { machineStage } from '../observe/progress.js';
 import { Reason } from '../api/conditions.js';
 import { failureOf, ReconixError } from '../core/errors.js';
 import type { Generation, PhysicalView, SshEndpoint } from '../core/model.js';
@@ -81,9 +82,13 @@ export async function eachMachine<T>(
             machine,
             run.targets[machine]?.endpoint,
           );
-          return { machine, ok: true, value: await fn(machine, session) };
+          const value = await fn(machine, session);
+          machineStage(run.ctx, machine, 'done');
+          return { machine, ok: true, value };
         } catch (err) {
-          return failedResult(machine, err, Reason.HostUnreachable);
+          const failed = failedResult<T>(machine, err, Reason.HostUnreachable);
+          machineStage(run.ctx, machine, 'failed', { ...failed.error });
+          return failed;
         } finally {
           if (session) closeAll(new Map([[machine, session]]));
         }
@@ -184,8 +189,10 @@ export async function rollback(
             `${name}: ${gen.path} is gone from the host and from this machine`,
           );
         }
+        machineStage(run.ctx, name, 'copying');
         copied = (await copyClosure(session, deps.store, gen.path)).paths;
       }
+      machineStage(run.ctx, name, 'activating');
       await session.switchGeneration(n);
       await session.switchTo(gen.path, 'switch');
       const rec = (run.doc.state.machines[name] ??= {
@@ -197,7 +204,12 @@ export async function rollback(
       if (want && want !== gen.path) rec.hold = { system: gen.path, whileDesired: want, generation: n };
       else delete rec.hold;
       await run.doc.checkpoint('machine-done');
-      deps.log.info('machine rolled back', { deployment: req.name, machine: name, generation: n });
+      run.ctx.deps.log.info('machine rolled back', {
+        deployment: req.name,
+        machine: name,
+        stage: 'activating',
+        generation: n,
+      });
       return { system: gen.path, copied };
     });
   } finally {
@@ -250,14 +262,13 @@ export async function destroy(
         try {
           await destroyMachine(run.ctx, run.doc, run.physical, machine, env);
           await run.doc.checkpoint('machine-done');
+          machineStage(run.ctx, machine, 'done');
           return { machine, ok: true, value: env };
         } catch (err) {
           // Whatever the error says, it is the destroy that failed.
-          return {
-            machine,
-            ok: false,
-            error: { reason: Reason.DestroyFailed, message: failureOf(err).message },
-          };
+          const error = { reason: Reason.DestroyFailed, message: failureOf(err).message };
+          machineStage(run.ctx, machine, 'failed', error);
+          return { machine, ok: false, error };
         }
       }),
     );

@@ -62,12 +62,21 @@ export interface StorePathInfo {
   ca?: string;
 }
 
+/** What a build reports while it runs: derivations built of those to build, and Nix's own lines. */
+export interface BuildWatch {
+  built?(done: number, total: number): void;
+  line?(line: string): void;
+}
+
 /** Where a copy reads store paths from: the NAR serialisation of each. */
 export type NarSource = Pick<LocalStore, 'nar'>;
 
 export interface LocalStore {
-  /** Build (or find already built) the given derivations; registers GC roots under `rootDir`. */
-  realise(drvs: string[], rootDir?: string): Promise<void>;
+  /**
+   * Build (or find already built) the given derivations; registers GC roots under `rootDir`. `watch` hears of
+   * the builds as Nix reports them.
+   */
+  realise(drvs: string[], rootDir?: string, watch?: BuildWatch): Promise<void>;
   /** Whether a path is valid in the local store. */
   isValid(path: string): Promise<boolean>;
   /** Which of these paths are valid, in one call. */
@@ -106,8 +115,8 @@ export interface HostSession {
   importPaths(paths: readonly StorePathInfo[], source: NarSource): Promise<CopyStats>;
   /** Point the system profile at `system`; returns the generation number. */
   setProfile(system: string): Promise<number>;
-  /** Run `<system>/bin/switch-to-configuration <mode>`. */
-  switchTo(system: string, mode: ActivationMode): Promise<void>;
+  /** Run `<system>/bin/switch-to-configuration <mode>`; resolves with what it printed. */
+  switchTo(system: string, mode: ActivationMode): Promise<string | void>;
   /** Switch the system profile to generation `n`; returns that generation's system path. */
   switchGeneration(n: number): Promise<string>;
   deleteGenerations(numbers: number[]): Promise<void>;

@@ -4,8 +4,9 @@ import { basename, join } from 'node:path';
 import pLimit from 'p-limit';
 import { Reason } from '../api/conditions.js';
 import { ReconixError } from '../core/errors.js';
-import type { LocalStore, StorePathInfo } from '../core/ports.js';
-import { runProcess, type ExecResult, type Runner } from '../util/exec.js';
+import type { BuildWatch, LocalStore, StorePathInfo } from '../core/ports.js';
+import { runProcess, type ExecOptions, type ExecResult, type Runner } from '../util/exec.js';
+import { BuildCounter } from './build-progress.js';
 import { assertStorePath } from '../util/shell.js';
 import { narOf } from './nar.js';
 import { makeToolbox, type SandboxOptions } from './sandbox.js';
@@ -57,7 +58,7 @@ export class NixLocalStore implements LocalStore {
    * `rootDir`, each result then gets a GC root named after its derivation (`<rootDir>/<drv name>`), so that
    * building some machines never drops the roots of others.
    */
-  async realise(drvs: string[], rootDir?: string): Promise<void> {
+  async realise(drvs: string[], rootDir?: string, watch?: BuildWatch): Promise<void> {
     if (drvs.length === 0) return;
     for (const d of drvs) {
       if (!assertStorePath(d).endsWith('.drv')) throw new Error(`not a derivation: ${JSON.stringify(d)}`);
@@ -95,15 +96,17 @@ export class NixLocalStore implements LocalStore {
             ]
           : [];
       const rootArgs = pending ? ['--add-root', join(pending, 'result'), '--indirect'] : [];
-      const result = await this.call(
-        ['--realise', ...sandboxArgs, ...rootArgs, ...drvs],
-        Reason.BuildFailed,
-        this.options.buildTimeoutMs,
-      );
+      const counter = watch ? new BuildCounter(watch) : undefined;
+      const timeoutMs = this.options.buildTimeoutMs;
+      const result = await this.call(['--realise', ...sandboxArgs, ...rootArgs, ...drvs], Reason.BuildFailed, {
+        ...(counter ? { onStderr: (b: Buffer) => counter.push(b) } : {}),
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      });
+      counter?.end(result.exitCode === 0);
       if (result.timedOut) {
         throw new ReconixError(
           Reason.BuildTimeout,
-          `building ${drvs.length} system(s) did not finish within ${Math.round((this.options.buildTimeoutMs ?? 0) / 1000)} s (--build-timeout)`,
+          `building ${drvs.length} system(s) did not finish within ${Math.round((timeoutMs ?? 0) / 1000)} s (--build-timeout)`,
         );
       }
       if (result.exitCode !== 0) {
@@ -184,9 +187,9 @@ export class NixLocalStore implements LocalStore {
     }
   }
 
-  private async call(args: string[], reason: Reason, timeoutMs?: number): Promise<ExecResult> {
+  private async call(args: string[], reason: Reason, options: ExecOptions = {}): Promise<ExecResult> {
     try {
-      return await this.runner(this.nixStore, args, timeoutMs === undefined ? {} : { timeoutMs });
+      return await this.runner(this.nixStore, args, options);
     } catch (cause) {
       throw new ReconixError(reason, `cannot run ${this.nixStore}: ${String(cause)}`, { cause });
     }

@@ -52,9 +52,26 @@ export interface RunContext {
   readonly signal: AbortSignal;
   /** Reports progress (never throws): the request's sink, or nothing. */
   readonly progress: ProgressSink;
+  /** Enter a stage of the run: every log line after this says it in its `stage` field, unless it names its own. */
+  enter(stage: RunStage): void;
 }
 
-export function runContext(req: ReconcileRequest, deps: ReconcileDeps): RunContext {
+/** The stages of a reconcile, as log lines name them (a machine's own lines name the machine's stage). */
+export type RunStage = 'evaluate' | 'provision' | 'observe' | 'plan' | 'apply' | 'report';
+
+/** A logger that adds the stage the run is in to every line that does not name one. */
+function staged(log: ReconcileDeps['log'], current: () => string): ReconcileDeps['log'] {
+  const add = (fields?: Record<string, unknown>) => ({ stage: current(), ...fields });
+  return {
+    info: (msg, fields) => log.info(msg, add(fields)),
+    warn: (msg, fields) => log.warn(msg, add(fields)),
+    error: (msg, fields) => log.error(msg, add(fields)),
+  };
+}
+
+export function runContext(req: ReconcileRequest, given: ReconcileDeps): RunContext {
+  let stage: RunStage = 'evaluate';
+  const deps = { ...given, log: staged(given.log, () => stage) };
   const sink = req.progress ?? noProgress;
   const progress: ProgressSink = (event) => {
     try {
@@ -63,7 +80,13 @@ export function runContext(req: ReconcileRequest, deps: ReconcileDeps): RunConte
       // A watcher that fails must not fail the reconcile.
     }
   };
-  return { req, deps, signal: req.signal ?? new AbortController().signal, progress };
+  return {
+    req,
+    deps,
+    signal: req.signal ?? new AbortController().signal,
+    progress,
+    enter: (next) => void (stage = next),
+  };
 }
 
 /**
@@ -94,11 +117,18 @@ export function machine(physical: PhysicalView, name: string): MachinePhysical {
 }
 
 /** The failure `err` stands for on machine `name`, logged where it is met. */
-export function machineFailure(ctx: RunContext, name: string, err: unknown, fallback: Reason): Failure {
+export function machineFailure(
+  ctx: RunContext,
+  name: string,
+  err: unknown,
+  fallback: Reason,
+  stage?: string,
+): Failure {
   const failure = failureOf(err, fallback);
   ctx.deps.log.error('machine failed', {
     deployment: ctx.req.name,
     machine: name,
+    ...(stage ? { stage } : {}),
     reason: failure.reason,
     reaction: failure.reaction,
     error: failure.message,

@@ -18,13 +18,17 @@ import { placeKeyActions } from '../keys/plan.js';
 import { assembleReport } from '../report/assemble.js';
 import type { RunResults } from '../report/outcomes.js';
 import type { ReconcileReport } from '../report/report.js';
+import { deploymentStage, machineStage } from '../observe/progress.js';
+import { ended, watched } from './progress.js';
 
 export async function reconcileDeployment(
   req: ReconcileRequest,
   deps: ReconcileDeps,
 ): Promise<ReconcileReport> {
-  const ctx = runContext(req, deps);
+  const watch = watched(req.progress);
+  const ctx = runContext({ ...req, progress: watch.sink }, deps);
   const started = deps.clock.now();
+  deploymentStage(ctx, 'started');
   const done: RunResults = {};
   let doc: OpenedState | undefined;
   let error: unknown;
@@ -49,14 +53,19 @@ export async function reconcileDeployment(
       cancelled: ctx.signal.aborted,
       error: err,
     });
-  return doc ? finish(ctx, doc, report(error), report) : report(error);
+  const final = doc ? await finish(ctx, doc, report(error), report) : report(error);
+  ended(ctx, final, watch.finished);
+  return final;
 }
 
 /** Provision: the physical view, the cloud resources, the targets as they are, then the missing ones made. */
 async function provision(ctx: RunContext, doc: OpenedState, done: RunResults): Promise<void> {
   const { req, deps } = ctx;
+  deploymentStage(ctx, 'evaluating');
+  ctx.enter('evaluate');
   const physical = (done.physical = await evaluatePhysical(req, deps, doc));
   const selected = (done.selected = selectMachines(Object.keys(physical.machines), req.include, req.exclude));
+  ctx.enter('provision');
   const resources = (done.resources = await reconcileResources(ctx, doc, physical, provisions(req)));
   const observed = (done.observed = await observeTargets(ctx, doc, physical, selected, resources.facts));
   const targetPlan = (done.targetPlan = planTargets({
@@ -86,8 +95,11 @@ async function configure(ctx: RunContext, doc: OpenedState, done: RunResults): P
     failed: failedSoFar(done),
     ...(req.stopAfter ? { stopAfter: req.stopAfter } : {}),
   });
+  ctx.enter('observe');
+  for (const n of names.evaluate) machineStage(ctx, n, 'evaluating');
   const configured = (done.configured = await evaluateWhileObserving(ctx, doc, physical, targets, names));
   const { desired, connected, hosts } = configured;
+  ctx.enter('plan');
   const builtLocally = await deps.store.validPaths(Object.values(desired).map((ref) => ref.outPath));
   const env = Object.fromEntries(names.connect.map((n) => [n, physical.machines[n]?.targetEnv ?? 'none']));
   const systemPlan = (done.systemPlan = planSystems({
@@ -120,6 +132,7 @@ async function configure(ctx: RunContext, doc: OpenedState, done: RunResults): P
   }
   // Between evaluation and apply: a cancelled run applies nothing.
   if (req.op !== 'deploy' || ctx.signal.aborted) return;
+  ctx.enter('apply');
   const actions = stageActions(req.stopAfter, systemPlan.actions);
   const reconnect = (name: string) => connectHost(ctx, doc, physical, name, targets[name]?.endpoint);
   done.applied = await applySystems(ctx, doc, actions, connected.sessions, hosts.views, env, keys, reconnect);
@@ -155,6 +168,7 @@ async function finish(
   failed: (err: unknown) => ReconcileReport,
 ): Promise<ReconcileReport> {
   const { req } = ctx;
+  ctx.enter('report');
   const record = (r: ReconcileReport) => {
     const revision = r.error?.scope !== 'deployment' && req.revision ? { revision: req.revision } : {};
     doc.state.status = { at: r.startedAt, ok: r.ok, reason: r.reason, message: r.message, ...revision };

@@ -124,7 +124,7 @@ export class SshHostSession implements HostSession {
     return n;
   }
 
-  async switchTo(system: string, mode: ActivationMode): Promise<void> {
+  async switchTo(system: string, mode: ActivationMode): Promise<string> {
     assertStorePath(system);
     if (!MODES.includes(mode)) throw new Error(`unknown activation mode ${JSON.stringify(mode)}`);
     const r = await this.exec(`${shellJoin([`${system}/bin/switch-to-configuration`, mode])} 2>&1`, {}, null);
@@ -132,6 +132,7 @@ export class SshHostSession implements HostSession {
       const msg = `switch-to-configuration ${mode} of ${system} ${this.why(r)}`;
       throw this.fail(Reason.ActivationFailed, msg, new ExecError(r), r.stdout);
     }
+    return r.stdout;
   }
 
   async switchGeneration(n: number): Promise<string> {

@@ -10,6 +10,8 @@ export interface ExecOptions {
   maxStdoutBytes?: number;
   /** Bytes of stderr kept (head and tail; default 1 MiB). */
   maxStderrBytes?: number;
+  /** Hears stderr as it arrives, besides what is kept of it. */
+  onStderr?: (chunk: Buffer) => void;
 }
 
 /** What is kept of a local process's stdout unless the caller says otherwise. */
@@ -65,7 +67,10 @@ export const runProcess: Runner = (file, args, options = {}) =>
             child.kill('SIGKILL');
           }, options.timeoutMs);
     child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stderr.on('data', (b: Buffer) => {
+      err.push(b);
+      options.onStderr?.(b);
+    });
     child.on('error', (e) => {
       if (timer) clearTimeout(timer);
       reject(e);

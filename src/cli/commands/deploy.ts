@@ -13,7 +13,7 @@ export function deployCommand(cli: Cli): Command {
     'create missing hosts and cloud resources, build, copy and activate what changed',
   );
   return activation(maxParallel(deploy, 'machines copied and activated at once'))
-    .option('--json', 'print the report as JSON')
+    .option('--json', 'print progress events, then the report, as JSON lines')
     .option('--diff', 'first show what changes on each machine whose system changes, as plan --diff does')
     .action(
       eachDeployment(cli, (sel, o) => ({
@@ -22,12 +22,15 @@ export function deployCommand(cli: Cli): Command {
           if (!o.diff) return reconcileDeployment(req, sel.deps);
           // JSON: the diffs are in the deploy's own report, computed before it applies anything.
           if (sel.json) return reconcileDeployment({ ...req, diff: true }, sel.deps);
-          print(renderDiffs(await reconcileDeployment({ ...req, op: 'plan', diff: true }, sel.deps)));
+          // The plan that computes the diffs runs quietly: its report is what is shown.
+          const { progress: _quiet, ...plan } = req;
+          print(renderDiffs(await reconcileDeployment({ ...plan, op: 'plan', diff: true }, sel.deps)));
           return reconcileDeployment(req, sel.deps);
         },
         text: renderDeploy,
         json: deployOutput,
         code: exitCode,
+        progress: 'always',
       })),
     );
 }

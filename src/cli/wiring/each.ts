@@ -7,6 +7,7 @@ import type { ReconcileReport } from '../../report/report.js';
 import type { LoadedDeployment } from '../../source/deployments.js';
 import { jsonDocument } from '../output.js';
 import { renderResults } from '../render.js';
+import { display, type DisplayMode } from '../progress/display.js';
 import { setup, type Cli, type Selection } from './cli.js';
 import type { Options } from './options.js';
 
@@ -29,6 +30,11 @@ export interface PerDeployment<R> {
   code?(result: R): number;
   /** Default: worst. */
   fold?: Fold;
+  /**
+   * Show the run's progress: everywhere (live on a terminal, stage lines otherwise, events with --json), or only
+   * live on a terminal, where it cannot mix with output that scripts read.
+   */
+  progress?: 'always' | 'terminal';
 }
 
 export const print = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
@@ -42,13 +48,34 @@ export async function forEachDeployment<R>(
   const fold = each.fold ?? worst;
   let code = 0;
   const documents: unknown[] = [];
+  const mode = displayMode(sel, each.progress);
   for (const d of sel.deployments) {
-    const result = await each.run(sel.request(d, each.op), d);
+    const shown = mode
+      ? display({
+          mode,
+          output: sel.globals.verbose === true,
+          write: (text) => void process.stdout.write(text),
+          size: () => ({ rows: process.stdout.rows || 24, columns: process.stdout.columns || 80 }),
+        })
+      : undefined;
+    const req = sel.request(d, each.op);
+    let result: R;
+    try {
+      result = await each.run(shown ? { ...req, progress: shown.sink } : req, d);
+    } finally {
+      shown?.stop();
+    }
     code = fold(code, each.code?.(result) ?? 0);
     if (sel.json && each.json) documents.push(each.json(result));
     else if (each.text) out(each.text(result, d));
   }
-  if (sel.json && each.json) out(jsonDocument(documents));
+  // After the events, the document on one line of its own: the last line of the output.
+  if (sel.json && each.json)
+    out(
+      mode === 'json'
+        ? JSON.stringify(documents.length === 1 ? documents[0] : documents)
+        : jsonDocument(documents),
+    );
   return code;
 }
 
@@ -86,8 +113,21 @@ export function operation<T>(
   verb: string,
   show: (v: T) => string,
 ): PerDeployment<MachineResult<T>[]> {
-  return { op: 'deploy', run, text: (results) => renderResults(verb, results, show), code: failedAny };
+  return {
+    op: 'deploy',
+    run,
+    text: (results) => renderResults(verb, results, show),
+    code: failedAny,
+    progress: 'terminal',
+  };
 }
 
 export const failedAny = (results: readonly MachineResult<unknown>[]): number =>
   results.some((r) => !r.ok) ? 1 : 0;
+
+function displayMode(sel: Selection, progress: PerDeployment<unknown>['progress']): DisplayMode | undefined {
+  if (!progress) return undefined;
+  if (process.stdout.isTTY && !sel.json) return 'live';
+  if (progress === 'terminal') return undefined;
+  return sel.json ? 'json' : 'plain';
+}

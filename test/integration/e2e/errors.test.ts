@@ -74,7 +74,11 @@ describe('bad network files', function () {
       assert.equal(plan.code, 2, plan.stdout + plan.stderr);
       assert.match(plan.stdout + plan.stderr, nixos);
       const json = await cli('deploy', '--json');
-      const report = JSON.parse(json.stdout) as { reason: string; message: string };
+      // The report is the last line, after the progress events.
+      const report = JSON.parse(json.stdout.trim().split('\n').at(-1)!) as {
+        reason: string;
+        message: string;
+      };
       assert.equal(report.reason, Reason.EvaluationFailed);
       assert.match(report.message, nixos);
     } finally {
@@ -193,7 +197,7 @@ describe('a deploy in which some machines are unreachable', function () {
       reconix(['--state-dir', ws.stateDir, '-f', join(ws.dir, 'none.yaml'), 'deploy', ...args]);
     const json = await cli('--json');
     assert.equal(json.code, 1, json.stdout + json.stderr);
-    const report = JSON.parse(json.stdout) as {
+    const report = JSON.parse(json.stdout.trim().split('\n').at(-1)!) as {
       message: string;
       machines: Record<string, { outcome: string; error?: { reason: string; message: string } }>;
     };
