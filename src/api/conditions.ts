@@ -30,5 +30,8 @@ export const Reason = {
   KeyUnavailable: 'KeyUnavailable',
   KeyDeliveryFailed: 'KeyDeliveryFailed',
   Cancelled: 'Cancelled',
+  RolloutFailed: 'RolloutFailed',
+  RolloutPaused: 'RolloutPaused',
+  HealthCheckFailed: 'HealthCheckFailed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

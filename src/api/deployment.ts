@@ -1,5 +1,6 @@
 // The NixDeployment resource: one schema serves the CRD, validation of manifests and the TypeScript types.
 import { Type, type Static } from '@sinclair/typebox';
+import { HealthCheckOverride, RolloutStrategy } from './rollout.js';
 
 export const API_GROUP = 'reconix.dev';
 export const API_VERSION = 'v1alpha1';
@@ -100,6 +101,8 @@ export const NixDeploymentSpec = Type.Object(
             }),
           ),
           activation: Type.Optional(ActivationMode),
+          strategy: Type.Optional(RolloutStrategy),
+          healthChecks: Type.Optional(Type.Array(HealthCheckOverride)),
         },
         { additionalProperties: false },
       ),

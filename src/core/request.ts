@@ -1,5 +1,6 @@
 // What one reconcile of one deployment is asked to do.
 import type { ActivationMode, DriftPolicy } from '../api/deployment.js';
+import type { HealthCheckOverride, RolloutStrategy } from '../api/rollout.js';
 import type { NetworkSource } from './ports.js';
 import type { ProgressSink } from './progress.js';
 
@@ -26,6 +27,12 @@ export interface ReconcileRequest {
    * copy or an activation, never inside one); the report then says Cancelled and what is left is planned.
    */
   signal?: AbortSignal;
+  /** spec.rollout's strategy and health check overrides. */
+  rollout?: { strategy?: RolloutStrategy; healthChecks?: readonly HealthCheckOverride[] };
+  /** Kubernetes mode: the reconix.dev/resume annotation; a value not yet acted on resumes a paused rollout. */
+  resume?: string;
+  /** Run again a rollout that failed at this same revision (an explicit deploy, a new requestedAt). */
+  retryFailedRollout?: boolean;
   /** Receives the reconcile's progress as it happens (src/core/progress.ts); default: dropped. */
   progress?: ProgressSink;
 }

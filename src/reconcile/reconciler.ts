@@ -12,6 +12,7 @@ import { closeAll, evaluateWhileObserving } from '../observe/hosts.js';
 import { reconcileResources } from '../apply/resources.js';
 import { applyTargets } from '../apply/targets.js';
 import { applySystems } from '../apply/apply.js';
+import { applyRollout } from '../apply/rollout.js';
 import { keysRun, planKeyStage } from '../apply/keys.js';
 import { placeKeyActions } from '../keys/plan.js';
 import { assembleReport } from '../report/assemble.js';
@@ -55,7 +56,13 @@ export async function reconcileDeployment(
 async function provision(ctx: RunContext, doc: OpenedState, done: RunResults): Promise<void> {
   const { req, deps } = ctx;
   const physical = (done.physical = await evaluatePhysical(req, deps, doc));
-  const selected = (done.selected = selectMachines(Object.keys(physical.machines), req.include, req.exclude));
+  const tagsOf = (n: string) => physical.machines[n]?.tags ?? [];
+  const selected = (done.selected = selectMachines(
+    Object.keys(physical.machines),
+    req.include,
+    req.exclude,
+    tagsOf,
+  ));
   const resources = (done.resources = await reconcileResources(ctx, doc, physical, provisions(req)));
   const observed = (done.observed = await observeTargets(ctx, doc, physical, selected, resources.facts));
   const targetPlan = (done.targetPlan = planTargets({
@@ -114,7 +121,24 @@ async function configure(ctx: RunContext, doc: OpenedState, done: RunResults): P
   // Between evaluation and apply: a cancelled run applies nothing.
   if (req.op !== 'deploy' || ctx.signal.aborted) return;
   const actions = stageActions(req.stopAfter, systemPlan.actions);
-  done.applied = await applySystems(ctx, doc, actions, connected.sessions, hosts.views, env, keys);
+  if (req.stopAfter) {
+    done.applied = await applySystems(ctx, doc, actions, connected.sessions, hosts.views, env, keys);
+    return;
+  }
+  // The rollout: in health-gated waves when the spec asks for them or machines declare checks.
+  const systems = Object.fromEntries(Object.entries(desired).map(([n, ref]) => [n, ref.outPath]));
+  const rolled = await applyRollout(ctx, doc, {
+    actions,
+    sessions: connected.sessions,
+    hosts: hosts.views,
+    env,
+    keys,
+    physical,
+    targets,
+    systems,
+  });
+  done.applied = rolled.applied;
+  if (rolled.rollout) done.rollout = rolled.rollout;
 }
 
 /** Machines that failed before connecting, or that planning found unreachable. */

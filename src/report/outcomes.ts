@@ -60,6 +60,8 @@ export interface MachineOutcome {
   current?: string;
   generation?: number;
   failure?: Failure;
+  /** Switched back to the generation it ran before, with its rollout wave. */
+  rolledBack?: boolean;
   /** Stopped by a cancellation before its steps were done. */
   cancelled?: boolean;
 }
@@ -91,4 +93,19 @@ export interface RunResults {
   systemPlan?: Plan;
   keys?: KeysOutcome;
   applied?: readonly MachineOutcome[];
+  rollout?: RolloutReport;
+}
+
+/** How a rollout in waves went: each wave's machines and state, and what failed. */
+export interface RolloutReport {
+  revision: string;
+  waves: {
+    wave: number;
+    machines: string[];
+    state: 'pending' | 'passed' | 'failed' | 'paused' | 'rolled-back' | 'skipped';
+  }[];
+  /** The wave running, paused or failed; the last one when complete. */
+  currentWave: number;
+  state: 'complete' | 'paused' | 'failed';
+  failed?: { wave: number; machine: string; check: string; message: string };
 }

@@ -4,6 +4,7 @@ import { combinedReaction, failureOf, type Failure } from '../core/errors.js';
 import type { ReconcileRequest } from '../core/request.js';
 import type { MachineVerdict, Plan } from '../plan/actions.js';
 import type { CopyStats } from '../core/ports.js';
+import type { RolloutReport } from './outcomes.js';
 
 export type Outcome =
   | 'unchanged'
@@ -33,6 +34,8 @@ export interface MachineReport {
   copied?: CopyStats;
   /** Declared keys missing on the host or not as declared (after this reconcile), and those it delivered. */
   keys?: { missing: string[]; delivered: string[]; warnings?: string[] };
+  /** Switched back to its previous generation by a failed rollout. */
+  rolledBack?: boolean;
   /** Why this machine failed, and whether retrying can help. */
   error?: Failure;
 }
@@ -57,6 +60,8 @@ export interface ReconcileReport {
   startedAt: string;
   durationMs: number;
   revision?: string;
+  /** How the rollout in waves went, when the deployment rolls out in waves or with health checks. */
+  rollout?: RolloutReport;
 }
 
 export function failedMachines(report: ReconcileReport): MachineReport[] {

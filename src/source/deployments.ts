@@ -41,6 +41,7 @@ export interface RequestOverrides {
   alwaysActivate?: boolean;
   revision?: string;
   stopAfter?: DeployStage;
+  retryFailedRollout?: boolean;
 }
 
 /** The reconcile request a manifest asks for, with command-line overrides on top. */
@@ -64,5 +65,14 @@ export function requestFor(
     ...(o.alwaysActivate ? { alwaysActivate: true } : {}),
     ...(o.revision ? { revision: o.revision } : {}),
     ...(o.stopAfter ? { stopAfter: o.stopAfter } : {}),
+    ...(o.retryFailedRollout ? { retryFailedRollout: true } : {}),
+    ...(spec.rollout?.strategy || spec.rollout?.healthChecks
+      ? {
+          rollout: {
+            ...(spec.rollout.strategy ? { strategy: spec.rollout.strategy } : {}),
+            ...(spec.rollout.healthChecks ? { healthChecks: spec.rollout.healthChecks } : {}),
+          },
+        }
+      : {}),
   };
 }

@@ -22,6 +22,7 @@ import {
   isDeleting,
   keyOf,
   requestedAt,
+  RESUME,
   type NixDeploymentObject,
 } from '../../kube/object.js';
 import { readDeploymentSecrets, type DeploymentSecrets } from './secrets.js';
@@ -103,7 +104,13 @@ export class ObjectReconciler {
       const secrets = await readDeploymentSecrets(recordingSecrets(this.opts.secrets, seen), obj);
       const resolved = await this.opts.sources.resolve(obj);
       revision = resolved.revision;
-      const req = requestFor(id, obj.spec, resolved.source, 'deploy', { revision });
+      // A new requestedAt tries a failed rollout again; reconix.dev/resume resumes a paused one.
+      const resume = obj.metadata.annotations?.[RESUME];
+      const req = {
+        ...requestFor(id, obj.spec, resolved.source, 'deploy', { revision }),
+        ...(resume ? { resume } : {}),
+        ...(asked && asked !== obj.status?.lastHandledRequestedAt ? { retryFailedRollout: true } : {}),
+      };
       report = await (this.opts.reconcile ?? reconcileDeployment)(req, this.opts.depsFor(id, secrets, false));
     } catch (err) {
       failure = failureOf(err);
