@@ -36,6 +36,26 @@ export interface RolloutResult {
 
 type Failed = NonNullable<RolloutReport['failed']>;
 
+/** Each machine's health checks and the waves, or undefined when the deployment is not gated at all. */
+export function rolloutWaves(
+  req: RunContext['req'],
+  physical: PhysicalView,
+  names: readonly string[],
+): { waves: WavePlan[]; checks: Record<string, HealthCheck[]> } | undefined {
+  const checks: Record<string, HealthCheck[]> = {};
+  for (const n of names)
+    checks[n] = checksFor(
+      n,
+      physical.machines[n]?.healthChecks,
+      req.rollout?.healthChecks,
+      req.source.builder === 'nixos',
+    );
+  const strategy = req.rollout?.strategy;
+  if (!isGated(strategy, checks)) return undefined;
+  const machines = names.map((n) => ({ name: n, tags: physical.machines[n]?.tags ?? [] }));
+  return { waves: assignWaves(machines, strategy), checks };
+}
+
 export async function applyRollout(
   ctx: RunContext,
   doc: StateDoc,
@@ -43,24 +63,12 @@ export async function applyRollout(
 ): Promise<RolloutResult> {
   const { req } = ctx;
   const names = Object.keys(input.systems).filter((n) => input.sessions.has(n));
-  const checks: Record<string, HealthCheck[]> = {};
-  for (const n of names)
-    checks[n] = checksFor(
-      n,
-      input.physical.machines[n]?.healthChecks,
-      req.rollout?.healthChecks,
-      req.source.builder === 'nixos',
-    );
   const strategy = req.rollout?.strategy;
   const apply = (actions: readonly Action[]) =>
     applySystems(ctx, doc, actions, input.sessions, input.hosts, input.env, input.keys);
-  if (!isGated(strategy, checks) || req.mode === 'dry-activate')
-    return { applied: await apply(input.actions) };
-
-  const waves = assignWaves(
-    names.map((n) => ({ name: n, tags: input.physical.machines[n]?.tags ?? [] })),
-    strategy,
-  );
+  const gated = rolloutWaves(req, input.physical, names);
+  if (!gated || req.mode === 'dry-activate') return { applied: await apply(input.actions) };
+  const { waves, checks } = gated;
   const revision = rolloutRevision(input.systems, checks, waves);
   const now = () => ctx.deps.clock.now().toISOString();
   const prior = doc.state.rollout;

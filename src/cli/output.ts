@@ -20,6 +20,7 @@ export function planOutput(report: ReconcileReport): PlanOutput {
     machines,
     actions,
     ...(resources ? { resources } : {}),
+    ...(report.plan.waves ? { waves: report.plan.waves } : {}),
   };
 }
 

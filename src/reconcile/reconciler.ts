@@ -12,7 +12,7 @@ import { closeAll, evaluateWhileObserving } from '../observe/hosts.js';
 import { reconcileResources } from '../apply/resources.js';
 import { applyTargets } from '../apply/targets.js';
 import { applySystems } from '../apply/apply.js';
-import { applyRollout } from '../apply/rollout.js';
+import { applyRollout, rolloutWaves } from '../apply/rollout.js';
 import { keysRun, planKeyStage } from '../apply/keys.js';
 import { placeKeyActions } from '../keys/plan.js';
 import { assembleReport } from '../report/assemble.js';
@@ -118,6 +118,12 @@ async function configure(ctx: RunContext, doc: OpenedState, done: RunResults): P
     systemPlan.actions.filter((a) => !keyStage.failed.has(a.machine)),
     req.mode === 'dry-activate' ? [] : keyStage.actions,
   );
+  const gated = rolloutWaves(
+    req,
+    physical,
+    Object.keys(desired).filter((n) => hosts.views[n]),
+  );
+  if (gated) done.waves = gated.waves.map((w) => ({ wave: w.index, machines: w.machines }));
   // Between evaluation and apply: a cancelled run applies nothing.
   if (req.op !== 'deploy' || ctx.signal.aborted) return;
   const actions = stageActions(req.stopAfter, systemPlan.actions);

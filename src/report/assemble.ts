@@ -39,7 +39,8 @@ export function planOf(r: RunResults): Plan {
   if (!r.targetPlan) return empty;
   const plan = r.systemPlan ? mergePlans(r.targetPlan, r.systemPlan) : r.targetPlan;
   const changes = r.resources?.changes ?? [];
-  return changes.length > 0 ? { ...plan, resources: changes } : plan;
+  const withWaves = r.waves ? { ...plan, waves: r.waves } : plan;
+  return changes.length > 0 ? { ...withWaves, resources: changes } : withWaves;
 }
 
 type Reports = Record<string, MachineReport>;
@@ -64,7 +65,7 @@ function machineReports(input: AssembleInput): Reports {
     input.cancelled ||
     (r.rollout !== undefined && r.rollout.state !== 'complete');
   for (const m of Object.values(reports)) {
-    const settled = m.error !== undefined || m.outcome !== 'unchanged';
+    const settled = m.error !== undefined || m.outcome !== 'unchanged' || m.rolledBack === true;
     if (isPlanned({ op: req.op, stopped, verdict: m.verdict, activates: activating.has(m.machine), settled }))
       m.outcome = 'planned';
   }

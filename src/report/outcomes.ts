@@ -93,6 +93,8 @@ export interface RunResults {
   systemPlan?: Plan;
   keys?: KeysOutcome;
   applied?: readonly MachineOutcome[];
+  /** The rollout's waves, when it goes in waves. */
+  waves?: { wave: number; machines: string[] }[];
   rollout?: RolloutReport;
 }
 

@@ -178,13 +178,24 @@ function stateOf(m: MachineReport): MachineState['state'] {
   if (m.outcome === 'drift-reported') return 'Drifted';
   if (m.outcome === 'held') return 'Held';
   if (m.outcome === 'obsolete') return 'Obsolete';
+  if (m.rolledBack) return 'RolledBack';
   if (m.outcome === 'planned') return 'Pending';
   if (m.keys && m.keys.missing.length > 0) return 'KeysMissing';
   return 'Ready';
 }
 
 // Failing machines first, then those needing attention, so the bounded list shows what matters.
-const RANK = ['Failed', 'Unreachable', 'Drifted', 'KeysMissing', 'Held', 'Pending', 'Obsolete', 'Ready'];
+const RANK = [
+  'Failed',
+  'Unreachable',
+  'RolledBack',
+  'Drifted',
+  'KeysMissing',
+  'Held',
+  'Pending',
+  'Obsolete',
+  'Ready',
+];
 
 /** Counts over every machine, and at most MAX_LISTED_MACHINES of them by name. */
 export function machineStatus(
