@@ -3,7 +3,6 @@
 // server on a loopback address.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
 import { reconix } from '../../support/cli.js';
 import { eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
 import { startController, type ControllerProcess } from '../prometheus/processes.js';
