@@ -72,7 +72,13 @@ export async function applyRollout(
   const revision = rolloutRevision(input.systems, checks, waves);
   const now = () => ctx.deps.clock.now().toISOString();
   const prior = doc.state.rollout;
-  const same = prior?.revision === revision && !(prior.state === 'failed' && req.retryFailedRollout);
+  // A complete rollout starts over (drift corrections go in their waves); a retried failure too.
+  const same =
+    prior?.revision === revision &&
+    prior.state !== 'complete' &&
+    !(prior.state === 'failed' && req.retryFailedRollout);
+  // The wave a run before a restart had started is checked and baked again, even with nothing left to change.
+  const interrupted = same && prior.state === 'progressing' ? prior.done + 1 : 0;
   const rec: RolloutRecord = same
     ? prior
     : { revision, waves: waves.length, done: 0, state: 'progressing', at: now() };
@@ -97,8 +103,6 @@ export async function applyRollout(
     if (req.resume !== undefined) rec.resumedWith = req.resume;
     rec.state = 'progressing';
   }
-  // The wave a run before a restart had started is checked and baked again, even with nothing left to change.
-  const interrupted = same && rec.state === 'progressing' ? rec.done + 1 : 0;
 
   const outcomes = new Map<string, MachineOutcome>();
   const keep = (outs: readonly MachineOutcome[]) =>

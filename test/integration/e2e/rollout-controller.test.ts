@@ -100,16 +100,21 @@ describe('a rollout under the directory controller', function () {
       res.writeHead(status);
       res.end(status === 200 ? 'healthy\n' : 'starting\n');
     });
-    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    // On machine a's own loopback address, which {{address}} in the URL stands for.
+    const address = (await ws.state('paused')).machines.a?.endpoint?.host;
+    assert.match(address ?? '', /^127\./);
+    await new Promise<void>((r) => server!.listen(0, address, r));
     const port = (server.address() as { port: number }).port;
-    const rollout = `{ strategy: { waves: [{ count: 1 }] }, healthChecks: [{ checks: [{ http: { url: "http://127.0.0.1:${port}/healthz", body: healthy }, retries: 0 }] }] }`;
+    const rollout = `{ strategy: { waves: [{ count: 1 }] }, healthChecks: [{ machines: a, checks: [{ http: { url: "http://{{address}}:${port}/healthz", body: healthy }, retries: 0 }] }] }`;
     await ws.write('local.yaml', manifest('3', rollout));
     const failed = await ws.run('deploy');
     assert.equal(failed.ok, false);
     assert.equal(failed.rollout?.failed?.machine, 'a');
     assert.match(
       failed.message,
-      new RegExp(`check http http://127.0.0.1:${port}/healthz: .*answered 503, not 200`),
+      new RegExp(
+        `check http http://\\{\\{address\\}\\}:${port}/healthz: http://${address}:${port}/healthz answered 503, not 200`,
+      ),
     );
     status = 200;
     const passed = await ws.run('deploy', { retryFailedRollout: true });
