@@ -2,7 +2,6 @@
 // analysis gate if the wave has one) and go on, or stop and roll the wave back. Copies happen per wave, so the
 // machines of later waves never receive a closure of a failed rollout.
 import pLimit from 'p-limit';
-import { Reason } from '../api/conditions.js';
 import type { HealthCheck } from '../api/rollout.js';
 import type { PhysicalView, RolloutRecord } from '../core/model.js';
 import type { Action } from '../plan/actions.js';
@@ -15,7 +14,7 @@ import type { Targets } from '../observe/targets.js';
 import type { MachineOutcome, RolloutReport } from '../report/outcomes.js';
 import { applySystems } from './apply.js';
 import type { KeysRun } from './keys.js';
-import { previousGeneration, revertMachine } from './revert.js';
+import { emitWave, rollBack } from './revert.js';
 
 export interface RolloutInput {
   actions: readonly Action[];
@@ -118,7 +117,7 @@ export async function applyRollout(
       rec.done = wave.index;
       continue;
     }
-    const failed = await runWave(ctx, doc, input, wave, waves.length, work, checks, outcomes, keep, apply);
+    const failed = await runWave(ctx, input, wave, waves.length, work, checks, outcomes, keep, apply);
     if (failed) {
       rec.state = 'failed';
       rec.failed = failed;
@@ -148,29 +147,9 @@ function waveState(index: number, rec: RolloutRecord, state: RolloutReport['stat
   return state === 'complete' ? 'skipped' : 'pending';
 }
 
-function emitWave(
-  ctx: RunContext,
-  w: WavePlan,
-  total: number,
-  state: 'started' | 'baking' | 'passed' | 'failed' | 'paused' | 'rolled-back',
-  message?: string,
-) {
-  ctx.progress({
-    type: 'wave',
-    deployment: ctx.req.name,
-    wave: w.index,
-    waves: total,
-    machines: w.machines,
-    state,
-    at: ctx.deps.clock.now().toISOString(),
-    ...(message ? { message } : {}),
-  });
-}
-
 /** One wave: copy and activate its machines, check every one of them, bake. Returns what failed, if anything. */
 async function runWave(
   ctx: RunContext,
-  doc: StateDoc,
   input: RolloutInput,
   wave: WavePlan,
   total: number,
@@ -256,78 +235,5 @@ async function runWave(
     await bake;
   }
   emitWave(ctx, wave, total, 'passed');
-  void doc;
   return undefined;
-}
-
-/** Switch the machines of `back` (the failed wave, or every wave up to it) back to what they ran before. */
-async function rollBack(
-  ctx: RunContext,
-  doc: StateDoc,
-  input: RolloutInput,
-  back: readonly WavePlan[],
-  total: number,
-  failed: Failed,
-  outcomes: Map<string, MachineOutcome>,
-): Promise<void> {
-  const { deps, req } = ctx;
-  const why = `rollout failed in wave ${failed.wave}: ${failed.machine}: ${failed.check}: ${failed.message}`;
-  emitWave(ctx, back[back.length - 1]!, total, 'failed', why);
-  const limit = pLimit(Math.max(1, req.maxParallel));
-  for (const wave of [...back].reverse()) {
-    await Promise.all(
-      wave.machines.map((machine) =>
-        limit(async () => {
-          const session = input.sessions.get(machine);
-          const system = input.systems[machine];
-          const view = input.hosts[machine];
-          const prev = system
-            ? previousGeneration(view?.ok ? view.observation : undefined, system)
-            : undefined;
-          const out = outcomes.get(machine) ?? { machine };
-          outcomes.set(machine, out);
-          if (machine === failed.machine || failed.machine.split(',').includes(machine))
-            out.failure = { reason: Reason.RolloutFailed, message: why, reaction: 'stall' };
-          // Only a machine now running the new system goes back; one whose activation already rolled back stays.
-          const runs = out.current === system || (view?.ok && view.observation.currentSystem === system);
-          if (!session || !prev || !runs) return;
-          const at = deps.clock.now().toISOString();
-          ctx.progress({
-            type: 'machine',
-            deployment: req.name,
-            machine,
-            stage: 'rolling-back',
-            wave: wave.index,
-            at,
-          });
-          try {
-            await revertMachine(doc, machine, session, prev, req.mode, at, why);
-            out.rolledBack = true;
-            out.current = prev.path;
-            delete out.outcome;
-            if (out.generation !== undefined) out.generation = prev.number;
-            ctx.progress({
-              type: 'machine',
-              deployment: req.name,
-              machine,
-              stage: 'rolled-back',
-              wave: wave.index,
-              at: deps.clock.now().toISOString(),
-              reason: Reason.RolloutFailed,
-            });
-            deps.log.warn('machine rolled back', {
-              deployment: req.name,
-              machine,
-              wave: wave.index,
-              generation: prev.number,
-            });
-          } catch (err) {
-            const message = `${why}; rolling back to generation ${prev.number} failed: ${err instanceof Error ? err.message : String(err)}`;
-            out.failure = { reason: Reason.RolloutFailed, message, reaction: 'retry' };
-          }
-        }),
-      ),
-    );
-    emitWave(ctx, wave, total, 'rolled-back');
-  }
 }
