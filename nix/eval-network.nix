@@ -251,6 +251,13 @@ let
       toString v
     else
       v;
+  dropNulls = a: removeAttrs a (filter (k: a.${k} == null || k == "_module") (attrNames a));
+  plainCheck =
+    c:
+    let
+      p = dropNulls c;
+    in
+    p // (if p ? http then { http = dropNulls p.http; } else { });
   optionalAttr = name: v: if v == null then { } else { ${name} = toString v; };
 
   # deployment.keys, each with exactly one source; a key the module system refuses (an attribute that is not a
@@ -290,6 +297,8 @@ let
         targetUser
         ;
       options = toPlain { inherit (d) ec2 local; };
+      inherit (d) tags;
+      healthChecks = map plainCheck d.healthChecks;
       keys =
         let
           checked = checkedKeys name d.keys;

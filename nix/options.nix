@@ -52,9 +52,14 @@ in
         description = "Secrets sent to the machine over SSH (see key-options.nix); never put into the Nix store.";
       };
       tags = mkOption {
-        type = types.attrsOf types.str;
-        default = { };
-        description = "Tags of the cloud objects made for this machine.";
+        type = types.listOf types.str;
+        default = [ ];
+        description = "Colmena's tags: rollout wave selectors and `--include @tag` select machines by them.";
+      };
+      healthChecks = mkOption {
+        type = types.listOf (types.submodule ./health-options.nix);
+        default = [ ];
+        description = "Checks that must pass after activation before the machine counts as updated (see health-options.nix).";
       };
     };
 

@@ -43,5 +43,8 @@ export const Reason = {
   SourceNotReady: 'SourceNotReady',
   ArtifactFetchFailed: 'ArtifactFetchFailed',
   ArtifactDigestMismatch: 'ArtifactDigestMismatch',
+  RolloutFailed: 'RolloutFailed',
+  RolloutPaused: 'RolloutPaused',
+  HealthCheckFailed: 'HealthCheckFailed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

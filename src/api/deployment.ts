@@ -1,5 +1,6 @@
 // The NixDeployment resource: one schema serves the CRD, validation of manifests and the TypeScript types.
 import { Type, type Static } from '@sinclair/typebox';
+import { HealthCheckOverride, RolloutStrategy } from './rollout.js';
 
 export const API_GROUP = 'reconix.dev';
 export const API_VERSION = 'v1alpha1';
@@ -136,6 +137,8 @@ export const NixDeploymentSpec = Type.Object(
               'How long switch-to-configuration may run before the host kills it and switches back. Default 10m.',
             ),
           ),
+          strategy: Type.Optional(RolloutStrategy),
+          healthChecks: Type.Optional(Type.Array(HealthCheckOverride)),
         },
         { additionalProperties: false },
       ),

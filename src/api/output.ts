@@ -168,6 +168,18 @@ const PlanFields = {
   resources: Type.Optional(
     Type.Array(ResourceChange, { description: 'Cloud resources, when there are any.' }),
   ),
+  waves: Type.Optional(
+    Type.Array(
+      Type.Object(
+        {
+          wave: Type.Integer({ minimum: 1, description: '1-based.' }),
+          machines: Type.Array(Type.String(), { description: "The wave's machines." }),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'The rollout waves in order, when the deployment rolls out in waves or with checks.' },
+    ),
+  ),
 };
 const count = (what: string) => Type.Integer({ minimum: 0, description: what });
 const Outcome = {
@@ -422,9 +434,47 @@ export const MachineReport = Type.Object(
       ),
     ),
     diff: Type.Optional(ClosureDiff),
+    rolledBack: Type.Optional(
+      Type.Boolean({ description: 'A failed rollout switched it back to its previous generation.' }),
+    ),
     error: Type.Optional(MachineFailure),
   },
   { ...closed, description: 'What one deploy did to one machine.' },
+);
+
+const WaveMachines = Type.Array(text('A machine name.'), { description: "The wave's machines." });
+
+export const Rollout = Type.Object(
+  {
+    revision: text("A digest of the rollout: the machines' systems and checks, and the waves."),
+    waves: Type.Array(
+      Type.Object(
+        {
+          wave: Type.Integer({ minimum: 1, description: '1-based.' }),
+          machines: WaveMachines,
+          state: literals(
+            ['pending', 'passed', 'failed', 'paused', 'rolled-back', 'skipped'],
+            'How it went.',
+          ),
+        },
+        closed,
+      ),
+    ),
+    currentWave: Type.Integer({ minimum: 0, description: 'The wave running, paused after, or failed.' }),
+    state: literals(['complete', 'paused', 'failed'], 'How the rollout stands after this run.'),
+    failed: Type.Optional(
+      Type.Object(
+        {
+          wave: Type.Integer({ minimum: 1 }),
+          machine: text('The machine (or machines, for an analysis gate) that failed.'),
+          check: text('The health check, or activation, build, analysis.'),
+          message: text('What it said.'),
+        },
+        closed,
+      ),
+    ),
+  },
+  { ...closed, description: 'The rollout in health-gated waves, when the deployment has waves or checks.' },
 );
 
 export const DeployOutput = Type.Object(
@@ -437,6 +487,7 @@ export const DeployOutput = Type.Object(
     startedAt: Type.String({ format: 'date-time', description: 'When the run started.' }),
     durationMs: Type.Number({ minimum: 0, description: 'How long it took.' }),
     revision: Type.Optional(text('The git commit deployed (directory controller).')),
+    rollout: Type.Optional(Rollout),
   },
   { ...closed, description: 'What `reconix deploy` did for one deployment.' },
 );

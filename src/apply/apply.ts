@@ -239,7 +239,8 @@ async function activateStep(
   });
   const settings = detached(steps, name);
   // A detached activation reports its own stages (activating, confirming, rolling back).
-  if (!(settings && session.runCommand && step.mode !== 'dry-activate')) machineStage(ctx, name, 'activating');
+  if (!(settings && session.runCommand && step.mode !== 'dry-activate'))
+    machineStage(ctx, name, 'activating');
   const { generation, output } = await activate(session, step.system, step.mode, observed, settings);
   for (const line of output ?? []) outputLine(ctx, 'activation', line, name);
   if (step.mode === 'dry-activate') {

@@ -45,7 +45,7 @@ export async function openRun(
       ? await evaluatePhysical(req, deps, doc)
       : { description: '', machines: {}, resources: {} };
     const names = evaluate ? Object.keys(physical.machines) : Object.keys(doc.state.machines);
-    const selected = selectMachines(names, req.include, req.exclude);
+    const selected = selectMachines(names, req.include, req.exclude, (n) => physical.machines[n]?.tags ?? []);
     const targets: Record<string, Targets[string]> = {};
     for (const n of selected) {
       const m = physical.machines[n];

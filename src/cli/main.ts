@@ -17,6 +17,7 @@ import { listCommand } from './commands/list.js';
 import { planCommand } from './commands/plan.js';
 import { powerCommands } from './commands/power.js';
 import { rollbackCommand } from './commands/rollback.js';
+import { rolloutCommand } from './commands/rollout.js';
 import { scpCommand } from './commands/scp.js';
 import { sendKeysCommand } from './commands/send-keys.js';
 import { showOptionCommand } from './commands/show-option.js';
@@ -34,6 +35,7 @@ const COMMANDS: readonly ((cli: Cli) => Command | Command[])[] = [
   infoCommand,
   listGenerationsCommand,
   rollbackCommand,
+  rolloutCommand,
   deleteGenerationCommand,
   destroyCommand,
   sendKeysCommand,

@@ -21,6 +21,7 @@ export function planOutput(report: ReconcileReport): PlanOutput {
     actions,
     ...(resources ? { resources } : {}),
     ...diffsOf(report),
+    ...(report.plan.waves ? { waves: report.plan.waves } : {}),
   };
 }
 

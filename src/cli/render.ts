@@ -107,6 +107,8 @@ export function renderPlan(report: ReconcileReport): string {
       `${n.unchanged} unchanged, ${n.unreachable} unreachable.`,
   );
   lines.push(...renderResourceChanges(report.plan.resources));
+  for (const w of report.plan.waves ?? [])
+    lines.push(`Wave ${w.wave} of ${report.plan.waves!.length}: ${w.machines.join(', ')}`);
   if (!report.ok) lines.push(`Error (${report.reason}): ${report.message}`);
   return lines.join('\n');
 }
@@ -125,7 +127,9 @@ function outcomeText(m: MachineReport): string {
     case 'unreachable':
       return `FAILED (${m.error?.reason ?? 'error'}): ${m.error?.message ?? ''}`;
     case 'unchanged':
-      return `unchanged (${shortPath(m.system)})`;
+      return m.rolledBack
+        ? `rolled back to ${shortPath(m.current)} (generation ${m.generation ?? '?'})`
+        : `unchanged (${shortPath(m.system)})`;
     default:
       return m.outcome;
   }

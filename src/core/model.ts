@@ -1,5 +1,6 @@
 // The data the reconciler reasons about: what the spec wants, what the world is, what Reconix recorded.
 import type { ActivationMode } from '../api/deployment.js';
+import type { HealthCheck } from '../api/rollout.js';
 
 /** What the script says it is doing, in `status`: a state and, once it rolled back, why. */
 export type ActivationState =
@@ -47,6 +48,10 @@ export interface MachinePhysical {
   options: Record<string, unknown>;
   /** Names of deployment.keys (their contents never leave the evaluator). */
   keys: string[];
+  /** deployment.tags (colmena's): wave selectors and `--include @tag` match them. */
+  tags?: string[];
+  /** deployment.healthChecks, as declared. */
+  healthChecks?: HealthCheck[];
 }
 
 /** Phase 1: the physical and resource view of a network, evaluated without building anything. */
@@ -152,8 +157,25 @@ export interface DeploymentState {
   name: string;
   machines: Record<string, MachineRecord>;
   resources: Record<string, ResourceRecord>;
+  /** The rollout in waves of the last revision, so that a restarted run resumes at the right wave. */
+  rollout?: RolloutRecord;
   /** Last reconcile outcome, for `info` and directory-mode status. */
   status?: { at: string; ok: boolean; reason: string; message: string; revision?: string };
+}
+
+export interface RolloutRecord {
+  /** A digest of what is rolled out: every machine's system and checks, and the waves. */
+  revision: string;
+  waves: number;
+  /** Waves done and healthy (their baking over), counted from the first. */
+  done: number;
+  state: 'progressing' | 'paused' | 'failed' | 'complete';
+  /** Set by `reconix rollout resume`: the next run goes on after the paused wave. */
+  resumeRequested?: boolean;
+  /** The last resume token (the reconix.dev/resume annotation) acted on, in Kubernetes mode. */
+  resumedWith?: string;
+  failed?: { wave: number; machine: string; check: string; message: string };
+  at: string;
 }
 
 export function emptyState(name: string): DeploymentState {

@@ -1,5 +1,6 @@
 // What one reconcile of one deployment is asked to do.
 import type { ActivationMode, DriftPolicy } from '../api/deployment.js';
+import type { HealthCheckOverride, RolloutStrategy } from '../api/rollout.js';
 import type { NetworkSource } from './ports.js';
 import type { ProgressSink } from './progress.js';
 
@@ -37,6 +38,12 @@ export interface ReconcileRequest {
   confirmTimeoutMs?: number;
   /** How long switch-to-configuration may run before the host kills it and switches back; default 10 min. */
   activationTimeoutMs?: number;
+  /** spec.rollout's strategy and health check overrides. */
+  rollout?: { strategy?: RolloutStrategy; healthChecks?: readonly HealthCheckOverride[] };
+  /** Kubernetes mode: the reconix.dev/resume annotation; a value not yet acted on resumes a paused rollout. */
+  resume?: string;
+  /** Run again a rollout that failed at this same revision (an explicit deploy, a new requestedAt). */
+  retryFailedRollout?: boolean;
   /** Receives the reconcile's progress as it happens (src/core/progress.ts); default: dropped. */
   progress?: ProgressSink;
 }

@@ -2,6 +2,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { Reason } from '../api/conditions.js';
+import { HealthCheck } from '../api/rollout.js';
 import { ReconixError } from '../core/errors.js';
 import type { KeySpec, PhysicalView, SystemRef } from '../core/model.js';
 import { isStorePath } from '../util/shell.js';
@@ -18,6 +19,8 @@ const MachinePhysical = Type.Object({
   hostPublicKey: Type.Optional(Type.String()),
   options: Attrs,
   keys: Type.Array(Type.String()),
+  tags: Type.Optional(Type.Array(Type.String())),
+  healthChecks: Type.Optional(Type.Array(HealthCheck)),
 });
 
 const Physical = Type.Object({

@@ -17,6 +17,8 @@ export function parseDeploymentId(id: string): { namespace: string; name: string
 export const FINALIZER = 'reconix.dev/finalizer';
 /** Set to any new value (a timestamp, by convention) to reconcile now, as Flux's requestedAt. */
 export const REQUESTED_AT = 'reconix.dev/requestedAt';
+/** Set to a new value to resume a rollout paused after a wave (`reconix rollout resume` in the other modes). */
+export const RESUME = 'reconix.dev/resume';
 
 export interface NixDeploymentObject extends KubernetesObject {
   metadata: V1ObjectMeta & { name: string; namespace: string };
@@ -47,7 +49,13 @@ export const hasFinalizer = (obj: NixDeploymentObject): boolean =>
  * trigger reconciles: that is what keeps the controller out of a loop with its own status updates.
  */
 export function triggerOf(obj: NixDeploymentObject): string {
-  return [obj.metadata.generation ?? 0, requestedAt(obj) ?? '', isDeleting(obj) ? 'deleting' : ''].join('|');
+  const resume = obj.metadata.annotations?.[RESUME] ?? '';
+  return [
+    obj.metadata.generation ?? 0,
+    requestedAt(obj) ?? '',
+    isDeleting(obj) ? 'deleting' : '',
+    resume,
+  ].join('|');
 }
 
 /** The manifest view of the object, as the spec loaders and validation see it. */

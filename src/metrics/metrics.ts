@@ -59,6 +59,18 @@ export class ReconixMetrics {
     labelNames: ['deployment', 'cause'],
     registers: [this.registry],
   });
+  readonly rolloutWave = new Gauge({
+    name: 'reconix_rollout_wave',
+    help: 'The rollout wave running, paused after or failed (1-based); the last wave once complete.',
+    labelNames: ['deployment'],
+    registers: [this.registry],
+  });
+  readonly rollbacks = new Counter({
+    name: 'reconix_rollbacks_total',
+    help: 'Machines switched back to their previous generation by a failed rollout, by why it failed.',
+    labelNames: ['deployment', 'reason'],
+    registers: [this.registry],
+  });
   readonly machineKeysMissing = new Gauge({
     name: 'reconix_machine_keys_missing',
     help: 'Declared keys missing on the machine or not as declared (content, owner, mode) after the last reconcile.',
@@ -107,6 +119,12 @@ export class ReconixMetrics {
         this.revisionInfo.remove({ deployment: d, revision: prev });
       this.revisions.set(d, report.revision);
       this.revisionInfo.set({ deployment: d, revision: report.revision }, 1);
+    }
+    if (report.rollout) {
+      this.rolloutWave.set({ deployment: d }, report.rollout.currentWave);
+      const back = Object.values(report.machines).filter((m) => m.rolledBack).length;
+      if (back > 0)
+        this.rollbacks.inc({ deployment: d, reason: rollbackReason(report.rollout.failed?.check) }, back);
     }
     for (const m of Object.values(report.machines)) {
       const drifting = m.outcome === 'drift-reported' || (report.op !== 'deploy' && m.verdict === 'drifted');
@@ -164,6 +182,8 @@ export class ReconixMetrics {
       this.deploymentReady,
       this.lastReconcile,
       this.activations,
+      this.rolloutWave,
+      this.rollbacks,
       this.revisionInfo,
       this.machineDrifted,
       this.machineFailed,
@@ -185,4 +205,12 @@ async function removeMatching(metric: Labelled, d: string): Promise<void> {
     const { le: _bucket, ...own } = labels as Record<string, string | number>;
     metric.remove(own);
   }
+}
+
+/** Why a rollout rolled machines back, as a bounded label: what kind of gate failed. */
+function rollbackReason(check: string | undefined): string {
+  if (check === 'activation') return 'ActivationFailed';
+  if (check === 'build') return 'BuildFailed';
+  if (check === 'analysis') return 'AnalysisFailed';
+  return 'HealthCheckFailed';
 }

@@ -98,10 +98,14 @@ export class NixLocalStore implements LocalStore {
       const rootArgs = pending ? ['--add-root', join(pending, 'result'), '--indirect'] : [];
       const counter = watch ? new BuildCounter(watch) : undefined;
       const timeoutMs = this.options.buildTimeoutMs;
-      const result = await this.call(['--realise', ...sandboxArgs, ...rootArgs, ...drvs], Reason.BuildFailed, {
-        ...(counter ? { onStderr: (b: Buffer) => counter.push(b) } : {}),
-        ...(timeoutMs === undefined ? {} : { timeoutMs }),
-      });
+      const result = await this.call(
+        ['--realise', ...sandboxArgs, ...rootArgs, ...drvs],
+        Reason.BuildFailed,
+        {
+          ...(counter ? { onStderr: (b: Buffer) => counter.push(b) } : {}),
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        },
+      );
       counter?.end(result.exitCode === 0);
       if (result.timedOut) {
         throw new ReconixError(

@@ -41,6 +41,8 @@ export interface ReconcileDeps {
   keySource?: import('../keys/resolve.js').KeySource;
   /** The deployment's secret for the HMACs of delivered keys kept in the state; absent: no digest is kept. */
   keyHmacSecret?: (deployment: string) => Promise<Buffer>;
+  /** Runs a rollout wave's analysis gate; default: against Prometheus (src/observe/analysis.ts). */
+  analysis?: typeof import('./analysis.js').runAnalysis;
   /** Called once per run after evaluation, before providers are used (loads what the deployment needs). */
   prepare?: (physical: PhysicalView, state: DeploymentState) => Promise<void>;
 }

@@ -53,6 +53,8 @@ export interface Plan {
   actions: Action[];
   /** Cloud resource changes (create, update in place, replace, destroy), when there are resources. */
   resources?: import('../core/ports.js').ResourceChange[];
+  /** The rollout's waves in order, when the deployment rolls out in health-gated waves. */
+  waves?: { wave: number; machines: string[] }[];
 }
 
 export function hasChanges(plan: Plan): boolean {

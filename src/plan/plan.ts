@@ -160,22 +160,37 @@ export function mergePlans(a: Plan, b: Plan): Plan {
   return { machines: [...byName.values()], actions: [...a.actions, ...b.actions] };
 }
 
-/** Select machines with NixOps-style --include / --exclude glob lists (`*` and `?`). */
+/** A glob of machine names (`*` and `?`) as an anchored regular expression. */
+export function globToRegExp(glob: string): RegExp {
+  return new RegExp(
+    '^' +
+      glob
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+  );
+}
+
+/**
+ * Select machines with NixOps-style --include / --exclude lists: globs (`*` and `?`) of names, or `@tag` for
+ * the machines with that deployment.tags entry (colmena's syntax).
+ */
 export function selectMachines(
   names: readonly string[],
   include: readonly string[] | undefined,
   exclude: readonly string[] | undefined,
+  tagsOf: (name: string) => readonly string[] = () => [],
 ): string[] {
-  const toRe = (g: string) =>
-    new RegExp(
-      '^' +
-        g
-          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-          .replace(/\*/g, '.*')
-          .replace(/\?/g, '.') +
-        '$',
-    );
-  const inc = include && include.length > 0 ? include.map(toRe) : undefined;
-  const exc = (exclude ?? []).map(toRe);
-  return names.filter((n) => (!inc || inc.some((r) => r.test(n))) && !exc.some((r) => r.test(n))).sort();
+  const matcher = (pattern: string) => {
+    if (pattern.startsWith('@')) {
+      const tag = globToRegExp(pattern.slice(1));
+      return (n: string) => tagsOf(n).some((t) => tag.test(t));
+    }
+    const re = globToRegExp(pattern);
+    return (n: string) => re.test(n);
+  };
+  const inc = include && include.length > 0 ? include.map(matcher) : undefined;
+  const exc = (exclude ?? []).map(matcher);
+  return names.filter((n) => (!inc || inc.some((m) => m(n))) && !exc.some((m) => m(n))).sort();
 }

@@ -13,6 +13,7 @@ import { diffSystems } from '../observe/diff.js';
 import { reconcileResources } from '../apply/resources.js';
 import { applyTargets } from '../apply/targets.js';
 import { applySystems } from '../apply/apply.js';
+import { applyRollout, rolloutWaves } from '../apply/rollout.js';
 import { keysRun, planKeyStage } from '../apply/keys.js';
 import { placeKeyActions } from '../keys/plan.js';
 import { assembleReport } from '../report/assemble.js';
@@ -64,7 +65,13 @@ async function provision(ctx: RunContext, doc: OpenedState, done: RunResults): P
   deploymentStage(ctx, 'evaluating');
   ctx.enter('evaluate');
   const physical = (done.physical = await evaluatePhysical(req, deps, doc));
-  const selected = (done.selected = selectMachines(Object.keys(physical.machines), req.include, req.exclude));
+  const tagsOf = (n: string) => physical.machines[n]?.tags ?? [];
+  const selected = (done.selected = selectMachines(
+    Object.keys(physical.machines),
+    req.include,
+    req.exclude,
+    tagsOf,
+  ));
   ctx.enter('provision');
   const resources = (done.resources = await reconcileResources(ctx, doc, physical, provisions(req)));
   const observed = (done.observed = await observeTargets(ctx, doc, physical, selected, resources.facts));
@@ -130,12 +137,45 @@ async function configure(ctx: RunContext, doc: OpenedState, done: RunResults): P
     const undiffed = new Set(done.diffs.failures.map((f) => f.machine));
     systemPlan.actions = systemPlan.actions.filter((a) => !undiffed.has(a.machine));
   }
+  const gated = rolloutWaves(
+    req,
+    physical,
+    Object.keys(desired).filter((n) => hosts.views[n]),
+  );
+  if (gated) done.waves = gated.waves.map((w) => ({ wave: w.index, machines: w.machines }));
   // Between evaluation and apply: a cancelled run applies nothing.
   if (req.op !== 'deploy' || ctx.signal.aborted) return;
   ctx.enter('apply');
   const actions = stageActions(req.stopAfter, systemPlan.actions);
   const reconnect = (name: string) => connectHost(ctx, doc, physical, name, targets[name]?.endpoint);
-  done.applied = await applySystems(ctx, doc, actions, connected.sessions, hosts.views, env, keys, reconnect);
+  if (req.stopAfter) {
+    done.applied = await applySystems(
+      ctx,
+      doc,
+      actions,
+      connected.sessions,
+      hosts.views,
+      env,
+      keys,
+      reconnect,
+    );
+    return;
+  }
+  // The rollout: in health-gated waves when the spec asks for them or machines declare checks.
+  const systems = Object.fromEntries(Object.entries(desired).map(([n, ref]) => [n, ref.outPath]));
+  const rolled = await applyRollout(ctx, doc, {
+    actions,
+    sessions: connected.sessions,
+    hosts: hosts.views,
+    env,
+    keys,
+    physical,
+    targets,
+    systems,
+    reconnect,
+  });
+  done.applied = rolled.applied;
+  if (rolled.rollout) done.rollout = rolled.rollout;
 }
 
 /** Machines that failed before connecting, or that planning found unreachable. */

@@ -4,7 +4,7 @@ import type { ReconcileRequest } from '../core/request.js';
 import type { Plan } from '../plan/actions.js';
 import { mergePlans } from '../plan/plan.js';
 import { isPlanned, machineVerdict } from '../plan/stages.js';
-import type { MachineFailure, RunResults } from './outcomes.js';
+import type { MachineFailure, RolloutReport, RunResults } from './outcomes.js';
 import { summarise, type MachineReport, type ReconcileReport } from './report.js';
 
 export interface AssembleInput {
@@ -21,7 +21,16 @@ export interface AssembleInput {
 export function assembleReport(input: AssembleInput): ReconcileReport {
   const { req, results: r } = input;
   const machines = machineReports(input);
-  return summarise(req, input.started, input.ended, machines, planOf(r), input.error, input.cancelled);
+  const report = summarise(
+    req,
+    input.started,
+    input.ended,
+    machines,
+    planOf(r),
+    input.error,
+    input.cancelled,
+  );
+  return r.rollout && input.error === undefined && !input.cancelled ? withRollout(report, r.rollout) : report;
 }
 
 /** The plan as displayed: both phases merged, with the resources' changes. */
@@ -30,7 +39,8 @@ export function planOf(r: RunResults): Plan {
   if (!r.targetPlan) return empty;
   const plan = r.systemPlan ? mergePlans(r.targetPlan, r.systemPlan) : r.targetPlan;
   const changes = r.resources?.changes ?? [];
-  return changes.length > 0 ? { ...plan, resources: changes } : plan;
+  const withWaves = r.waves ? { ...plan, waves: r.waves } : plan;
+  return changes.length > 0 ? { ...withWaves, resources: changes } : withWaves;
 }
 
 type Reports = Record<string, MachineReport>;
@@ -51,9 +61,12 @@ function machineReports(input: AssembleInput): Reports {
   const activating = new Set(
     (r.systemPlan?.actions ?? []).filter((a) => a.kind === 'activate').map((a) => a.machine),
   );
-  const stopped = req.stopAfter !== undefined || input.cancelled;
+  const stopped =
+    req.stopAfter !== undefined ||
+    input.cancelled ||
+    (r.rollout !== undefined && r.rollout.state !== 'complete');
   for (const m of Object.values(reports)) {
-    const settled = m.error !== undefined || m.outcome !== 'unchanged';
+    const settled = m.error !== undefined || m.outcome !== 'unchanged' || m.rolledBack === true;
     if (isPlanned({ op: req.op, stopped, verdict: m.verdict, activates: activating.has(m.machine), settled }))
       m.outcome = 'planned';
   }
@@ -151,6 +164,29 @@ function applied(reports: Reports, r: RunResults): void {
     if (o.outcome) m.outcome = o.outcome;
     if (o.current) m.current = o.current;
     if (o.generation) m.generation = o.generation;
+    if (o.rolledBack) m.rolledBack = true;
     if (o.failure) fail(reports, { machine: o.machine, failure: o.failure });
   }
+}
+
+/** A failed rollout fails the deployment whatever its machines say, and stalls it until something changes. */
+function withRollout(report: ReconcileReport, rollout: RolloutReport): ReconcileReport {
+  const withIt = { ...report, rollout };
+  const total = rollout.waves.length;
+  if (rollout.state === 'failed' && rollout.failed) {
+    const f = rollout.failed;
+    const message = `rollout failed in wave ${f.wave} of ${total}: machine ${f.machine}, check ${f.check}: ${f.message}`;
+    const error = {
+      reason: Reason.RolloutFailed,
+      message,
+      reaction: 'stall' as const,
+      scope: 'machines' as const,
+    };
+    return { ...withIt, ok: false, reason: Reason.RolloutFailed, message, error };
+  }
+  if (rollout.state === 'paused' && report.ok) {
+    const message = `rollout paused after wave ${rollout.currentWave} of ${total}: resume with \`reconix rollout resume ${report.deployment}\` (or the reconix.dev/resume annotation)`;
+    return { ...withIt, reason: Reason.RolloutPaused, message };
+  }
+  return withIt;
 }

@@ -61,6 +61,8 @@ export interface MachineOutcome {
   current?: string;
   generation?: number;
   failure?: Failure;
+  /** Switched back to the generation it ran before, with its rollout wave. */
+  rolledBack?: boolean;
   /** Stopped by a cancellation before its steps were done. */
   cancelled?: boolean;
 }
@@ -94,4 +96,21 @@ export interface RunResults {
   applied?: readonly MachineOutcome[];
   /** With --diff: what changes on each machine whose system changes, and the machines it could not diff. */
   diffs?: { diffs: Readonly<Record<string, ClosureDiff>>; failures: readonly MachineFailure[] };
+  /** The rollout's waves, when it goes in waves. */
+  waves?: { wave: number; machines: string[] }[];
+  rollout?: RolloutReport;
+}
+
+/** How a rollout in waves went: each wave's machines and state, and what failed. */
+export interface RolloutReport {
+  revision: string;
+  waves: {
+    wave: number;
+    machines: string[];
+    state: 'pending' | 'passed' | 'failed' | 'paused' | 'rolled-back' | 'skipped';
+  }[];
+  /** The wave running, paused or failed; the last one when complete. */
+  currentWave: number;
+  state: 'complete' | 'paused' | 'failed';
+  failed?: { wave: number; machine: string; check: string; message: string };
 }

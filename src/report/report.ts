@@ -6,6 +6,7 @@ import type { ReconcileRequest } from '../core/request.js';
 import type { MachineVerdict, Plan } from '../plan/actions.js';
 import type { CopyStats } from '../core/ports.js';
 import type { ActivationStatus } from '../core/model.js';
+import type { RolloutReport } from './outcomes.js';
 
 export type Outcome =
   | 'unchanged'
@@ -41,6 +42,8 @@ export interface MachineReport {
   diff?: ClosureDiff;
   /** The last activation the host records (its own account, read before this run acted). */
   lastActivation?: ActivationStatus;
+  /** Switched back to its previous generation by a failed rollout. */
+  rolledBack?: boolean;
   /** Why this machine failed, and whether retrying can help. */
   error?: Failure;
 }
@@ -65,6 +68,8 @@ export interface ReconcileReport {
   startedAt: string;
   durationMs: number;
   revision?: string;
+  /** How the rollout in waves went, when the deployment rolls out in waves or with health checks. */
+  rollout?: RolloutReport;
 }
 
 export function failedMachines(report: ReconcileReport): MachineReport[] {

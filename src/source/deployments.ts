@@ -45,6 +45,7 @@ export interface RequestOverrides {
   magicRollback?: boolean;
   confirmTimeoutMs?: number;
   activationTimeoutMs?: number;
+  retryFailedRollout?: boolean;
 }
 
 /** The reconcile request a manifest asks for, with command-line overrides on top. */
@@ -68,6 +69,15 @@ export function requestFor(
     ...(o.alwaysActivate ? { alwaysActivate: true } : {}),
     ...(o.revision ? { revision: o.revision } : {}),
     ...(o.stopAfter ? { stopAfter: o.stopAfter } : {}),
+    ...(o.retryFailedRollout ? { retryFailedRollout: true } : {}),
+    ...(spec.rollout?.strategy || spec.rollout?.healthChecks
+      ? {
+          rollout: {
+            ...(spec.rollout.strategy ? { strategy: spec.rollout.strategy } : {}),
+            ...(spec.rollout.healthChecks ? { healthChecks: spec.rollout.healthChecks } : {}),
+          },
+        }
+      : {}),
     ...rolloutTimes(spec, o),
   };
 }

@@ -18,8 +18,16 @@ const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filte
 
 export const selection = (c: Command): Command =>
   c
-    .option('--include <machines>', 'only these machines (comma-separated, globs allowed)', list)
-    .option('--exclude <machines>', 'not these machines (comma-separated, globs allowed)', list);
+    .option(
+      '--include <machines>',
+      'only these machines (comma-separated, globs allowed, @tag for deployment.tags)',
+      list,
+    )
+    .option(
+      '--exclude <machines>',
+      'not these machines (comma-separated, globs allowed, @tag for deployment.tags)',
+      list,
+    );
 
 export const cloudOptions = (c: Command): Command =>
   c
@@ -104,5 +112,7 @@ export function overrides(o: Options): RequestOverrides {
     ...(o.magicRollback === false ? { magicRollback: false } : {}),
     ...(typeof o.confirmTimeout === 'number' ? { confirmTimeoutMs: o.confirmTimeout } : {}),
     ...(typeof o.activationTimeout === 'number' ? { activationTimeoutMs: o.activationTimeout } : {}),
+    // A deploy asked for by hand tries a rollout that failed at this revision again.
+    retryFailedRollout: true,
   };
 }

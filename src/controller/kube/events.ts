@@ -199,8 +199,18 @@ export function eventsFor(report: ReconcileReport): Note[] {
   add(
     'Warning',
     'RolledBack',
-    ms.filter((m) => m.outcome === 'rolled-back' || m.error?.message.includes('rolled back to generation')),
+    ms.filter(
+      (m) =>
+        !m.rolledBack &&
+        (m.outcome === 'rolled-back' || m.error?.message.includes('rolled back to generation')),
+    ),
     (n) => `activation failed and rolled back on ${n}`,
+  );
+  add(
+    'Warning',
+    'RolledBack',
+    ms.filter((m) => m.rolledBack),
+    (n) => `the rollout failed: switched back to the previous generation on ${n}`,
   );
   if (!report.ok) notes.push({ type: 'Warning', reason: report.reason, message: report.message });
   return notes;

@@ -23,6 +23,7 @@ import {
   isDeleting,
   keyOf,
   requestedAt,
+  RESUME,
   type NixDeploymentObject,
 } from '../../kube/object.js';
 import { readDeploymentSecrets, type DeploymentSecrets } from './secrets.js';
@@ -117,9 +118,13 @@ export class ObjectReconciler {
           revision: f.revision,
           digest: f.digest,
         };
+      // A new requestedAt tries a failed rollout again; reconix.dev/resume resumes a paused one.
+      const resume = obj.metadata.annotations?.[RESUME];
       const req = {
         ...requestFor(id, obj.spec, resolved.source, 'deploy', { revision }),
         ...(signal ? { signal } : {}),
+        ...(resume ? { resume } : {}),
+        ...(asked && asked !== obj.status?.lastHandledRequestedAt ? { retryFailedRollout: true } : {}),
       };
       const core = this.opts.reconcile ?? reconcileDeployment;
       report = await (this.opts.fleet ? this.opts.fleet.track(core) : core)(

@@ -179,6 +179,7 @@ function stateOf(m: MachineReport): MachineState['state'] {
   if (m.outcome === 'drift-reported') return 'Drifted';
   if (m.outcome === 'held') return 'Held';
   if (m.outcome === 'obsolete') return 'Obsolete';
+  if (m.rolledBack) return 'RolledBack';
   if (m.outcome === 'planned') return 'Pending';
   if (m.keys && m.keys.missing.length > 0) return 'KeysMissing';
   return 'Ready';

@@ -22,6 +22,8 @@ export interface ControllerProcess {
   log(): string;
   get(path: string): Promise<{ status: number; body: string }>;
   stop(): Promise<void>;
+  /** SIGKILL by its PID, as a crash would end it; resolves once it has exited. */
+  kill(): Promise<void>;
 }
 
 export async function startController(
@@ -43,7 +45,13 @@ export async function startController(
     const res = await fetch(`${base}${path}`);
     return { status: res.status, body: await res.text() };
   };
-  const proc: ControllerProcess = { port, base, log: () => out, get, stop: () => stopByPid(child) };
+  const kill = async () => {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    process.kill(child.pid, 'SIGKILL');
+    await exited;
+  };
+  const proc: ControllerProcess = { port, base, log: () => out, get, stop: () => stopByPid(child), kill };
   try {
     await eventually('the controller to listen', async () => {
       if (child.exitCode !== null) throw new Error(`the controller exited: ${out}`);
