@@ -45,7 +45,7 @@ export async function activateDetached(
   mode: ActivationArgs['mode'],
   observed: HostObservation,
   o: DetachedOptions,
-): Promise<{ generation?: number }> {
+): Promise<{ generation?: number; output?: string[] }> {
   assertStorePath(system);
   const current = observed.generations.find((g) => g.current);
   const previous =
@@ -68,7 +68,11 @@ export async function activateDetached(
   try {
     const status = await follow(follower, o);
     if (status.state === 'confirmed' || status.state === 'done') {
-      return follower.generation === undefined ? {} : { generation: follower.generation };
+      const output = await follower.log();
+      return {
+        ...(follower.generation === undefined ? {} : { generation: follower.generation }),
+        ...(output.length > 0 ? { output } : {}),
+      };
     }
     throw await follower.failure(status, system, mode, previous.generation);
   } finally {
@@ -139,6 +143,12 @@ class Follower {
     } catch {
       return false;
     }
+  }
+
+  /** The last lines the activation printed on the host (switch-to-configuration's output), for -v. */
+  async log(): Promise<string[]> {
+    const text = this.session ? await run(this.session, logCommand(this.o.id, 200)).catch(() => '') : '';
+    return text.split('\n').filter((l) => l.trim() !== '');
   }
 
   async failure(

@@ -14,6 +14,9 @@ export interface ExecOptions {
   onStderr?: (chunk: Buffer) => void;
 }
 
+/** How long a process past its deadline has, after SIGTERM, before SIGKILL. */
+const KILL_GRACE_MS = 5_000;
+
 /** What is kept of a local process's stdout unless the caller says otherwise. */
 export const DEFAULT_STDOUT_LIMIT = 64 * 1024 * 1024;
 
@@ -59,12 +62,16 @@ export const runProcess: Runner = (file, args, options = {}) =>
     const out = new BoundedOutput(options.maxStdoutBytes ?? DEFAULT_STDOUT_LIMIT);
     const err = new BoundedOutput(options.maxStderrBytes ?? DEFAULT_OUTPUT_LIMIT);
     let timedOut = false;
+    let hard: NodeJS.Timeout | undefined;
+    // Past the deadline, SIGTERM first: Nix then stops the builders it started (in sessions of their own, out of
+    // reach of a signal to its process group) before it exits; SIGKILL only if it has not within the grace.
     const timer =
       options.timeoutMs === undefined
         ? undefined
         : setTimeout(() => {
             timedOut = true;
-            child.kill('SIGKILL');
+            child.kill('SIGTERM');
+            hard = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
           }, options.timeoutMs);
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => {
@@ -73,10 +80,12 @@ export const runProcess: Runner = (file, args, options = {}) =>
     });
     child.on('error', (e) => {
       if (timer) clearTimeout(timer);
+      if (hard) clearTimeout(hard);
       reject(e);
     });
     child.on('close', (exitCode, signal) => {
       if (timer) clearTimeout(timer);
+      if (hard) clearTimeout(hard);
       resolve({
         command: [file, ...args].join(' '),
         exitCode,

@@ -11,7 +11,7 @@ import { assertConforms, assertEvent } from '../../support/schemas.js';
 import { eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
 
 const MACHINES = ['backend1', 'backend2', 'proxy'];
-const STAGES = ['evaluating', 'building', 'copying', 'activating', 'done'];
+const STAGES = ['evaluating', 'building', 'copying', 'activating', 'confirming', 'done'];
 const STAGE = new RegExp(`^(\\S+)\\s+(${STAGES.join('|')})\\b`);
 
 describe('the progress deploy shows', function () {

@@ -6,7 +6,9 @@ import { access } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Reason } from '../../../src/api/conditions.js';
 import { reconix } from '../../support/cli.js';
-import { makeWorkspace, type Workspace } from '../../support/workspace.js';
+import { startMetricsEndpoint, type MetricsEndpoint } from '../../support/metrics-endpoint.js';
+import { startPrometheus, type PrometheusServer } from '../../support/prometheus.js';
+import { eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
 
 const MACHINES = Array.from({ length: 9 }, (_, i) => `m${i + 1}`);
 
@@ -151,5 +153,57 @@ describe('rollouts in health-gated waves', function () {
     assert.ok(done.durationMs >= 3000, `baked ${done.durationMs} ms`);
     assert.equal(done.machines.m1!.outcome, 'unchanged');
     for (const m of MACHINES.slice(1)) assert.equal(done.machines[m]!.outcome, 'activated', m);
+  });
+
+  it('stops at the wave whose Prometheus gate fails, rolls that wave back and never copies to later waves', async () => {
+    // GIVEN every machine serving its own error ratio on its own address, scraped by a real Prometheus; m5's is 0.5
+    const st = await ws.state();
+    const endpoints: MetricsEndpoint[] = [];
+    let prometheus: PrometheusServer | undefined;
+    try {
+      for (const m of MACHINES) {
+        const address = st.machines[m]?.endpoint?.host;
+        assert.ok(address, `${m} has an address`);
+        endpoints.push(
+          await startMetricsEndpoint({ address, machine: m, errorsRatio: m === 'm5' ? 0.5 : 0 }),
+        );
+      }
+      prometheus = await startPrometheus({
+        jobs: [{ job: 'machines', targets: endpoints.map((e) => e.target) }],
+      });
+      await eventually(
+        'every machine scraped',
+        async () => (await prometheus!.samples('demo_errors_ratio')).length === MACHINES.length,
+      );
+      const gate = `{ prometheus: { url: "${prometheus.api}" }, query: 'max(demo_errors_ratio{machine=~"{{machines}}"})', successCondition: "result < 0.1", interval: 500ms, count: 2 }`;
+      const strategy = `{ waves: [{ count: 3, analysis: ${gate} }, { count: 3, analysis: ${gate} }] }`;
+      const before = await current();
+      await ws.write('local.yaml', manifest('5', '', strategy));
+      // WHEN it is deployed from the command line
+      const run = await reconix(['-f', join(ws.dir, 'local.yaml'), '--state-dir', ws.stateDir, 'deploy']);
+      // THEN wave 1's gate passed, wave 2's failed on m5's ratio, and the run says so
+      assert.equal(run.code, 1, run.stderr + run.stdout);
+      assert.match(run.stdout, /RolloutFailed.*wave 2 of 3/);
+      assert.match(run.stdout, /analysis/);
+      assert.match(run.stdout, /0\.5/);
+      const after = await current();
+      const plan = await ws.run('plan');
+      const next = plan.machines.m7!.system!;
+      for (const m of ['m1', 'm2', 'm3'])
+        assert.equal(after[m], plan.machines[m]!.system, `${m} keeps the new system`);
+      for (const m of ['m4', 'm5', 'm6'])
+        assert.equal(after[m], before[m], `${m} is back on its previous system`);
+      for (const m of ['m7', 'm8', 'm9']) {
+        assert.equal(after[m], before[m]);
+        assert.equal(await hostHas(m, next), false, `${m} never received the new closure`);
+      }
+      const failed = (await ws.state()).rollout;
+      assert.equal(failed?.state, 'failed');
+      assert.equal(failed?.failed?.wave, 2);
+      assert.equal(failed?.failed?.check, 'analysis');
+    } finally {
+      await prometheus?.stop();
+      await Promise.all(endpoints.map((e) => e.stop()));
+    }
   });
 });

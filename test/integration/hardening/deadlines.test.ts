@@ -36,7 +36,7 @@ async function bytesRead(pid: number): Promise<number> {
   return Number(/^rchar: ([0-9]+)$/m.exec(io)?.[1] ?? 0);
 }
 
-describe('deadlines of evaluation and copies', function () {
+describe('deadlines of evaluation, builds and copies', function () {
   this.timeout(300_000);
   let dir: string;
 
@@ -77,6 +77,57 @@ describe('deadlines of evaluation and copies', function () {
       /Deployment hung:\nFailed \(EvaluationTimeout\).*did not finish within 3 s \(--evaluation-timeout\)/,
     );
     assert.match(r.stdout, /Deployment fine:\nDone/);
+  });
+
+  it('fails a build that runs past --build-timeout with BuildTimeout, and leaves no builder behind', async () => {
+    // GIVEN a machine whose system needs a derivation that builds for 60 s, new to this store (a tag of its own)
+    const tag = `slow-${process.pid}-${randomBytes(4).toString('hex')}`;
+    // A duration of its own, so that its sleep can be told from any other process.
+    const pause = `60.${randomBytes(3).readUIntBE(0, 3)}`;
+    await writeFile(
+      join(dir, 'slow.nix'),
+      `{ network.description = "slow";
+  slow = { ... }: {
+    deployment.targetEnv = "local";
+    environment.systemPackages = [ (derivation {
+      name = "${tag}"; system = builtins.currentSystem; builder = "/bin/sh";
+      args = [ "-c" "/bin/sleep ${pause}; echo ${tag} > $out" ];
+    }) ];
+  };
+}
+`,
+    );
+    await writeFile(join(dir, 'reconix.yaml'), manifest('slow', 'slow.nix'));
+    const started = Date.now();
+    // WHEN only its build is asked for, with a deadline of 3 s
+    const r = await reconix(
+      [
+        '--state-dir',
+        join(dir, 'state'),
+        '-f',
+        join(dir, 'reconix.yaml'),
+        '--build-timeout',
+        '3s',
+        'deploy',
+        '--build-only',
+      ],
+      {},
+      60_000,
+    );
+    // THEN the build is stopped at its deadline and said to be
+    assert.ok(!r.timedOut && Date.now() - started < 40_000, 'the deploy ended in bounded time');
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stdout, /BuildTimeout/, r.stdout);
+    assert.match(r.stdout, /did not finish within 3 s \(--build-timeout\)/, r.stdout);
+    // AND no process of that build is left running
+    await eventually(
+      'the builder to be gone',
+      async () => {
+        const { stdout } = await run('ps', ['-eo', 'args']);
+        return !stdout.includes(tag) && !stdout.includes(pause);
+      },
+      15_000,
+    );
   });
 
   describe('with two hosts', () => {

@@ -13,12 +13,18 @@ function parse(...argv: string[]) {
 
 describe('the magic rollback flags of deploy', () => {
   it('override nothing when not given, so the spec and the defaults decide', () => {
-    assert.deepEqual(parse(), {});
+    // A deploy asked for by hand always tries a failed rollout again; that is all it overrides here.
+    assert.deepEqual(parse(), { retryFailedRollout: true });
   });
 
   it('turn durations into milliseconds and --no-magic-rollback into magicRollback false', () => {
     const o = parse('--confirm-timeout', '45s', '--activation-timeout', '2m', '--no-magic-rollback');
-    assert.deepEqual(o, { magicRollback: false, confirmTimeoutMs: 45_000, activationTimeoutMs: 120_000 });
+    assert.deepEqual(o, {
+      magicRollback: false,
+      confirmTimeoutMs: 45_000,
+      activationTimeoutMs: 120_000,
+      retryFailedRollout: true,
+    });
   });
 
   it('refuse a confirmation timeout too short to reconnect in, saying the range', () => {

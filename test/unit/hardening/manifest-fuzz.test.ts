@@ -95,7 +95,7 @@ const yamlText = fc.oneof(
 );
 
 describe('the manifest loader fed 10,000 generated texts', function () {
-  this.timeout(120_000);
+  this.timeout(600_000);
 
   it(`ends each in manifests or clear errors, never in a throw or a stall (seed ${SEED})`, () => {
     fc.assert(
