@@ -95,13 +95,13 @@ describe('the shipped Grafana dashboard', function () {
     let prometheus: PrometheusServer | undefined;
 
     before(async () => {
-      // GIVEN a git-synced directory with one machine that has a key
+      // GIVEN a git-synced directory with one machine that has a key and a health check (so it rolls out)
       ws = await makeWorkspace('trivial');
       await rm(join(ws.dir, 'none.yaml'));
       await ws.write('local.yaml', manifest());
       const network = (await ws.read('network.nix')).replace(
         'system.stateVersion',
-        'deployment.keys.token.text = "not a secret";\n      system.stateVersion',
+        'deployment.keys.token.text = "not a secret";\n      deployment.healthChecks = [ { cmd = "true"; } ];\n      system.stateVersion',
       );
       await ws.write('network.nix', network);
       const git = (...args: string[]) =>
@@ -112,7 +112,8 @@ describe('the shipped Grafana dashboard', function () {
       controller = await startController(ws.dir, ws.stateDir);
       prometheus = await startPrometheus(`127.0.0.1:${controller.port}`, {});
 
-      // WHEN it deploys twice, corrects a host switched back by hand, and fails on a broken network file
+      // WHEN it deploys twice, corrects a host switched back by hand, fails on a broken network file, and rolls
+      // back a change whose health check fails
       const generation = (n: number) => async () =>
         (await ws.state()).machines.machine?.activated?.generation === n;
       await eventually('generation 1', generation(1), 120_000);
@@ -134,6 +135,18 @@ describe('the shipped Grafana dashboard', function () {
       await eventually(
         'a failed reconcile scraped',
         async () => (await prometheus!.samples('reconix_reconcile_errors_total')).length > 0,
+        120_000,
+        250,
+      );
+      await ws.write(
+        'network.nix',
+        good
+          .replace('cmd = "true";', 'cmd = "false";')
+          .replace('deployed by Reconix', 'deployed by Reconix, unhealthy'),
+      );
+      await eventually(
+        'a rollback scraped',
+        async () => (await prometheus!.samples('reconix_rollbacks_total')).length > 0,
         120_000,
         250,
       );
