@@ -10,6 +10,24 @@ import type { SshAccess } from '../apply/operations.js';
 import { singleHostKey } from '../ssh/host-key.js';
 import { shellJoin } from '../util/shell.js';
 
+/** Options ssh and scp share: only Reconix's key, and only the machine's pinned host key, under its alias. */
+function identityArgs(machine: string, keyFile: string, knownHostsFile: string): string[] {
+  return [
+    '-i',
+    keyFile,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHostsFile}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `HostKeyAlias=${aliasOf(machine)}`,
+  ];
+}
+
 /**
  * The ssh arguments for `access`: the host key is checked strictly against the pinned one only (under an alias,
  * so that an address reused by another machine cannot match), and the command's words are quoted for the remote
@@ -24,18 +42,7 @@ export function sshArgs(
 ): string[] {
   const { host, port, user } = access.endpoint;
   return [
-    '-i',
-    keyFile,
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    `UserKnownHostsFile=${knownHostsFile}`,
-    '-o',
-    'GlobalKnownHostsFile=/dev/null',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    `HostKeyAlias=${aliasOf(machine)}`,
+    ...identityArgs(machine, keyFile, knownHostsFile),
     '-p',
     String(port),
     '-l',
@@ -59,18 +66,7 @@ export function scpArgs(
   const { host, port, user } = target.access.endpoint;
   const remote = (p: string) => `${user}@${host.includes(':') ? `[${host}]` : host}:${p}`;
   return [
-    '-i',
-    target.keyFile,
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    `UserKnownHostsFile=${knownHostsFile}`,
-    '-o',
-    'GlobalKnownHostsFile=/dev/null',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    `HostKeyAlias=${aliasOf(target.machine)}`,
+    ...identityArgs(target.machine, target.keyFile, knownHostsFile),
     '-P',
     String(port),
     // The scp protocol, not SFTP: hosts need no sftp subsystem, only scp (which NixOS and Debian have).

@@ -10,6 +10,7 @@ import { ReconixError } from '../core/errors.js';
 import { KIND, type NixDeploymentManifest, type NixDeploymentSpec } from '../api/deployment.js';
 import { DURATION_PATTERN, ManifestSchema } from './schema.js';
 import { durationProblem, SPEC_DURATIONS } from '../util/duration.js';
+import { conditionProblem } from '../api/condition.js';
 
 export { parseDuration } from '../util/duration.js';
 export { resolveNetworkSource } from './source.js';
@@ -71,6 +72,15 @@ export function validateManifest(doc: unknown, where: string): NixDeploymentMani
           : durationProblem(`spec.rollout.${field}`, text, SPEC_DURATIONS[field]);
       if (problem) problems.push(problem);
     }
+    // An analysis gate's condition is checked here, where the mistake is made, not when its wave bakes.
+    (spec.rollout?.strategy?.waves ?? []).forEach((wave, i) => {
+      const text = wave.analysis?.successCondition;
+      const problem =
+        text === undefined
+          ? undefined
+          : conditionProblem(`spec.rollout.strategy.waves[${i}].analysis.successCondition`, text);
+      if (problem) problems.push(problem);
+    });
   }
   if (problems.length > 0) {
     throw new ReconixError(Reason.InvalidManifest, `${where}: ${problems.join('; ')}`, { reaction: 'stall' });

@@ -1,9 +1,8 @@
 // `reconix scp [--from] MACHINE SRC DST` (NixOps' scp --to/--from): the system's scp, with Reconix's key and only
 // the machine's pinned host key trusted, as `reconix ssh` has.
 import type { Command } from 'commander';
-import { sshAccess } from '../../apply/operations.js';
-import { setup, type Cli } from '../wiring/cli.js';
-import { sshTarget } from '../wiring/ssh-target.js';
+import type { Cli } from '../wiring/cli.js';
+import { selectedTarget } from '../wiring/ssh-target.js';
 
 export function scpCommand(cli: Cli): Command {
   return cli.program
@@ -13,14 +12,7 @@ export function scpCommand(cli: Cli): Command {
     .option('--to', 'copy to the machine (the default)')
     .action(async (machine: string, src: string, dst: string, o: { from?: boolean; to?: boolean }) => {
       if (o.from && o.to) return cli.program.error('error: --from and --to: choose one');
-      const sel = await setup(cli, {});
-      const { file, stateDir } = sel.globals;
-      if (sel.deployments.length > 1) {
-        return cli.program.error(`error: ${file} has several deployments: choose one with -d`);
-      }
-      const access = await sshAccess(sel.request(sel.deployments[0]!, 'plan'), sel.deps, machine);
-      const target = sshTarget(machine, access, stateDir);
-      if (target instanceof Error) return cli.program.error(`error: ${target.message}`);
+      const target = await selectedTarget(cli, machine);
       const { runScp } = await import('../ssh.js');
       process.exitCode = await runScp(target, o.from === true, src, dst);
     });

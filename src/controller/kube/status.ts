@@ -174,12 +174,12 @@ export function listNames(machines: readonly { machine: string }[], max = 10): s
 
 function stateOf(m: MachineReport): MachineState['state'] {
   if (m.outcome === 'unreachable') return 'Unreachable';
-  if (m.outcome === 'rolled-back') return 'RolledBack';
+  // Switched back, by the host itself or by a failed rollout: what it runs is the previous generation.
+  if (m.outcome === 'rolled-back' || m.rolledBack) return 'RolledBack';
   if (m.error || m.outcome === 'failed') return 'Failed';
   if (m.outcome === 'drift-reported') return 'Drifted';
   if (m.outcome === 'held') return 'Held';
   if (m.outcome === 'obsolete') return 'Obsolete';
-  if (m.rolledBack) return 'RolledBack';
   if (m.outcome === 'planned') return 'Pending';
   if (m.keys && m.keys.missing.length > 0) return 'KeysMissing';
   return 'Ready';

@@ -132,7 +132,7 @@ describe('closure diffs of a local host', function () {
     await writeFile(join(dir, 'network.nix'), network([['demo-tool', '1.2', 64]], { motd: 'two\n' }));
     const r = await cli('deploy', '--diff', '--json');
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
-    const m = (JSON.parse(r.stdout) as DeployOutput).machines.machine!;
+    const m = (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as DeployOutput).machines.machine!;
     assert.equal(m.outcome, 'activated');
     assert.equal(m.diff?.to, m.current);
     assert.deepEqual(

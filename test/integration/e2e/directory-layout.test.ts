@@ -83,7 +83,8 @@ describe('the directory controller on a GitOps repository', function () {
       250,
     );
     assert.ok(
-      lines(/ INFO {2}target created deployment=trivial-local machine=machine env=local/).length === 1,
+      lines(/ INFO {2}target created deployment=trivial-local machine=machine (stage=\S+ )?env=local/)
+        .length === 1,
       stderr,
     );
     assert.match(lines(/reconciled deployment=/)[0]!, /manifest=clusters\/lab\/trivial\/local\.yaml/);

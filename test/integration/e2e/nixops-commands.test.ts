@@ -96,7 +96,7 @@ describe('the NixOps commands of reconix on a real host', function () {
     ok(deployed);
     assert.match(
       deployed.stderr,
-      /^\S+ INFO {2}target created deployment=trivial-local machine=machine env=local$/m,
+      /^\S+ INFO {2}target created deployment=trivial-local machine=machine stage=provision env=local$/m,
     );
     const hostName = await cli(['show-option', 'machine', 'networking.hostName']);
     ok(hostName);

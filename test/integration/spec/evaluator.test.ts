@@ -85,6 +85,8 @@ describe('NixEvaluator with the mini builder (real Nix)', function () {
         targetUser: 'root',
         options: { ec2: EC2_DEFAULTS, local: {} },
         keys: [],
+        tags: [],
+        healthChecks: [],
       });
       assert.deepEqual(view.resources, {});
     });

@@ -19,6 +19,14 @@ describe('loadDeployments', () => {
     ['a YAML syntax error', 'kind: NixDeployment\nmetadata: { name: [b\nspec: x\n'],
     ['tabs for indentation', '\tkind: NixDeployment\n'],
     ['a schema error', manifestDoc('b', '  interval: soon')],
+    [
+      "an analysis gate's condition that does not parse",
+      manifestDoc(
+        'b',
+        '  rollout: { strategy: { waves: [{ count: 1, analysis: { prometheus: { url: "http://127.0.0.1:9" }, ' +
+          'query: up, successCondition: "result =< 1" } }] } }',
+      ),
+    ],
   ] as const) {
     it(`fails only the document with ${what}; the other documents of the file still load`, async () => {
       // GIVEN a file of three documents whose second is broken
@@ -63,5 +71,22 @@ describe('loadDeployments', () => {
     );
     assert.equal(result.errors[0]?.name, 'a');
     assert.match(result.errors[0]!.message, /deployment a is defined twice/);
+  });
+
+  it("names an analysis gate's bad condition where it is, with its column", async () => {
+    await fs.writeFile(
+      path.join(dir, 'gated.yaml'),
+      manifestDoc(
+        'gated',
+        '  rollout: { strategy: { waves: [{ count: 1 }, { count: 1, analysis: { prometheus: { url: "http://127.0.0.1:9" }, ' +
+          'query: up, successCondition: "result =< 1" } }] } }',
+      ),
+    );
+    const result = await load();
+    assert.equal(result.deployments.length, 0);
+    assert.match(
+      result.errors[0]!.message,
+      /spec\.rollout\.strategy\.waves\[1\]\.analysis\.successCondition: .*column 8.*write <=/,
+    );
   });
 });

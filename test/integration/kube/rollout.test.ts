@@ -1,0 +1,156 @@
+// Rollouts in Kubernetes mode against a real API server and local hosts: a rollout paused after its first wave
+// goes on when the reconix.dev/resume annotation is set; a wave whose health check fails is rolled back, Ready
+// says RolloutFailed, the machine's state is RolledBack, an event says so, and the metrics count the rollback.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { hostDirName } from '../../../src/providers/local/layout.js';
+import { run } from '../../../src/util/exec.js';
+import {
+  hostActivations,
+  hostCurrentSystem,
+  sshKeySecret,
+  startController,
+  startKubeEnv,
+  until,
+  type ControllerUnderTest,
+  type KubeEnv,
+} from './harness.js';
+
+interface Obj {
+  metadata: { generation: number };
+  status?: {
+    observedGeneration?: number;
+    conditions?: { type: string; status: string; reason: string; message: string }[];
+    machineStates?: { name: string; state: string; message?: string }[];
+  };
+}
+
+// Every machine's /etc/health says "ok" but that of `bad`; the health check reads it.
+const network = (gen: string, bad: string) => `{
+  network.description = "kube rollout";
+  defaults = { name, ... }: {
+    deployment.targetEnv = "local";
+    deployment.healthChecks = [ { cmd = "grep -qx ok /run/current-system/etc/health"; retries = 1; period = "100ms"; } ];
+    environment.etc."health".text = if name == "${bad}" then "bad\\n" else "ok\\n";
+    environment.etc."generation".text = "${gen}";
+  };
+  web = { ... }: { };
+  db = { ... }: { };
+}`;
+
+function manifest(gen: string, bad: string, strategy: Record<string, unknown>): string {
+  return stringify({
+    apiVersion: 'reconix.dev/v1alpha1',
+    kind: 'NixDeployment',
+    metadata: { name: 'fleet', namespace: 'default' },
+    spec: {
+      network: { inline: { 'network.nix': network(gen, bad) } },
+      builder: 'mini',
+      interval: '1h',
+      retryInterval: '1s',
+      sshKeySecretRef: { name: 'fleet-ssh', key: 'id_ed25519' },
+      rollout: { strategy },
+    },
+  });
+}
+
+const cond = (o: Obj | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
+
+describe('rollouts in Kubernetes mode (real kube-apiserver, local hosts)', function () {
+  this.timeout(600_000);
+  let env: KubeEnv;
+  let ctl: ControllerUnderTest;
+  let keyDir: string;
+  const id = 'default.fleet';
+  const hostDir = (machine: string) => join(ctl.hostsDir, hostDirName(id, machine));
+  const get = () => env.getJson<Obj>('nixdeployment', 'fleet');
+  const readyWith = (generation: number, reason: string) =>
+    until(
+      `fleet at generation ${generation} with Ready reason ${reason}`,
+      async () => {
+        const o = await get();
+        return o?.status?.observedGeneration === generation && cond(o, 'Ready')?.reason === reason
+          ? o
+          : undefined;
+      },
+      240_000,
+    );
+
+  before(async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    env = await startKubeEnv();
+    keyDir = await mkdtemp(join(tmpdir(), 'reconix-kube-key-'));
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(keyDir, 'id')]);
+    await sshKeySecret(env, 'default', 'fleet-ssh', await readFile(join(keyDir, 'id')));
+    ctl = await startController(env);
+  });
+
+  after(async function () {
+    await ctl?.cleanup();
+    await env?.cleanup();
+    if (keyDir) await rm(keyDir, { recursive: true, force: true });
+  });
+
+  it('pauses after the first wave and goes on when reconix.dev/resume is set', async () => {
+    // GIVEN a rollout that pauses after web, its first wave
+    await env.kubectl(
+      ['apply', '-f', '-'],
+      manifest('1', '', { waves: [{ selector: { names: 'web' }, pause: true }] }),
+    );
+    // THEN web is activated, db is not, and Ready says the rollout is paused
+    const paused = await readyWith(1, 'RolloutPaused');
+    assert.match(cond(paused, 'Ready')?.message ?? '', /paused/i);
+    assert.equal((await hostActivations(hostDir('web'))).length, 1);
+    assert.equal(await hostCurrentSystem(hostDir('db')), undefined, 'db is not activated yet');
+    // WHEN the resume annotation is set
+    await env.kubectl(['annotate', 'nixdeployment', 'fleet', 'reconix.dev/resume=1']);
+    // THEN db is activated and the deployment turns Ready
+    await readyWith(1, 'ReconciliationSucceeded');
+    assert.equal((await hostActivations(hostDir('db'))).length, 1);
+    assert.equal((await hostActivations(hostDir('web'))).length, 1, 'web is not activated again');
+  });
+
+  it('rolls back the wave whose health check fails: RolloutFailed, RolledBack machine, event, metric', async () => {
+    const dbBefore = await hostCurrentSystem(hostDir('db'));
+    // GIVEN generation 2, in which db fails its check, rolled out web first, then db
+    await env.kubectl(['apply', '-f', '-'], manifest('2', 'db', { waves: [{ selector: { names: 'web' } }] }));
+    // THEN Ready is False with RolloutFailed, naming the wave, the machine and the check
+    const failed = await readyWith(2, 'RolloutFailed');
+    const ready = cond(failed, 'Ready');
+    assert.equal(ready?.status, 'False');
+    assert.match(ready?.message ?? '', /wave 2 of 2: machine db, check cmd grep/);
+    // AND db is back on what it ran, marked RolledBack; web keeps generation 2
+    assert.equal(await hostCurrentSystem(hostDir('db')), dbBefore);
+    const states = Object.fromEntries((failed.status?.machineStates ?? []).map((m) => [m.name, m.state]));
+    assert.equal(states.db, 'RolledBack');
+    const webGen = await readFile(
+      join(hostDir('web'), (await hostCurrentSystem(hostDir('web'))) ?? '-', 'etc/generation'),
+      'utf8',
+    );
+    assert.equal(webGen, '2');
+    // AND an event says the rollout switched db back, and the metrics count it
+    const events = await until(
+      'a RolledBack event',
+      async () => {
+        const list = await env.kubectl([
+          'get',
+          'events',
+          '--field-selector',
+          'involvedObject.name=fleet,reason=RolledBack',
+          '-o',
+          'json',
+        ]);
+        const items = (JSON.parse(list) as { items: { message: string }[] }).items;
+        return items.length > 0 ? items : undefined;
+      },
+      60_000,
+    );
+    assert.match(events.map((e) => e.message).join('\n'), /the rollout failed.*db/);
+    const metrics = await (await fetch(`http://127.0.0.1:${ctl.running.server.port}/metrics`)).text();
+    assert.match(metrics, /reconix_rollbacks_total\{deployment="default\.fleet",reason="[^"]+"\} 1/);
+    assert.match(metrics, /reconix_rollout_wave\{deployment="default\.fleet"\} 2/);
+  });
+});
