@@ -69,7 +69,9 @@ export async function makeWorkspace(example: string, manifest = 'local.yaml'): P
     write: (file, text) => writeFile(join(netDir, file), text),
     read: (file) => readFile(join(netDir, file), 'utf8'),
     async dispose() {
-      for (const name of loaded) {
+      // Every deployment the state dir records, also those deployed through the command line, not ws.run.
+      const recorded = await deps.state.list().catch(() => [] as string[]);
+      for (const name of [...new Set([...loaded, ...recorded])]) {
         const d = await ws.load(loaded.length === 1 ? manifest : undefined).catch(() => undefined);
         const req = d ? requestFor(name, d.spec, d.source, 'deploy') : undefined;
         if (req) await destroy({ ...req, name }, deps).catch(() => undefined);

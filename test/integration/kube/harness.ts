@@ -1,7 +1,7 @@
 // A real API server with the NixDeployment CRD installed, and an in-process controller against it whose local
 // hosts live in a temporary directory. Everything is stopped by PID and removed in cleanup().
 import { KubeConfig } from '@kubernetes/client-node';
-import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,7 +10,9 @@ import { CRD_FILE, CRD_NAME } from '../../../src/api/crd.js';
 import { buildDeps } from '../../../src/cli/deps.js';
 import type { AwsSettings } from '../../../src/cli/aws.js';
 import { ReconixMetrics } from '../../../src/metrics/metrics.js';
-import { LocalTargetProvider } from '../../../src/providers/local/index.js';
+import { hostLayout, LocalTargetProvider, readHostFile } from '../../../src/providers/local/index.js';
+import { stopHost } from '../../../src/providers/local/sshd.js';
+import { systemClock } from '../../../src/core/clock.js';
 import type { Logger } from '../../../src/core/ports.js';
 import {
   runKubeController,
@@ -158,9 +160,18 @@ export async function startController(
     starts,
     async cleanup() {
       await running.stop();
+      await stopHosts(hostsDir);
       await rm(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Stop, by PID, every local host the controller left running: a test may end with its objects in place. */
+async function stopHosts(hostsDir: string): Promise<void> {
+  for (const name of await readdir(hostsDir).catch(() => [] as string[])) {
+    const record = await readHostFile(hostLayout(join(hostsDir, name)));
+    if (record?.pid !== undefined) await stopHost(record.pid, hostLayout(record.dir), systemClock);
+  }
 }
 
 /** What a local host of the controller says about itself, through its directory. */
