@@ -2,6 +2,7 @@
 // (Nix, ssh2, local hosts). dispose() destroys every host the workspace created and removes its files.
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DeploymentState } from '../../src/core/model.js';
@@ -38,8 +39,9 @@ export async function makeWorkspace(example: string, manifest = 'local.yaml'): P
   const dir = await mkdtemp(join(tmpdir(), 'reconix-ws-'));
   const stateDir = join(dir, '.state');
   await cp(join(REPO_ROOT, 'examples', example), join(dir, 'net'), { recursive: true });
-  const deps = await buildDeps({ stateDir, log: silentLogger });
   const netDir = join(dir, 'net');
+  await keepOnLoopback(join(netDir, 'physical-none.nix'));
+  const deps = loopbackOnly(await buildDeps({ stateDir, log: silentLogger }));
   const loaded: string[] = [];
   const ws: Workspace = {
     dir: netDir,
@@ -80,6 +82,32 @@ export async function makeWorkspace(example: string, manifest = 'local.yaml'): P
     },
   };
   return ws;
+}
+
+/**
+ * The examples' `none` hosts are placeholders (documentation addresses, example.org): in a workspace they point
+ * at a loopback address that no test host takes (those are 127.77-79.x.y), so that a test that loads every manifest
+ * of the directory sends nothing off this machine. A test that deploys to `none` hosts writes its own addresses.
+ */
+async function keepOnLoopback(file: string): Promise<void> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return;
+  await writeFile(file, text.replace(/"192\.0\.2\.\d+"|"[a-z.]*example\.org"/g, '"127.76.255.254"'));
+}
+
+/** In-process tests connect to loopback addresses only, whatever an address in a spec or a fake cloud says. */
+function loopbackOnly(deps: ReconcileDeps): ReconcileDeps {
+  const inner = deps.connector;
+  return {
+    ...deps,
+    connector: {
+      connect(endpoint, auth, check) {
+        if (!isIP(endpoint.host) || !/^127\./.test(endpoint.host))
+          return Promise.reject(new Error(`the test refuses to connect to ${endpoint.host}: not loopback`));
+        return inner.connect(endpoint, auth, check);
+      },
+    },
+  };
 }
 
 /** Poll `probe` every `everyMs` until it returns something but undefined or false; fail after `timeoutMs`. */

@@ -45,8 +45,11 @@ describe('the directory controller on real hosts', function () {
   let server: MetricsServer;
   let counted: CountingEvaluator;
   const reports: ReconcileReport[] = [];
+  /** The next reconcile of apache-local (the directory also holds apache-none, whose hosts never answer). */
   const nextReport = (after = reports.length) =>
-    eventually('a reconcile', async () => reports.length > after && reports.at(-1));
+    eventually('a reconcile', async () =>
+      reports.find((r, i) => i >= after && r.deployment === 'apache-local'),
+    );
 
   before(async () => {
     ws = await makeWorkspace('apache');
@@ -176,7 +179,8 @@ describe('the directory controller on real hosts', function () {
     await writeFile(file, `${good}\n---\nkind: NixDeployment\nmetadata: { name: [oops\n`);
     await eventually('the load error', async () => controller.loadErrors.length === 1);
     const after = reports.length;
-    // The directory also holds none.yaml, whose hosts never answer: its retries must not be taken for this one.
+    // The directory also holds none.yaml, whose hosts (an unused loopback address) never answer: its retries must not
+    // be taken for this one.
     const next = await eventually('the next reconcile of apache-local', async () =>
       reports.find((r, i) => i >= after && r.deployment === 'apache-local'),
     );
