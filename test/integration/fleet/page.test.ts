@@ -9,7 +9,7 @@ import { reconix } from '../../support/cli.js';
 import { startBrowser, type Browser, type BrowserPage } from '../../support/browser.js';
 import { REPO_ROOT, eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
 import { freePort } from '../../support/prometheus.js';
-import { startController, type ControllerProcess } from '../prometheus/processes.js';
+import { quickManifest, startController, type ControllerProcess } from '../prometheus/processes.js';
 
 const DEPLOYMENT = 'trivial-local';
 const HOSTILE = 'hostile';
@@ -34,21 +34,6 @@ const SHOWN = `[...document.querySelectorAll('section.deployment')].map((s) => (
   })),
 }))`;
 
-function manifest(name: string, files: string[], driftPolicy = 'Report'): string {
-  return [
-    'apiVersion: reconix.dev/v1alpha1',
-    'kind: NixDeployment',
-    `metadata: { name: ${name} }`,
-    'spec:',
-    `  network: { files: [${files.join(', ')}] }`,
-    '  builder: mini',
-    '  interval: 2s',
-    '  retryInterval: 1s',
-    `  driftPolicy: ${driftPolicy}`,
-    '',
-  ].join('\n');
-}
-
 describe('the fleet page of a real controller, in a real headless Chromium', function () {
   this.timeout(300_000);
   let ws: Workspace;
@@ -65,7 +50,7 @@ describe('the fleet page of a real controller, in a real headless Chromium', fun
   before(async () => {
     ws = await makeWorkspace('trivial');
     await rm(join(ws.dir, 'none.yaml'));
-    await ws.write('local.yaml', manifest(DEPLOYMENT, ['network.nix', 'physical-local.nix']));
+    await ws.write('local.yaml', quickManifest(DEPLOYMENT, undefined, 'Report'));
     network = await ws.read('network.nix');
     controller = await startController(ws.dir, ws.stateDir, ['--fleet-page']);
     browser = await startBrowser();
@@ -189,7 +174,7 @@ describe('the fleet page of a real controller, in a real headless Chromium', fun
       `{ ${JSON.stringify(HOSTILE_MACHINE)} = { deployment.targetHost = "127.0.0.1"; ` +
         `deployment.targetPort = ${closed}; system.stateVersion = "24.05"; }; }`,
     );
-    await ws.write('hostile.yaml', manifest(HOSTILE, ['hostile.nix']));
+    await ws.write('hostile.yaml', quickManifest(HOSTILE, ['hostile.nix'], 'Report'));
 
     // THEN the page shows its name and its failure as text, and no markup of theirs runs
     const hostile = await eventually(

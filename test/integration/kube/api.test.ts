@@ -12,17 +12,23 @@ import type { ReconcileRequest } from '../../../src/core/request.js';
 import type { MachineResult } from '../../../src/apply/operations.js';
 import type { ReconcileReport } from '../../../src/report/report.js';
 import { KubeStateStore } from '../../../src/state/kube-store.js';
-import { startController, startKubeEnv, until, type ControllerUnderTest, type KubeEnv } from './harness.js';
+import {
+  cond,
+  startController,
+  startKubeEnv,
+  until,
+  type Condition,
+  type ControllerUnderTest,
+  type KubeEnv,
+} from './harness.js';
 
 type Obj = {
   metadata: { finalizers?: string[]; generation: number };
   status?: {
     observedGeneration?: number;
-    conditions?: { type: string; status: string; reason: string; message: string }[];
+    conditions?: Condition[];
   };
 };
-const cond = (o: Obj | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
-
 function nixd(name: string, spec: Record<string, unknown>): string {
   return stringify({ apiVersion: 'reconix.dev/v1alpha1', kind: 'NixDeployment', metadata: { name }, spec });
 }

@@ -12,21 +12,17 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { canary } from '../../support/canary.js';
 import {
+  cond,
+  sshKeySecret,
   startController,
   startKubeEnv,
   until,
+  type Condition,
   type ControllerUnderTest,
   type KubeEnv,
-  sshKeySecret,
 } from './harness.js';
 import { makeClientKey, type ClientKey } from '../../support/hosts.js';
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
 interface Obj {
   metadata: { generation: number };
   status?: { observedGeneration?: number; conditions?: Condition[] };
@@ -49,7 +45,6 @@ const machine = (etc: string) => `{ web = { deployment.targetEnv = "local"; ${et
 const readsFile = (path: string) => `throw (builtins.readFile ${JSON.stringify(path)})\n`;
 // Kubernetes mode reaches hosts only with a key from the object's namespace.
 const TENANT_KEY = { sshKeySecretRef: { name: 'tenant-ssh', key: 'id_ed25519' } };
-const cond = (o: Obj | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
 const ENV_CANARY = 'RECONIX_CONTAINED_CANARY';
 
 describe('untrusted Nix in NixDeployments is contained (real kube-apiserver, local hosts)', function () {

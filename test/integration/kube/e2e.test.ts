@@ -10,11 +10,13 @@ import { stringify } from 'yaml';
 import { hostDirName } from '../../../src/providers/local/layout.js';
 import { run } from '../../../src/util/exec.js';
 import {
+  cond,
   hostActivations,
   hostCurrentSystem,
   startController,
   startKubeEnv,
   until,
+  type Condition,
   type ControllerUnderTest,
   type KubeEnv,
 } from './harness.js';
@@ -23,7 +25,7 @@ interface Obj {
   metadata: { generation: number; finalizers?: string[] };
   status?: {
     observedGeneration?: number;
-    conditions?: { type: string; status: string; reason: string; message: string }[];
+    conditions?: Condition[];
     machines?: { total: number; ready: number; drifted: number };
     lastAppliedRevision?: string;
   };
@@ -51,8 +53,6 @@ function manifest(web: string, db: string, extra: Record<string, unknown> = {}):
     },
   });
 }
-
-const cond = (o: Obj | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
 
 describe('Kubernetes mode end to end (real kube-apiserver, local hosts)', function () {
   this.timeout(600_000);

@@ -187,6 +187,17 @@ export async function hostCurrentSystem(hostDir: string): Promise<string | undef
 }
 
 /** A Secret holding an SSH private key under `id_ed25519`, for spec.sshKeySecretRef. */
+export interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+
+/** The condition of `type` in an object's status, if it has one. */
+export const cond = (o: { status?: { conditions?: Condition[] } } | undefined, type: string) =>
+  o?.status?.conditions?.find((c) => c.type === type);
+
 export async function sshKeySecret(
   env: KubeEnv,
   namespace: string,

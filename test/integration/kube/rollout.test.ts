@@ -9,12 +9,14 @@ import { stringify } from 'yaml';
 import { hostDirName } from '../../../src/providers/local/layout.js';
 import { run } from '../../../src/util/exec.js';
 import {
+  cond,
   hostActivations,
   hostCurrentSystem,
   sshKeySecret,
   startController,
   startKubeEnv,
   until,
+  type Condition,
   type ControllerUnderTest,
   type KubeEnv,
 } from './harness.js';
@@ -23,7 +25,7 @@ interface Obj {
   metadata: { generation: number };
   status?: {
     observedGeneration?: number;
-    conditions?: { type: string; status: string; reason: string; message: string }[];
+    conditions?: Condition[];
     machineStates?: { name: string; state: string; message?: string }[];
   };
 }
@@ -56,8 +58,6 @@ function manifest(gen: string, bad: string, strategy: Record<string, unknown>): 
     },
   });
 }
-
-const cond = (o: Obj | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
 
 describe('rollouts in Kubernetes mode (real kube-apiserver, local hosts)', function () {
   this.timeout(600_000);

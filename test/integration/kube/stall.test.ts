@@ -9,21 +9,17 @@ import { stringify } from 'yaml';
 import { LocalTargetProvider } from '../../../src/providers/local/index.js';
 import { run } from '../../../src/util/exec.js';
 import {
+  cond,
+  sshKeySecret,
   startController,
   startKubeEnv,
   until,
+  type Condition,
   type ControllerUnderTest,
   type KubeEnv,
-  sshKeySecret,
 } from './harness.js';
 import { makeClientKey, type ClientKey } from '../../support/hosts.js';
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
 interface Obj {
   metadata: { generation: number };
   status?: { observedGeneration?: number; conditions?: Condition[] };
@@ -50,7 +46,6 @@ function manifest(
 
 // Kubernetes mode reaches hosts only with a key from the object's namespace.
 const TENANT_KEY = { sshKeySecretRef: { name: 'tenant-ssh', key: 'id_ed25519' } };
-const cond = (o: Obj | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
 const QUIET_MS = 7000; // three resync intervals and more
 
 describe('stalled NixDeployments (real kube-apiserver, local hosts)', function () {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { run } from '../../../src/util/exec.js';
 import { eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
 import {
+  quickManifest,
   startController,
   startPrometheus,
   type ControllerProcess,
@@ -13,21 +14,6 @@ import {
 } from './processes.js';
 
 const DEPLOYMENT = 'trivial-local';
-
-function manifest(driftPolicy: 'Report' | 'Correct'): string {
-  return [
-    'apiVersion: reconix.dev/v1alpha1',
-    'kind: NixDeployment',
-    `metadata: { name: ${DEPLOYMENT} }`,
-    'spec:',
-    '  network: { files: [network.nix, physical-local.nix] }',
-    '  builder: mini',
-    '  interval: 2s',
-    '  retryInterval: 1s',
-    `  driftPolicy: ${driftPolicy}`,
-    '',
-  ].join('\n');
-}
 
 describe('the shipped alerts on a real controller process, evaluated by a real Prometheus', function () {
   this.timeout(300_000);
@@ -49,7 +35,7 @@ describe('the shipped alerts on a real controller process, evaluated by a real P
     ws = await makeWorkspace('trivial');
     // Only the local manifest: the other one names a host that is not ours.
     await rm(join(ws.dir, 'none.yaml'));
-    await ws.write('local.yaml', manifest('Report'));
+    await ws.write('local.yaml', quickManifest(DEPLOYMENT, undefined, 'Report'));
     network = await ws.read('network.nix');
     controller = await startController(ws.dir, ws.stateDir);
     prometheus = await startPrometheus(`127.0.0.1:${controller.port}`, {
@@ -105,13 +91,13 @@ describe('the shipped alerts on a real controller process, evaluated by a real P
     assert.doesNotMatch((await ws.activations('machine')).at(-1)!, new RegExp(`switch ${desired}$`));
 
     // WHEN the manifest stops parsing, THEN the deployment is kept: its drift alert goes on firing
-    await ws.write('local.yaml', manifest('Report').replace('spec:', 'spec: ['));
+    await ws.write('local.yaml', quickManifest(DEPLOYMENT, undefined, 'Report').replace('spec:', 'spec: ['));
     await waitFor('ReconixReconcileFailing', 'firing');
     assert.match(controller!.log(), /"reason":"InvalidManifest"/);
     assert.equal(await alertState('ReconixMachineDrifted'), 'firing');
 
     // WHEN the deployment is switched to Correct
-    await ws.write('local.yaml', manifest('Correct'));
+    await ws.write('local.yaml', quickManifest(DEPLOYMENT, undefined, 'Correct'));
 
     // THEN the controller re-activates the desired system and both alerts resolve
     await waitFor('ReconixMachineDrifted', 'inactive');

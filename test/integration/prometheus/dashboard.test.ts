@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { run } from '../../../src/util/exec.js';
 import { REPO_ROOT, eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
 import {
+  quickManifest,
   startController,
   startPrometheus,
   type ControllerProcess,
@@ -55,20 +56,6 @@ const substitute = (expr: string): string =>
     .replaceAll('$__range', '1h')
     .replaceAll('$__interval', '15s');
 
-function manifest(): string {
-  return [
-    'apiVersion: reconix.dev/v1alpha1',
-    'kind: NixDeployment',
-    `metadata: { name: ${DEPLOYMENT} }`,
-    'spec:',
-    '  network: { files: [network.nix, physical-local.nix] }',
-    '  builder: mini',
-    '  interval: 2s',
-    '  retryInterval: 1s',
-    '',
-  ].join('\n');
-}
-
 describe('the shipped Grafana dashboard', function () {
   this.timeout(300_000);
 
@@ -98,7 +85,7 @@ describe('the shipped Grafana dashboard', function () {
       // GIVEN a git-synced directory with one machine that has a key and a health check (so it rolls out)
       ws = await makeWorkspace('trivial');
       await rm(join(ws.dir, 'none.yaml'));
-      await ws.write('local.yaml', manifest());
+      await ws.write('local.yaml', quickManifest(DEPLOYMENT));
       const network = (await ws.read('network.nix')).replace(
         'system.stateVersion',
         'deployment.keys.token.text = "not a secret";\n      deployment.healthChecks = [ { cmd = "true"; } ];\n      system.stateVersion',

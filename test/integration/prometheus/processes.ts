@@ -15,6 +15,29 @@ import { REPO_ROOT, eventually } from '../../support/workspace.js';
 
 export type { Alert, PrometheusServer } from '../../support/prometheus.js';
 
+/**
+ * A manifest that a controller reconciles every 2 s and retries after 1 s, with the mini builder: what these tests
+ * give a controller so that they need not wait long for it. `driftPolicy` is left out when not given.
+ */
+export function quickManifest(
+  name: string,
+  files: readonly string[] = ['network.nix', 'physical-local.nix'],
+  driftPolicy?: 'Report' | 'Correct',
+): string {
+  return [
+    'apiVersion: reconix.dev/v1alpha1',
+    'kind: NixDeployment',
+    `metadata: { name: ${name} }`,
+    'spec:',
+    `  network: { files: [${files.join(', ')}] }`,
+    '  builder: mini',
+    '  interval: 2s',
+    '  retryInterval: 1s',
+    ...(driftPolicy ? [`  driftPolicy: ${driftPolicy}`] : []),
+    '',
+  ].join('\n');
+}
+
 export interface ControllerProcess {
   readonly port: number;
   readonly base: string;
