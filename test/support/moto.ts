@@ -1,6 +1,6 @@
 // moto_server for AWS tests: started on 127.0.0.1 with a free port, reset between tests, stopped by its PID.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAwsClients, type AwsCallHook, type AwsClients } from '../../src/providers/aws/index.js';
 
@@ -105,6 +105,58 @@ export async function startMoto(): Promise<Moto> {
   };
 }
 
+/** What a proxy in front of moto does with one request: forward it, or answer it itself. */
+export type Intercept = (req: IncomingMessage, body: Buffer) => { status: number; body: string } | undefined;
+
+/** An HTTP proxy on 127.0.0.1 in front of moto: each request is read, shown to `intercept`, then forwarded. */
+export async function motoProxy(
+  target: string,
+  intercept: Intercept,
+): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const upstream = new URL(target);
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (b: Buffer) => chunks.push(b));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const answer = intercept(req, body);
+      if (answer) {
+        res.writeHead(answer.status, { 'content-type': 'text/xml' });
+        res.end(answer.body);
+        return;
+      }
+      const up = httpRequest(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+        },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
+      up.on('error', () => res.destroy());
+      up.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const awsError = (code: string, message: string) =>
+  `<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors></Response>`;
+
 /**
  * An HTTP proxy in front of moto that answers the first `failures` requests itself with an error (503, or a
  * throttling error), to show that the clients retry with backoff.
@@ -116,47 +168,15 @@ export async function flakyProxy(
 ): Promise<{ endpoint: string; failed: () => number; forwarded: () => number; close(): Promise<void> }> {
   let failed = 0;
   let forwarded = 0;
-  const upstream = new URL(target);
-  const server: Server = createServer((req, res) => {
+  const proxy = await motoProxy(target, () => {
     if (failed < failures) {
       failed++;
-      req.resume();
-      if (kind === 'unavailable') {
-        res.writeHead(503, { 'content-type': 'text/xml' });
-        res.end(
-          '<Response><Errors><Error><Code>ServiceUnavailable</Code><Message>try again</Message></Error></Errors></Response>',
-        );
-      } else {
-        res.writeHead(400, { 'content-type': 'text/xml' });
-        res.end(
-          '<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>slow down</Message></Error></Errors></Response>',
-        );
-      }
-      return;
+      return kind === 'unavailable'
+        ? { status: 503, body: awsError('ServiceUnavailable', 'try again') }
+        : { status: 400, body: awsError('RequestLimitExceeded', 'slow down') };
     }
     forwarded++;
-    const up = httpRequest(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    up.on('error', () => res.destroy());
-    req.pipe(up);
+    return undefined;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    failed: () => failed,
-    forwarded: () => forwarded,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  return { ...proxy, failed: () => failed, forwarded: () => forwarded };
 }

@@ -3,14 +3,12 @@
 // sees what AWS would see, not what Reconix says it did.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientKey } from '../../../src/cli/deps.js';
 import { reconixUnderTest as reconix, type CliRun } from '../../support/cli.js';
 import { createTestHost, type TestHost } from '../../support/hosts.js';
-import { MOTO_ENV } from '../../support/moto.js';
+import { MOTO_ENV, motoProxy } from '../../support/moto.js';
 import { useMoto } from './helpers.js';
 
 const R = 'eu-west-1';
@@ -40,48 +38,17 @@ interface Recorder {
   close(): Promise<void>;
 }
 
-/** An HTTP proxy on 127.0.0.1 that forwards everything to moto and records each EC2 request's Action. */
+/** A proxy in front of moto that records each EC2 request's Action. */
 async function recordingProxy(target: string): Promise<Recorder> {
-  const upstream = new URL(target);
   const actions: string[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (b: Buffer) => chunks.push(b));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      // EC2's query protocol sends its parameters form-encoded in the body (or the query string).
-      const query = new URLSearchParams(body.toString('utf8'));
-      const action = query.get('Action') ?? new URL(req.url ?? '/', 'http://x').searchParams.get('Action');
-      if (action) actions.push(action);
-      const up = httpRequest(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: req.method,
-          path: req.url,
-          headers: req.headers,
-        },
-        (r) => {
-          res.writeHead(r.statusCode ?? 502, r.headers);
-          r.pipe(res);
-        },
-      );
-      up.on('error', () => res.destroy());
-      up.end(body);
-    });
+  const proxy = await motoProxy(target, (req, body) => {
+    // EC2's query protocol sends its parameters form-encoded in the body (or the query string).
+    const query = new URLSearchParams(body.toString('utf8'));
+    const action = query.get('Action') ?? new URL(req.url ?? '/', 'http://x').searchParams.get('Action');
+    if (action) actions.push(action);
+    return undefined;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    actions,
-    clear: () => actions.splice(0),
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...proxy, actions, clear: () => actions.splice(0) };
 }
 
 describe('reconix reboot of an EC2 machine', function () {
