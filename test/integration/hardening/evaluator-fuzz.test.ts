@@ -11,8 +11,8 @@ import fc from 'fast-check';
 import { ReconixError } from '../../../src/core/errors.js';
 import { NIX_DIR, NixEvaluator } from '../../../src/evaluate/evaluator.js';
 import { runProcess, type Runner } from '../../../src/util/exec.js';
+import { SEED, words } from '../../support/fuzz.js';
 
-const SEED = Number(process.env.RECONIX_FUZZ_SEED ?? Date.now() % 2 ** 31);
 /** Each run starts nix-instantiate once: 300 runs take a minute or two on a loaded machine. */
 const RUNS = Number(process.env.RECONIX_EVAL_FUZZ_RUNS ?? 300);
 const PER_RUN_MS = 30_000;
@@ -31,26 +31,8 @@ const FIXED_ARGS = new Set(
     '--json',
   ].concat(['--argstr', 'networkFiles', 'argsFile', 'builder', 'mini', '-A', 'physical']),
 );
-const NASTY = [
-  '$(touch /tmp/x)',
-  '`id`',
-  '; rm -rf /',
-  '"',
-  "'",
-  '\\',
-  '\n',
-  '${x}',
-  '*',
-  '-A',
-  '--eval',
-  ' ',
-];
 
-const word = fc.oneof(
-  fc.string({ maxLength: 12 }),
-  fc.constantFrom(...NASTY),
-  fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/),
-);
+const word = words(12, /^[a-z][a-z0-9-]{0,20}$/, ['-A', '--eval', ' ']);
 /** A Nix string literal of any text: `"`, `\` and `${` escaped. */
 const nixString = (s: string) => `"${s.replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
 const value = fc.oneof(

@@ -5,28 +5,11 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { ReconixError } from '../../../src/core/errors.js';
 import { parseManifests } from '../../../src/source/manifest.js';
+import { SEED, words } from '../../support/fuzz.js';
 
-const SEED = Number(process.env.RECONIX_FUZZ_SEED ?? Date.now() % 2 ** 31);
 const PER_INPUT_MS = 2000;
-const NASTY = [
-  '$(touch /tmp/x)',
-  '`id`',
-  '; rm -rf /',
-  '"',
-  "'",
-  '\\',
-  '\n',
-  '${x}',
-  '*',
-  '&a',
-  '!!js/function',
-];
 
-const word = fc.oneof(
-  fc.string({ maxLength: 20 }),
-  fc.constantFrom(...NASTY),
-  fc.stringMatching(/^[a-z0-9-]{1,70}$/),
-);
+const word = words(20, /^[a-z0-9-]{1,70}$/, ['&a', '!!js/function']);
 const duration = fc.oneof(
   fc.constantFrom('0s', '1s', '24h', '597h', '99999999999999999999h', '5m', '', 'soon', '1e9s'),
   word,
