@@ -6,22 +6,20 @@
 // removed: no process, mount or namespace is left.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { access, readdir, readFile, readlink, rmdir } from 'node:fs/promises';
+import { access, readdir, readFile, readlink } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { innerPaths, type HostLayout } from '../../src/providers/local/layout.js';
 import { DEFAULT_BINARIES } from '../../src/providers/local/sshd.js';
+import { peerCgroups, removeCgroup } from './peer-cgroups.js';
 import { eventually } from './workspace.js';
 
 export const SYSTEMD = '/lib/systemd/systemd';
-const CGROUP_ROOT = '/sys/fs/cgroup';
-// systemd 252 manages the named v1 hierarchy and the v2 one mounted beside the controllers (the "hybrid" layout).
-const HIERARCHIES = ['systemd', 'unified'] as const;
 
 /**
- * Runs in the new namespaces with the host directory, sshd's inner directory, sshd and systemd as $1 to $4: a boot
- * of the host's /nix, /root and /run as a plain test host has, then the cgroup hierarchies of the namespace, the
- * units and systemd. The targets every unit's default dependencies name are written empty, so that nothing of the
+ * Runs in the new namespaces with the host directory, sshd's inner directory, sshd, systemd and the cgroup layout
+ * (see peer-cgroups.ts) as $1 to $5: a boot of the host's /nix, /root and /run as a plain test host has, then the
+ * cgroup hierarchies of the namespace (on a tmpfs first: the kernel refuses a cgroup2 mount right on top of
+ * cgroup2), the units and systemd. The targets every unit's default dependencies name are written empty, so that nothing of the
  * machine's own boot is ever pulled in.
  */
 export const BOOT_SCRIPT = String.raw`set -e
@@ -35,9 +33,13 @@ mount -c --bind sshd "$2"
 mount --bind /proc/sys /proc/sys
 mount -o remount,bind,ro /proc/sys
 mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
-mkdir /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
-mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd
-mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
+if [ "$5" = unified ]; then
+  mount -t cgroup2 cgroup2 /sys/fs/cgroup
+else
+  mkdir /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
+  mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd
+  mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
+fi
 cd /run/systemd/system
 for t in sysinit basic shutdown multi-user; do
   printf '[Unit]\nDescription=%s (empty on a test host)\n' "$t" >"$t.target"
@@ -49,23 +51,6 @@ export container=reconix SYSTEMD_UNIT_PATH=/run/systemd/system SYSTEMD_LOG_TARGE
 export SYSTEMD_GENERATOR_PATH=/run/reconix-peer/generators SYSTEMD_ENVIRONMENT_GENERATOR_PATH=/run/reconix-peer/generators
 exec "$4" --unit=reconix-host.target --default-standard-output=inherit --default-standard-error=inherit`;
 
-/** The host's cgroup in each hierarchy: the root of its cgroup namespace, named after its inner directory. */
-export function peerCgroups(layout: HostLayout): string[] {
-  const name = `reconix-peer-${layout.inner.split('/').pop()}`;
-  return HIERARCHIES.map((h) => join(CGROUP_ROOT, h, name));
-}
-
-async function checkCgroupLayout(): Promise<void> {
-  for (const h of HIERARCHIES) {
-    const file = join(CGROUP_ROOT, h, 'cgroup.procs');
-    await access(file).catch(() => {
-      throw new Error(
-        `a systemd test host needs the hybrid cgroup layout (${CGROUP_ROOT}/systemd and ${CGROUP_ROOT}/unified): ${file} is missing`,
-      );
-    });
-  }
-}
-
 /**
  * Start the host: a shell that joins the host's cgroups and execs unshare, which forks systemd. Returns the PID of
  * unshare (the spawned process) and that of systemd, once sshd accepts connections on `address`.
@@ -76,15 +61,14 @@ export async function spawnPeer(
   port: number,
   timeoutMs = 30_000,
 ): Promise<{ unshare: number; systemd: number }> {
-  await checkCgroupLayout();
-  const cgroups = peerCgroups(layout);
+  const cgroups = await peerCgroups(layout);
   const enter =
-    'set -e; for cg in "$1" "$2"; do mkdir -p "$cg"; echo $$ >"$cg/cgroup.procs"; done; shift 2; exec "$@"';
+    'set -e; while [ "$1" != -- ]; do mkdir -p "$1"; echo $$ >"$1/cgroup.procs"; shift; done; shift; exec "$@"';
   const argv = [
-    ...['-c', enter, 'reconix-peer', ...cgroups],
+    ...['-c', enter, 'reconix-peer', ...cgroups.dirs, '--'],
     ...[DEFAULT_BINARIES.unshare, '--pid', '--fork', '--mount-proc', '--mount', '--propagation', 'private'],
     ...['--uts', '--cgroup', 'sh', '-c', BOOT_SCRIPT, 'reconix-host', layout.dir, layout.inner],
-    ...[DEFAULT_BINARIES.sshd, SYSTEMD],
+    ...[DEFAULT_BINARIES.sshd, SYSTEMD, cgroups.layout],
   ];
   const log = openSync(layout.log, 'a');
   let unshare: number;
@@ -102,15 +86,14 @@ export async function spawnPeer(
     closeSync(log);
   }
   try {
-    const systemd = await eventually('the test host systemd', () => peerSystemd(unshare), timeoutMs, 50);
-    await eventually(
+    const systemd = await booting('the test host systemd', () => peerSystemd(unshare), timeoutMs);
+    await booting(
       `sshd of the systemd test host on ${address}:${port}`,
       async () => {
         if (!(await isAlive(systemd))) throw new Error(`systemd (PID ${systemd}) exited; see ${layout.log}`);
         return (await canConnect(address, port)) && (await sshdRuns(systemd, layout));
       },
       timeoutMs,
-      50,
     );
     return { unshare, systemd };
   } catch (err) {
@@ -119,6 +102,21 @@ export async function spawnPeer(
     throw new Error(`${err instanceof Error ? err.message : String(err)}; the host said: ${tail}`, {
       cause: err,
     });
+  }
+}
+
+/** Poll `probe` until it returns something but undefined or false; a host that died while booting fails at once. */
+async function booting<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -167,28 +165,7 @@ export async function stopPeer(unshare: number, layout: HostLayout, timeoutMs = 
       50,
     );
   }
-  for (const cg of peerCgroups(layout)) await removeCgroup(cg, timeoutMs);
-}
-
-/** Remove a cgroup and those systemd made below it, deepest first; a cgroup is busy until its last task is reaped. */
-async function removeCgroup(dir: string, timeoutMs: number): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
-  if (entries === undefined) return;
-  for (const e of entries) if (e.isDirectory()) await removeCgroup(join(dir, e.name), timeoutMs);
-  await eventually(
-    `cgroup ${dir} removed`,
-    () =>
-      rmdir(dir).then(
-        () => true,
-        (err: NodeJS.ErrnoException) => {
-          if (err.code === 'ENOENT') return true;
-          if (err.code === 'EBUSY') return false;
-          throw err;
-        },
-      ),
-    timeoutMs,
-    50,
-  );
+  for (const cg of (await peerCgroups(layout)).dirs) await removeCgroup(cg, timeoutMs);
 }
 
 /** PIDs sharing the mount namespace of `pid`, never our own namespace's. */

@@ -7,7 +7,7 @@ import type { HostSession } from '../../../src/core/ports.js';
 import { hostLayout } from '../../../src/providers/local/layout.js';
 import { SshHostConnector } from '../../../src/ssh/connector.js';
 import { createTestHost, makeClientKey, type ClientKey, type TestHost } from '../../support/hosts.js';
-import { peerCgroups } from '../../support/systemd-host.js';
+import { peerCgroups } from '../../support/peer-cgroups.js';
 import { eventually } from '../../support/workspace.js';
 
 describe('test hosts under a real systemd', function () {
@@ -91,7 +91,7 @@ describe('test hosts under a real systemd', function () {
     );
     const members = await processesIn(namespaces);
     assert.ok(members.length >= 4, `unshare, systemd, sshd and sleep: ${members.join(', ')}`);
-    const cgroups = peerCgroups(hostLayout(h.dir));
+    const cgroups = (await peerCgroups(hostLayout(h.dir))).dirs;
     for (const cg of cgroups) await access(cg);
     // WHEN the host is destroyed
     await h.destroy();
