@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Everything the test suite needs on top of scripts/setup.sh: Prometheus (promtool and the server), Chromium (the
-# fleet page's test), tmux (the live progress test), moto for EC2 and S3, the Kubernetes peers built from Go modules
-# (cached), hadolint. Idempotent and cached: a second run is quick.
+# fleet page's test), tmux (the live progress test), systemd (the test hosts that run under one), moto for EC2 and
+# S3, the Kubernetes peers built from Go modules (cached), hadolint. Idempotent and cached: a second run is quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
-scripts/apt-ensure.sh prometheus iproute2 chromium fonts-liberation tmux
+scripts/apt-ensure.sh prometheus iproute2 chromium fonts-liberation tmux systemd
 
 # moto for the EC2 and S3 tests (moto_server, started by the tests on 127.0.0.1), pinned.
 moto_version=5.2.1

@@ -1,5 +1,5 @@
 // Test hosts: namespaced sshd hosts made by the same code as the `local` target, for tests of SSH and the `none`
-// target. Every process is stopped by its PID and every directory removed by destroy().
+// target, plain or under a real systemd. Every process is stopped by its PID and every directory removed by destroy().
 import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import {
 } from '../../src/providers/local/host.js';
 import { hostLayout } from '../../src/providers/local/layout.js';
 import { DEFAULT_BINARIES } from '../../src/providers/local/sshd.js';
+import { spawnPeer, stopPeer } from './systemd-host.js';
 
 export interface ClientKey {
   /** Private key file (OpenSSH format). */
@@ -43,6 +44,11 @@ export interface TestHostOptions {
   clientPublicKey: string;
   /** Two octets; test hosts use 127.78.x.y by default, apart from the `local` target's 127.77. */
   addressPrefix?: string;
+  /**
+   * Run the host under a real systemd (PID 1 of a PID namespace of its own, see systemd-host.ts), so that
+   * `systemctl` in its SSH sessions talks to it; plain hosts have no systemd.
+   */
+  systemd?: boolean;
 }
 
 export interface TestHost {
@@ -51,7 +57,7 @@ export interface TestHost {
   readonly port: number;
   /** "ssh-ed25519 AAAA..." */
   readonly hostKey: string;
-  /** sshd's PID, or undefined after kill(). */
+  /** sshd's PID (with `systemd`, the host's systemd's), or undefined after kill(). */
   readonly pid: number | undefined;
   /** Kill sshd and everything in the host's namespace by PID: a power cut (/run is lost, /nix stays). */
   kill(): Promise<void>;
@@ -81,14 +87,27 @@ export async function createTestHost(opts: TestHostOptions): Promise<TestHost> {
   const addresses = new MarkerFileAllocator(addressMarkers, opts.addressPrefix ?? '127.78');
   const address = await addresses.claim(dir);
   let record: LocalHostRecord = { dir, address, port: 22 };
+  // The PID the host is known by: sshd's, or with `systemd` unshare's, whose child is the host's systemd.
+  let peer: { unshare: number; systemd: number } | undefined;
+  const start = async (): Promise<number> => {
+    if (!opts.systemd) return startHost(record, machinery);
+    peer = await spawnPeer(hostLayout(dir), address, 22);
+    return peer.systemd;
+  };
+  const stop = async (): Promise<void> => {
+    if (!opts.systemd) return stopHostRecord(record, machinery);
+    if (peer) await stopPeer(peer.unshare, hostLayout(dir));
+    peer = undefined;
+  };
   try {
     const hostKey = await prepareHost(
       hostLayout(dir),
       { address, port: 22, clientPublicKey: opts.clientPublicKey },
       runProcess,
     );
-    record = { ...record, hostPublicKey: hostKey, pid: await startHost(record, machinery) };
+    record = { ...record, hostPublicKey: hostKey, pid: await start() };
   } catch (err) {
+    await stop();
     await removeHost(record, machinery);
     await addresses.release(address, dir);
     throw err;
@@ -97,6 +116,8 @@ export async function createTestHost(opts: TestHostOptions): Promise<TestHost> {
     if (record.pid === undefined) throw new Error('the test host is not running');
     return `/proc/${record.pid}/root${path}`;
   };
+  // A systemd host's commands also join its PID namespace, so that systemctl finds the host's systemd as PID 1.
+  const namespaces = opts.systemd ? ['--mount', '--pid', '--uts'] : ['--mount'];
   return {
     dir,
     address,
@@ -106,16 +127,16 @@ export async function createTestHost(opts: TestHostOptions): Promise<TestHost> {
       return record.pid;
     },
     async kill() {
-      await stopHostRecord(record, machinery);
+      await stop();
       const { pid: _gone, ...rest } = record;
       record = rest;
     },
     async restart() {
-      record = { ...record, pid: await startHost(record, machinery) };
+      record = { ...record, pid: await start() };
     },
     async exec(argv) {
       if (record.pid === undefined) throw new Error('the test host is not running');
-      return runProcess('nsenter', ['--mount', '--target', String(record.pid), '--', ...argv]);
+      return runProcess('nsenter', [...namespaces, '--target', String(record.pid), '--', ...argv]);
     },
     async readActivations() {
       const text = await readFile(join(dir, 'nix/var/reconix/activations.log'), 'utf8').catch(() => '');
@@ -125,6 +146,7 @@ export async function createTestHost(opts: TestHostOptions): Promise<TestHost> {
       return readlink(inHost('/run/current-system')).catch(() => undefined);
     },
     async destroy() {
+      await stop();
       await removeHost(record, machinery);
       await addresses.release(address, dir);
     },
