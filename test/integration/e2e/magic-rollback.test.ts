@@ -84,11 +84,16 @@ describe('magic rollback', function () {
   });
 
   it('confirms a good activation over a new connection, and the host keeps it after the confirmation timeout', async () => {
-    await ws.write('network.nix', withScripts(sshdUp()));
+    await ws.write('network.nix', withScripts({ ...sshdUp(), said: 'echo said once' }));
     const report = await deploy();
     const m = report.machines.machine!;
     assert.equal(m.outcome, 'activated', report.message);
     assert.deepEqual(activationStages(), ['activating', 'confirming']);
+    // The host's output came once, whether read over the first connection or the confirming one.
+    assert.deepEqual(
+      activationOutput().filter((l) => l.includes('said')),
+      ['said once'],
+    );
     // WHEN the confirmation timeout has passed (time must pass here: there is no event to wait for)
     await new Promise((r) => setTimeout(r, CONFIRM_MS + 1000));
     // THEN the host still runs the new system and says the activation was confirmed
