@@ -46,5 +46,7 @@ export const Reason = {
   RolloutFailed: 'RolloutFailed',
   RolloutPaused: 'RolloutPaused',
   HealthCheckFailed: 'HealthCheckFailed',
+  /** exec: the command exited with a code other than 0 on the machine. */
+  CommandFailed: 'CommandFailed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

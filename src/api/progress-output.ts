@@ -45,12 +45,13 @@ const MachineEvent = Type.Object(
         'checking',
         'confirming',
         'rolling-back',
+        'running',
         'done',
         'failed',
         'rolled-back',
         'skipped',
       ],
-      'Where the machine is; done, failed, rolled-back and skipped are final.',
+      "Where the machine is; running is exec's command; done, failed, rolled-back and skipped are final.",
     ),
     at,
     built: Type.Optional(
@@ -69,6 +70,9 @@ const MachineEvent = Type.Object(
       ),
     ),
     wave: Type.Optional(Type.Integer({ minimum: 1, description: 'The rollout wave the machine is in.' })),
+    exitCode: Type.Optional(
+      Type.Integer({ minimum: 0, description: "exec: the command's exit code (255: ssh itself failed)." }),
+    ),
     reason,
     message,
   },
@@ -94,21 +98,26 @@ const OutputEvent = Type.Object(
   {
     type: Type.Literal('output'),
     deployment: text("The NixDeployment's name."),
-    machine: Type.Optional(text('The machine whose activation printed it; absent for build output.')),
+    machine: Type.Optional(
+      text('The machine whose activation or command printed it; absent for build output.'),
+    ),
     stream: literals(
-      ['build', 'activation'],
-      'What printed it: nix-store --realise, or switch-to-configuration.',
+      ['build', 'activation', 'stdout', 'stderr'],
+      "What printed it: nix-store --realise, switch-to-configuration, or exec's command on its stdout or stderr.",
     ),
     line: text('One line as printed.'),
     at,
   },
-  { ...closed, description: 'A line of build or activation output; only with -v.' },
+  {
+    ...closed,
+    description: "A line of build or activation output (only with -v), or of exec's command (exec --json).",
+  },
 );
 
 export const ProgressEventSchema = Type.Union([DeploymentEvent, MachineEvent, WaveEvent, OutputEvent], {
   description:
     'One line of `reconix deploy --json` before the last: an event, with its `type`. The last line is the ' +
-    'report (docs/schemas/deploy.schema.json), which has no `type`.',
+    'report (docs/schemas/deploy.schema.json), which has no `type`. `reconix exec --json` prints events only.',
 });
 
 export const EVENTS_SCHEMA_FILE = 'docs/schemas/events.schema.json';

@@ -241,8 +241,9 @@ async function activateStep(
   // A detached activation reports its own stages (activating, confirming, rolling back).
   if (!(settings && session.runCommand && step.mode !== 'dry-activate'))
     machineStage(ctx, name, 'activating');
-  const { generation, output } = await activate(session, step.system, step.mode, observed, settings);
-  for (const line of output ?? []) outputLine(ctx, 'activation', line, name);
+  const { generation } = await activate(session, step.system, step.mode, observed, settings, (line) => {
+    if (line.trim() !== '') outputLine(ctx, 'activation', line, name);
+  });
   if (step.mode === 'dry-activate') {
     out.outcome = 'planned';
     return;

@@ -44,10 +44,11 @@ function counting(
 export type DetachedSettings = DetachedOptions;
 
 /**
- * Activate `system`: set the profile (for switch and boot), then switch-to-configuration. When a switch fails,
- * go back to the generation that ran before, as deploy-rs's auto-rollback does. With `detached` settings (and a
- * session that runs commands), switch, boot and test run detached on the host, which confirms or reverts by
- * itself (src/apply/magic.ts); dry activations change nothing, so they run in the session.
+ * Activate `system`: set the profile (for switch and boot), then switch-to-configuration, whose output `output`
+ * sees line by line as it comes. When a switch fails, go back to the generation that ran before, as deploy-rs's
+ * auto-rollback does. With `detached` settings (and a session that runs commands), switch, boot and test run
+ * detached on the host, which confirms or reverts by itself (src/apply/magic.ts); dry activations change nothing,
+ * so they run in the session.
  */
 export async function activate(
   session: HostSession,
@@ -55,26 +56,31 @@ export async function activate(
   mode: ActivationMode,
   observed?: HostObservation,
   detached?: DetachedSettings,
-): Promise<{ generation?: number; output?: string[] }> {
+  output?: (line: string) => void,
+): Promise<{ generation?: number }> {
   if (detached && session.runCommand && mode !== 'dry-activate') {
     const before = observed ?? (await session.observe());
     const confirm = mode === 'boot' ? 0 : detached.confirmTimeoutMs;
-    return activateDetached(session, system, mode, before, { ...detached, confirmTimeoutMs: confirm });
+    return activateDetached(session, system, mode, before, {
+      ...detached,
+      confirmTimeoutMs: confirm,
+      ...(output ? { output } : {}),
+    });
   }
   if (mode === 'test' || mode === 'dry-activate') {
-    return { output: linesOf(await session.switchTo(system, mode)) };
+    await session.switchTo(system, mode, output);
+    return {};
   }
   const before = observed ?? (await session.observe());
   const previous = before.generations.find((g) => g.current);
   const generation = await session.setProfile(system);
-  let output: string[];
   try {
-    output = linesOf(await session.switchTo(system, mode));
+    await session.switchTo(system, mode, output);
   } catch (err) {
     if (!previous) throw err;
     try {
       await session.switchGeneration(previous.number);
-      if (mode === 'switch') await session.switchTo(previous.path, 'switch');
+      if (mode === 'switch') await session.switchTo(previous.path, 'switch', output);
     } catch (rollbackErr) {
       throw new ReconixError(
         Reason.ActivationFailed,
@@ -88,8 +94,5 @@ export async function activate(
       { cause: err },
     );
   }
-  return { generation, output };
+  return { generation };
 }
-
-const linesOf = (output: string | void): string[] =>
-  output ? output.split('\n').filter((l) => l.trim() !== '') : [];

@@ -9,6 +9,7 @@ import type { HostSession } from '../core/ports.js';
 import {
   confirmCommand,
   isFinal,
+  LOG_MARK,
   logCommand,
   parseStatus,
   startCommand,
@@ -29,6 +30,8 @@ export interface DetachedOptions {
   /** A new connection to the same host, its key checked against the pin. */
   reconnect: () => Promise<HostSession>;
   progress: (stage: MachineStage, reason?: Reason) => void;
+  /** Sees each line the activation prints on the host while it runs, once each, in order (-v). */
+  output?: (line: string) => void;
   /** How long to wait between two looks at the status. */
   pollMs?: number;
 }
@@ -45,7 +48,7 @@ export async function activateDetached(
   mode: ActivationArgs['mode'],
   observed: HostObservation,
   o: DetachedOptions,
-): Promise<{ generation?: number; output?: string[] }> {
+): Promise<{ generation?: number }> {
   assertStorePath(system);
   const current = observed.generations.find((g) => g.current);
   const previous =
@@ -67,12 +70,10 @@ export async function activateDetached(
   const follower = new Follower(session, o);
   try {
     const status = await follow(follower, o);
+    // The host has settled; a log that cannot be read now changes nothing of that.
+    await follower.drain().catch(() => undefined);
     if (status.state === 'confirmed' || status.state === 'done') {
-      const output = await follower.log();
-      return {
-        ...(follower.generation === undefined ? {} : { generation: follower.generation }),
-        ...(output.length > 0 ? { output } : {}),
-      };
+      return follower.generation === undefined ? {} : { generation: follower.generation };
     }
     throw await follower.failure(status, system, mode, previous.generation);
   } finally {
@@ -103,6 +104,8 @@ class Follower {
   private session: HostSession | undefined;
   private readonly own: HostSession[] = [];
   private readonly said = new Set<MachineStage>();
+  /** The next line of the host's log to pass on (1-based): kept across reconnections, so none comes twice. */
+  private logLine = 1;
 
   constructor(
     first: HostSession,
@@ -145,10 +148,17 @@ class Follower {
     }
   }
 
-  /** The last lines the activation printed on the host (switch-to-configuration's output), for -v. */
-  async log(): Promise<string[]> {
-    const text = this.session ? await run(this.session, logCommand(this.o.id, 200)).catch(() => '') : '';
-    return text.split('\n').filter((l) => l.trim() !== '');
+  /** Pass on the log's lines not read yet, the last one even without its newline: the script has ended. */
+  async drain(): Promise<void> {
+    if (!this.o.output || !this.session) return;
+    for (;;) {
+      const text = await run(
+        this.session,
+        statusCommand(this.o.id, { from: this.logLine, max: DRAIN_LINES }),
+      );
+      const read = this.passOn(text, true);
+      if (read === undefined || read < DRAIN_LINES) return;
+    }
   }
 
   async failure(
@@ -193,7 +203,10 @@ class Follower {
       this.session = fresh;
     }
     try {
-      const [status = '', ...rest] = (await run(this.session, statusCommand(this.o.id))).split('\n');
+      const log = this.o.output ? { from: this.logLine, max: POLL_LINES } : undefined;
+      const text = await run(this.session, statusCommand(this.o.id, log));
+      this.passOn(text, false);
+      const [status = '', ...rest] = text.split(`\n${LOG_MARK}\n`)[0]!.split('\n');
       for (const line of rest) this.generation ??= generationOfLink(line.trim());
       return parseStatus(this.o.id, status);
     } catch (err) {
@@ -201,7 +214,29 @@ class Follower {
       throw err;
     }
   }
+
+  /**
+   * Pass on the whole log lines after LOG_MARK in what statusCommand printed (and with `last`, a last line without
+   * its newline); how many lines were read, undefined when there was no log in it.
+   */
+  private passOn(text: string, last: boolean): number | undefined {
+    const at = text.indexOf(`\n${LOG_MARK}\n`);
+    if (at < 0 || !this.o.output) return undefined;
+    const lines = text.slice(at + LOG_MARK.length + 2).split('\n');
+    // An unfinished line is read again whole at the next look.
+    const rest = lines.pop() ?? '';
+    if (last && rest !== '') lines.push(rest);
+    for (const line of lines) {
+      this.logLine++;
+      this.o.output(line);
+    }
+    return lines.length;
+  }
 }
+
+/** Log lines read at each look at the status, and at each read of what is left at the end. */
+const POLL_LINES = 200;
+const DRAIN_LINES = 1000;
 
 async function run(session: HostSession, command: string, input?: Buffer): Promise<string> {
   if (!session.runCommand) throw new Error('this host session cannot run commands');

@@ -134,6 +134,15 @@ export function runSsh(target: SshTarget, command: readonly string[]): Promise<n
   );
 }
 
+/** What one line of a machine's output is written with: the line after the machine's name, the machine, the line. */
+export type LineWriter = (text: string, machine: string, line: string) => void;
+
+/** When each machine's command starts and ends. */
+export interface ExecHooks {
+  started?(machine: string): void;
+  ended?(machine: string, code: number): void;
+}
+
 /**
  * Run `command` on every target, `parallel` at a time, without a terminal; each line of output is written as it
  * comes, after the machine's name. Resolves with each machine's exit code (255: ssh itself failed).
@@ -142,8 +151,9 @@ export function execAll(
   targets: readonly SshTarget[],
   command: readonly string[],
   parallel: number,
-  out: (text: string) => void,
-  err: (text: string) => void,
+  out: LineWriter,
+  err: LineWriter,
+  hooks: ExecHooks = {},
 ): Promise<Map<string, number>> {
   const width = Math.max(...targets.map((t) => t.machine.length));
   return withKnownHosts(targets, async (knownHosts) => {
@@ -157,11 +167,14 @@ export function execAll(
             'BatchMode=yes',
             ...sshArgs(t.machine, t.access, t.keyFile, knownHosts, command),
           ];
+          hooks.started?.(t.machine);
           const child = spawn('ssh', args, { stdio: ['ignore', 'pipe', 'pipe'] });
           const prefix = `${t.machine.padEnd(width)} | `;
-          prefixLines(child.stdout, prefix, out);
-          prefixLines(child.stderr, prefix, err);
-          codes.set(t.machine, await exitCode(child));
+          prefixLines(child.stdout, t.machine, prefix, out);
+          prefixLines(child.stderr, t.machine, prefix, err);
+          const code = await exitCode(child);
+          codes.set(t.machine, code);
+          hooks.ended?.(t.machine, code);
         }),
       ),
     );
@@ -170,15 +183,15 @@ export function execAll(
 }
 
 /** Write each whole line of `stream` with `prefix`; a last line without a newline gets one. */
-function prefixLines(stream: Readable, prefix: string, write: (text: string) => void): void {
+function prefixLines(stream: Readable, machine: string, prefix: string, write: LineWriter): void {
   let partial = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {
     const lines = (partial + chunk).split('\n');
     partial = lines.pop() ?? '';
-    if (lines.length > 0) write(lines.map((l) => `${prefix}${l}\n`).join(''));
+    for (const l of lines) write(`${prefix}${l}\n`, machine, l);
   });
   stream.once('end', () => {
-    if (partial !== '') write(`${prefix}${partial}\n`);
+    if (partial !== '') write(`${prefix}${partial}\n`, machine, partial);
   });
 }

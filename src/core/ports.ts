@@ -115,8 +115,11 @@ export interface HostSession {
   importPaths(paths: readonly StorePathInfo[], source: NarSource): Promise<CopyStats>;
   /** Point the system profile at `system`; returns the generation number. */
   setProfile(system: string): Promise<number>;
-  /** Run `<system>/bin/switch-to-configuration <mode>`; resolves with what it printed. */
-  switchTo(system: string, mode: ActivationMode): Promise<string | void>;
+  /**
+   * Run `<system>/bin/switch-to-configuration <mode>`; resolves with what it printed, each line of which `output`
+   * sees as it comes.
+   */
+  switchTo(system: string, mode: ActivationMode, output?: (line: string) => void): Promise<string | void>;
   /** Switch the system profile to generation `n`; returns that generation's system path. */
   switchGeneration(n: number): Promise<string>;
   deleteGenerations(numbers: number[]): Promise<void>;

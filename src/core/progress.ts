@@ -2,7 +2,7 @@
 // events through the request's sink; the CLI draws them (a live line per machine, or NDJSON with --json), the
 // controllers log them and the fleet page shows them. Events carry no secret: names, stages, counts and reasons.
 
-/** Where one machine is in a reconcile, in the order a deploy goes through them. */
+/** Where one machine is in a reconcile, in the order a deploy goes through them; exec's command is `running`. */
 export type MachineStage =
   | 'evaluating'
   | 'building'
@@ -11,6 +11,7 @@ export type MachineStage =
   | 'checking'
   | 'confirming'
   | 'rolling-back'
+  | 'running'
   | 'done'
   | 'failed'
   | 'rolled-back'
@@ -40,6 +41,8 @@ export type ProgressEvent =
       copied?: { bytes: number; total: number };
       /** The rollout wave the machine is in (1-based), when the deployment rolls out in waves. */
       wave?: number;
+      /** exec: the command's exit code, once it ended (done or failed). */
+      exitCode?: number;
       /** A condition reason on failure or rollback, e.g. HealthCheckFailed, ConnectivityLost. */
       reason?: string;
       message?: string;
@@ -57,11 +60,14 @@ export type ProgressEvent =
       message?: string;
     }
   | {
-      /** A line of build or activation output (with -v); secrets never pass through here. */
+      /**
+       * A line of build or activation output (with -v), or of what exec's command printed (exec --json); secrets
+       * never pass through here.
+       */
       type: 'output';
       deployment: string;
       machine?: string;
-      stream: 'build' | 'activation';
+      stream: 'build' | 'activation' | 'stdout' | 'stderr';
       line: string;
       at: string;
     };

@@ -115,10 +115,21 @@ export function startCommand(a: ActivationArgs): string {
   ].join(' && ');
 }
 
-/** Prints the status on the first line, then the generation link (when the profile was set). */
-export function statusCommand(id: string): string {
+/** The line between the status and the log's lines in what statusCommand prints. */
+export const LOG_MARK = '--- log ---';
+
+/**
+ * Prints the status on the first line, then the generation link (when the profile was set); with `log`, then
+ * LOG_MARK and at most `log.max` lines of the log from line `log.from` on (1-based), those the controller has not
+ * read yet. The log is read after the status, so a final status comes with the whole log.
+ */
+export function statusCommand(id: string, log?: { from: number; max: number }): string {
   const d = shellJoin([activationDir(id)]);
-  return `cat ${d}/status; echo; cat ${d}/generation 2>/dev/null; true`;
+  const status = `cat ${d}/status; echo; cat ${d}/generation 2>/dev/null`;
+  if (!log) return `${status}; true`;
+  const from = Math.max(1, Math.floor(log.from));
+  const max = Math.max(1, Math.floor(log.max));
+  return `${status}; echo ${shellJoin([LOG_MARK])}; tail -n +${from} ${d}/log 2>/dev/null | head -n ${max}; true`;
 }
 
 /** Creates `decided` if nobody did: prints `confirmed` when this call settled it, `late` when the host had. */

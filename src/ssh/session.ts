@@ -7,6 +7,7 @@ import type { Generation, HostObservation, SshEndpoint } from '../core/model.js'
 import type { CopyStats, HostSession, NarSource, StorePathInfo } from '../core/ports.js';
 import { ExecError, type ExecResult } from '../util/exec.js';
 import { assertStorePath, shellJoin } from '../util/shell.js';
+import { lineSplitter } from '../util/text.js';
 import { generationOfLink, OBSERVE_SCRIPT, parseObservation, SYSTEM_PROFILE } from './observation.js';
 import { ExportStreamError, ServeConnection, ServeError } from './serve.js';
 import { sshExec, type SshExecOptions } from './ssh-exec.js';
@@ -124,10 +125,13 @@ export class SshHostSession implements HostSession {
     return n;
   }
 
-  async switchTo(system: string, mode: ActivationMode): Promise<string> {
+  async switchTo(system: string, mode: ActivationMode, output?: (line: string) => void): Promise<string> {
     assertStorePath(system);
     if (!MODES.includes(mode)) throw new Error(`unknown activation mode ${JSON.stringify(mode)}`);
-    const r = await this.exec(`${shellJoin([`${system}/bin/switch-to-configuration`, mode])} 2>&1`, {}, null);
+    const lines = output && lineSplitter(output);
+    const command = `${shellJoin([`${system}/bin/switch-to-configuration`, mode])} 2>&1`;
+    const r = await this.exec(command, lines ? { onStdout: (b) => lines.push(b) } : {}, null);
+    lines?.end();
     if (r.exitCode !== 0) {
       const msg = `switch-to-configuration ${mode} of ${system} ${this.why(r)}`;
       throw this.fail(Reason.ActivationFailed, msg, new ExecError(r), r.stdout);

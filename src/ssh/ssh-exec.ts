@@ -10,6 +10,8 @@ export interface SshExecOptions {
   timeoutMs?: number;
   /** Bytes kept of each of stdout and stderr (head and tail, with a line saying what was cut); default 1 MiB. */
   maxOutputBytes?: number;
+  /** Sees each chunk of stdout as it comes (the result keeps it too). */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 /**
@@ -77,7 +79,10 @@ function collect(channel: ClientChannel, command: string, options: SshExecOption
       else resolve(result);
     };
 
-    channel.on('data', (b: Buffer) => out.push(b));
+    channel.on('data', (b: Buffer) => {
+      out.push(b);
+      options.onStdout?.(b);
+    });
     channel.stderr.on('data', (b: Buffer) => err.push(b));
     channel.stderr.once('end', done);
     channel.on('exit', (code: number | null, sig?: string) => {

@@ -1,4 +1,5 @@
 // Tool output made fit for a status condition: no terminal colours, bounded length.
+import { StringDecoder } from 'node:string_decoder';
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
@@ -29,4 +30,22 @@ export function cleanNixError(stderr: string): string {
     ].join('\n');
   }
   return kept.join('\n') || 'nix-instantiate failed without a message';
+}
+
+/** Calls `line` with each whole line of the chunks pushed (UTF-8, split anywhere); `end` gives the last part. */
+export function lineSplitter(line: (text: string) => void): { push(chunk: Buffer): void; end(): void } {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  return {
+    push(chunk) {
+      const lines = (rest + decoder.write(chunk)).split('\n');
+      rest = lines.pop() ?? '';
+      for (const l of lines) line(l);
+    },
+    end() {
+      rest += decoder.end();
+      if (rest !== '') line(rest);
+      rest = '';
+    },
+  };
 }

@@ -8,6 +8,11 @@ export type DisplayMode = 'live' | 'plain' | 'json';
 
 export interface Display {
   readonly sink: ProgressSink;
+  /**
+   * Print text of the command's own (whole lines) with `to`, by default where the display writes: on a terminal
+   * above the live lines, which are drawn again below it.
+   */
+  print(text: string, to?: (text: string) => void): void;
   /** Draw the last state and stop; what the command prints next comes below. */
   stop(): void;
 }
@@ -31,6 +36,7 @@ export function display(o: DisplayOptions): Display {
         sink: (e) => {
           if (e.type !== 'output' || o.output) o.write(`${JSON.stringify(e)}\n`);
         },
+        print: (text, to = o.write) => to(text),
         stop: () => undefined,
       };
     case 'plain': {
@@ -41,6 +47,7 @@ export function display(o: DisplayOptions): Display {
             if (o.output) o.write(`${outputPrefix(e)} | ${e.line}\n`);
           } else if (applyEvent(model, e)) o.write(`${plainLine(e, model)}\n`);
         },
+        print: (text, to = o.write) => to(text),
         stop: () => undefined,
       };
     }
@@ -71,7 +78,8 @@ export function plainLine(e: Exclude<ProgressEvent, { type: 'output' }>, model?:
           : e.stage === 'copying' && copied
             ? `${bytes(copied.bytes)}/${bytes(copied.total)}`
             : '';
-      return [at, e.machine, e.stage, counts, why].filter(Boolean).join(' ');
+      const code = e.exitCode === undefined ? '' : `exit code ${e.exitCode}`;
+      return [at, e.machine, e.stage, counts, why, code].filter(Boolean).join(' ');
     }
   }
 }
@@ -115,6 +123,17 @@ function live(o: DisplayOptions): Display {
         // Events come in bursts (a hundred machines at once): draw once for each burst.
         setImmediate(() => !stopped && dirty && draw());
       }
+    },
+    print: (text, to = o.write) => {
+      if (stopped || drawn === 0) {
+        to(text);
+        return;
+      }
+      // The block goes, the text takes its place, and the block comes back below it.
+      o.write(`${up(drawn)}${ERASE_BELOW}`);
+      drawn = 0;
+      to(text);
+      draw();
     },
     stop: () => {
       if (stopped) return;

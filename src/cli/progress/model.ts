@@ -16,6 +16,7 @@ export interface MachineLine {
   /** Bytes per second of the copy so far. */
   rate?: number;
   wave?: number;
+  exitCode?: number;
   reason?: string;
   message?: string;
 }
@@ -73,9 +74,7 @@ export function applyEvent(model: ProgressModel, event: ProgressEvent): boolean 
       }
       if (event.built) line.built = event.built;
       if (event.copied) copiedAt(line, event.copied, at);
-      if (event.wave !== undefined) line.wave = event.wave;
-      if (event.reason !== undefined) line.reason = event.reason;
-      if (event.message !== undefined) line.message = event.message;
+      copyExtras(line, event);
       return changed;
     }
     case 'wave': {
@@ -98,10 +97,15 @@ function lineOf(event: Extract<ProgressEvent, { type: 'machine' }>, at: number):
   const line: MachineLine = { machine: event.machine, stage: event.stage, since: at, stageAt: at };
   if (event.built) line.built = event.built;
   if (event.copied) copiedAt(line, event.copied, at);
+  copyExtras(line, event);
+  return line;
+}
+
+function copyExtras(line: MachineLine, event: Extract<ProgressEvent, { type: 'machine' }>): void {
   if (event.wave !== undefined) line.wave = event.wave;
+  if (event.exitCode !== undefined) line.exitCode = event.exitCode;
   if (event.reason !== undefined) line.reason = event.reason;
   if (event.message !== undefined) line.message = event.message;
-  return line;
 }
 
 function copiedAt(line: MachineLine, copied: { bytes: number; total: number }, at: number): void {

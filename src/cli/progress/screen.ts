@@ -51,8 +51,9 @@ function detail(m: MachineLine): string {
     const rate = m.rate !== undefined ? `  ${bytes(m.rate)}/s` : '';
     return `${bytes(m.copied.bytes)}/${bytes(m.copied.total)}${rate}`;
   }
-  if (m.reason || m.message) return [m.reason, firstLine(m.message)].filter(Boolean).join(': ');
-  return '';
+  const code = m.exitCode === undefined ? undefined : `exit code ${m.exitCode}`;
+  if (m.reason || m.message) return [m.reason, code, firstLine(m.message)].filter(Boolean).join(': ');
+  return code ?? '';
 }
 
 /** "+ 37 more: 30 done, 5 copying, 2 failed", stages in the order a deploy goes through them. */
@@ -72,6 +73,7 @@ const STAGES: readonly MachineStage[] = [
   'checking',
   'confirming',
   'rolling-back',
+  'running',
   'rolled-back',
   'failed',
   'done',

@@ -7,7 +7,7 @@ import type { ReconcileReport } from '../../report/report.js';
 import type { LoadedDeployment } from '../../source/deployments.js';
 import { jsonDocument } from '../output.js';
 import { renderResults } from '../render.js';
-import { display, type DisplayMode } from '../progress/display.js';
+import { display, type Display, type DisplayMode } from '../progress/display.js';
 import { setup, type Cli, type Selection } from './cli.js';
 import type { Options } from './options.js';
 
@@ -21,7 +21,8 @@ export const bits: Fold = (code, next) => code | next;
 export interface PerDeployment<R> {
   /** The request's op. */
   op: ReconcileRequest['op'];
-  run(req: ReconcileRequest, d: LoadedDeployment): Promise<R>;
+  /** `shown`: the progress display, when there is one, for what the run prints itself. */
+  run(req: ReconcileRequest, d: LoadedDeployment, shown?: Display): Promise<R>;
   /** The deployment's text; none: the run printed what it had to. */
   text?(result: R, d: LoadedDeployment): string;
   /** Its part of the JSON document, for a command with --json. */
@@ -35,6 +36,8 @@ export interface PerDeployment<R> {
    * live on a terminal, where it cannot mix with output that scripts read.
    */
   progress?: 'always' | 'terminal';
+  /** Where the stage lines go when stdout is no terminal, without --json: stderr leaves stdout to the run's. */
+  stageLinesTo?: 'stdout' | 'stderr';
 }
 
 export const print = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
@@ -49,19 +52,20 @@ export async function forEachDeployment<R>(
   let code = 0;
   const documents: unknown[] = [];
   const mode = displayMode(sel, each.progress);
+  const to = mode === 'plain' && each.stageLinesTo === 'stderr' ? process.stderr : process.stdout;
   for (const d of sel.deployments) {
     const shown = mode
       ? display({
           mode,
           output: sel.globals.verbose === true,
-          write: (text) => void process.stdout.write(text),
+          write: (text) => void to.write(text),
           size: () => ({ rows: process.stdout.rows || 24, columns: process.stdout.columns || 80 }),
         })
       : undefined;
     const req = sel.request(d, each.op);
     let result: R;
     try {
-      result = await each.run(shown ? { ...req, progress: shown.sink } : req, d);
+      result = await each.run(shown ? { ...req, progress: shown.sink } : req, d, shown);
     } finally {
       shown?.stop();
     }

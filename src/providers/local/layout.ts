@@ -83,7 +83,8 @@ export function renderSshdConfig(layout: HostLayout, s: SshdSettings): string {
     'KbdInteractiveAuthentication no',
     'UsePAM no',
     'StrictModes no',
-    'PidFile none',
+    // The host's own /run, as on a NixOS machine: what runs on the host finds its sshd there.
+    'PidFile /run/sshd.pid',
     'PrintMotd no',
     'X11Forwarding no',
     'MaxSessions 64',

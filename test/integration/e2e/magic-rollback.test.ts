@@ -6,12 +6,15 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Reason } from '../../../src/api/conditions.js';
 import type { MachineStage, ProgressEvent } from '../../../src/core/progress.js';
+import { hostLayout, innerPaths, SSH_PORT } from '../../../src/providers/local/layout.js';
 import { reconcileDeployment } from '../../../src/reconcile/reconciler.js';
 import { requestFor } from '../../../src/source/deployments.js';
 import { CLI } from '../../support/cli.js';
 import { eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
 
 const CONFIRM_MS = 3000;
+/** Where the system that cuts the host off moves its sshd: its own loopback address, another port. */
+const MOVED_PORT = 2222;
 const ACTIVATION_STAGES: readonly MachineStage[] = [
   'activating',
   'confirming',
@@ -23,7 +26,6 @@ describe('magic rollback', function () {
   this.timeout(240_000);
   let ws: Workspace;
   let good: string;
-  let sshdPid: number;
   let hostDir: string;
 
   /** The example network with these activation scripts added to the machine. */
@@ -34,8 +36,24 @@ describe('magic rollback', function () {
         .map(([k, v]) => `system.activationScripts.${k} = ${JSON.stringify(v)};`)
         .join('\n      ')}\n      system.stateVersion`,
     );
-  // As a NixOS switch restarts sshd, every system of these tests (re)starts the host's sshd when activated.
-  const sshdUp = (): Record<string, string> => ({ sshd: `kill -CONT ${sshdPid}` });
+  /**
+   * As a NixOS switch restarts sshd with the system's configuration, every system of these tests sets the port
+   * of the host's sshd and sends it SIGHUP (by the PID in the host's own /run/sshd.pid), on which sshd execs
+   * itself anew with that configuration: its sessions live on, new connections find it on the new port. As
+   * systemd waits for a restarted unit, the activation waits for the new pid file, written once sshd listens.
+   */
+  const sshdOn = (port: number): Record<string, string> => {
+    const config = innerPaths(hostLayout(hostDir)).config;
+    const restart = [
+      `sed -i 's/^Port .*/Port ${port}/' ${config}`,
+      'pid=$(cat /run/sshd.pid)',
+      'rm /run/sshd.pid',
+      'kill -HUP "$pid"',
+      'for i in $(seq 100); do [ -e /run/sshd.pid ] && break; sleep 0.1; done',
+    ];
+    return { sshd: restart.join(' && ') };
+  };
+  const sshdUp = () => sshdOn(SSH_PORT);
   let events: ProgressEvent[] = [];
   const deploy = async (o: { activationTimeoutMs?: number } = {}) => {
     const d = await ws.load();
@@ -50,6 +68,8 @@ describe('magic rollback', function () {
         ? [[e.stage, e.reason].filter(Boolean).join(' ')]
         : [],
     );
+  const activationOutput = () =>
+    events.flatMap((e) => (e.type === 'output' && e.stream === 'activation' ? [e.line] : []));
   const current = async () => (await ws.run('check')).machines.machine!;
 
   before(async () => {
@@ -57,22 +77,23 @@ describe('magic rollback', function () {
     good = await ws.read('network.nix');
     const first = await ws.run('deploy');
     assert.equal(first.ok, true, first.message);
-    const target = (await ws.state()).machines.machine!.target!;
-    sshdPid = target.pid as number;
-    hostDir = target.dir as string;
+    hostDir = (await ws.state()).machines.machine!.target!.dir as string;
   });
   after(async () => {
-    // A failed test must not leave the host's sshd stopped, or it could not be destroyed over SSH.
-    if (sshdPid) process.kill(sshdPid, 'SIGCONT');
     await ws?.dispose();
   });
 
   it('confirms a good activation over a new connection, and the host keeps it after the confirmation timeout', async () => {
-    await ws.write('network.nix', withScripts(sshdUp()));
+    await ws.write('network.nix', withScripts({ ...sshdUp(), said: 'echo said once' }));
     const report = await deploy();
     const m = report.machines.machine!;
     assert.equal(m.outcome, 'activated', report.message);
     assert.deepEqual(activationStages(), ['activating', 'confirming']);
+    // The host's output came once, whether read over the first connection or the confirming one.
+    assert.deepEqual(
+      activationOutput().filter((l) => l.includes('said')),
+      ['said once'],
+    );
     // WHEN the confirmation timeout has passed (time must pass here: there is no event to wait for)
     await new Promise((r) => setTimeout(r, CONFIRM_MS + 1000));
     // THEN the host still runs the new system and says the activation was confirmed
@@ -83,10 +104,12 @@ describe('magic rollback', function () {
 
   it('reverts by itself when the activation cuts SSH, and is reachable again on its old address', async () => {
     const before = (await current()).current;
-    // GIVEN a system whose activation stops sshd: the running session lives on, a new connection cannot be made
-    await ws.write('network.nix', withScripts({ ...sshdUp(), zcut: `kill -STOP ${sshdPid}` }));
+    // GIVEN a system whose sshd listens on another port: its activation cuts the host off its old address, the
+    // running session lives on
+    await ws.write('network.nix', withScripts({ ...sshdOn(MOVED_PORT), moved: 'echo sshd moved' }));
     const report = await deploy();
     const m = report.machines.machine!;
+    // THEN the machine is RolledBack (ConnectivityLost)
     assert.equal(m.outcome, 'rolled-back', report.message);
     assert.equal(m.error?.reason, Reason.ConnectivityLost);
     assert.match(m.error!.message, /rolled back to generation \d+/);
@@ -98,7 +121,15 @@ describe('magic rollback', function () {
       'rolling-back ConnectivityLost',
       'rolled-back ConnectivityLost',
     ]);
-    // THEN the host runs its previous system, and a new connection reaches it
+    // and -v saw the host's output while it ran, each line once, the rollback's last
+    const lines = activationOutput();
+    assert.deepEqual(
+      lines.filter((l) => /sshd moved|no confirmation|switching back/.test(l)),
+      ['sshd moved', 'no confirmation within 3000 ms', `switching back to ${before}`],
+      lines.join('\n'),
+    );
+    // AND the old system's activation put sshd back: a new connection reaches the host on its old address, where
+    // it runs its previous system
     const now = await current();
     assert.equal(now.current, before);
     assert.deepEqual(

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { run } from '../../../src/util/exec.js';
 
 const SYSTEM_NIX = `
-{ tag, fail ? "0", payloadMiB ? "0", parts ? "1" }:
+{ tag, fail ? "0", payloadMiB ? "0", parts ? "1", say ? "" }:
 let
   part = i: derivation {
     name = "reconix-test-payload-\${tag}-\${toString i}";
@@ -29,12 +29,13 @@ derivation {
   name = "reconix-test-system-\${tag}";
   system = builtins.currentSystem;
   builder = "/bin/sh";
-  inherit tag fail payload;
+  inherit tag fail payload say;
   switch = ''
     #!/bin/sh
     set -e
     /bin/mkdir -p /nix/var/reconix
     echo "$1 @out@" >> /nix/var/reconix/activations.log
+    if [ -e @out@/bin/say ]; then /bin/sh @out@/bin/say; fi
     if [ "@fail@" = 1 ] && [ "$1" != dry-activate ]; then echo "activation of @tag@ failed" >&2; exit 3; fi
     if [ "$1" = switch ] || [ "$1" = test ]; then /bin/ln -sfn @out@ /run/current-system; fi
   '';
@@ -44,6 +45,7 @@ derivation {
     echo "$tag $payload" > $out/tag
     printf '%s' "$switch" | /bin/sed -e "s|@out@|$out|g" -e "s|@fail@|$fail|g" -e "s|@tag@|$tag|g" > $out/bin/switch-to-configuration
     /bin/chmod +x $out/bin/switch-to-configuration
+    if [ -n "$say" ]; then printf '%s\\n' "$say" > $out/bin/say; fi
   '' ];
 }
 `;
@@ -56,6 +58,8 @@ export interface SystemOptions {
   /** Random data in the closure: `parts` dependencies of `payloadMiB` MiB each. */
   payloadMiB?: number;
   parts?: number;
+  /** A shell snippet the activation runs first (what it prints is its output). */
+  say?: string;
 }
 
 /** Builds test systems with this machine's Nix; GC roots live in a temporary directory until cleanup(). */
@@ -75,6 +79,7 @@ export class TestSystems {
       fail: o.fail ? '1' : '0',
       payloadMiB: String(o.payloadMiB ?? 0),
       parts: String(o.parts ?? 1),
+      say: o.say ?? '',
     })) {
       args.push('--argstr', k, v);
     }

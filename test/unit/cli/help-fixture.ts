@@ -133,7 +133,7 @@ export const CLI_CASES: readonly CliCase[] = [
     args: ['exec', '--help'],
     code: 0,
     stdout:
-      'Usage: reconix exec [options] <command...>\n\nrun a command on every selected machine over ssh, output prefixed with the\nmachine name\n\nOptions:\n  --include <machines>  only these machines (comma-separated, globs allowed,\n                        @tag for deployment.tags)\n  --exclude <machines>  not these machines (comma-separated, globs allowed, @tag\n                        for deployment.tags)\n  --max-parallel <n>    machines at once\n  -h, --help            display help for command\n',
+      'Usage: reconix exec [options] <command...>\n\nrun a command on every selected machine over ssh, output prefixed with the\nmachine name\n\nOptions:\n  --include <machines>  only these machines (comma-separated, globs allowed,\n                        @tag for deployment.tags)\n  --exclude <machines>  not these machines (comma-separated, globs allowed, @tag\n                        for deployment.tags)\n  --max-parallel <n>    machines at once\n  --json                print progress events and the output, as output events,\n                        as JSON lines\n  -h, --help            display help for command\n',
     stderr: '',
   },
   {
@@ -183,7 +183,7 @@ export const CLI_CASES: readonly CliCase[] = [
     code: 1,
     stdout: '',
     stderr:
-      "error: missing required argument 'command'\n\nUsage: reconix exec [options] <command...>\n\nrun a command on every selected machine over ssh, output prefixed with the\nmachine name\n\nOptions:\n  --include <machines>  only these machines (comma-separated, globs allowed,\n                        @tag for deployment.tags)\n  --exclude <machines>  not these machines (comma-separated, globs allowed, @tag\n                        for deployment.tags)\n  --max-parallel <n>    machines at once\n  -h, --help            display help for command\n",
+      "error: missing required argument 'command'\n\nUsage: reconix exec [options] <command...>\n\nrun a command on every selected machine over ssh, output prefixed with the\nmachine name\n\nOptions:\n  --include <machines>  only these machines (comma-separated, globs allowed,\n                        @tag for deployment.tags)\n  --exclude <machines>  not these machines (comma-separated, globs allowed, @tag\n                        for deployment.tags)\n  --max-parallel <n>    machines at once\n  --json                print progress events and the output, as output events,\n                        as JSON lines\n  -h, --help            display help for command\n",
   },
   {
     args: ['deploy', '--create-only', '--build-only'],

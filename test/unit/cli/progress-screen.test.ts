@@ -142,6 +142,50 @@ describe('the progress screen', () => {
     assert.match(last, /a {2}building.*\n.*b {2}building/);
   });
 
+  it("shows exec's command running, then the exit code of a machine done or failed", () => {
+    const model = fold([
+      machine('a', 'running', 0),
+      machine('b', 'running', 0),
+      machine('a', 'done', 1, { exitCode: 0 }),
+      machine('b', 'failed', 2, { exitCode: 3, reason: 'CommandFailed' }),
+      machine('c', 'running', 0),
+    ]);
+    assert.deepEqual(screenLines(model, T0 + 5000, big), [
+      'a  done        exit code 0  0:01',
+      'b  failed      CommandFailed: exit code 3  0:02',
+      'c  running     0:05',
+    ]);
+    const failed = machine('b', 'failed', 2, { exitCode: 3, reason: 'CommandFailed' });
+    assert.equal(
+      plainLine(failed as Parameters<typeof plainLine>[0]),
+      '2026-12-01T12:00:02Z b failed CommandFailed exit code 3',
+    );
+  });
+
+  it("prints the command's own lines above the live block, which is drawn again below them", async () => {
+    const out: string[] = [];
+    const elsewhere: string[] = [];
+    const d = display({
+      mode: 'live',
+      output: false,
+      write: (t) => out.push(t),
+      now: () => T0,
+      tickMs: 60_000,
+    });
+    d.sink(machine('a', 'running', 0));
+    await new Promise((resolve) => setImmediate(resolve));
+    out.length = 0;
+    d.print('a | hello\n', (t) => elsewhere.push(t));
+    // The block (one line) erased, the text written where it was, the block below it.
+    assert.deepEqual(elsewhere, ['a | hello\n']);
+    assert.equal(out[0], '\x1b[1F\x1b[J');
+    assert.ok(out[1]!.startsWith('\x1b[2Ka  running'), JSON.stringify(out[1]));
+    d.stop();
+    out.length = 0;
+    d.print('after\n');
+    assert.deepEqual(out, ['after\n']);
+  });
+
   it('writes sizes in SI units, as Nix does', () => {
     assert.deepEqual([bytes(999), bytes(12_345), bytes(40_100_000)], ['999 B', '12.3 kB', '40.1 MB']);
   });

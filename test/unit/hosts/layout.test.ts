@@ -38,7 +38,7 @@ describe('local host layout', function () {
       'KbdInteractiveAuthentication no',
       'UsePAM no',
       'StrictModes no',
-      'PidFile none',
+      'PidFile /run/sshd.pid',
     ]) {
       assert.ok(config.includes(line), `missing: ${line}`);
     }
