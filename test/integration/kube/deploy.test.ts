@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { run } from '../../../src/util/exec.js';
-import { installFluxCrds, repoRoot, startKubeEnv, type KubeEnv } from './harness.js';
+import { established, installFluxCrds, repoRoot, startKubeEnv, type KubeEnv } from './harness.js';
 
 const fixture = (name: string) => join(repoRoot(), 'test/integration/kube/fixtures', name);
 const PROMTOOL = '/usr/bin/promtool';
@@ -22,7 +22,7 @@ describe('deploy/ (real kube-apiserver, promtool)', function () {
     await env.kubectl(['apply', '-f', fixture('monitoring-crds.yaml')]);
     await installFluxCrds(env);
     for (const crd of ['servicemonitors', 'prometheusrules']) {
-      await env.kubectl(['wait', '--for=condition=Established', `crd/${crd}.monitoring.coreos.com`]);
+      await established(env.kubectl, `${crd}.monitoring.coreos.com`);
     }
     // A dry run creates nothing, so the objects in the namespace need the namespace to exist already.
     await env.kubectl(['create', 'namespace', 'reconix-system']);

@@ -83,7 +83,7 @@ export async function kubeEnvOf(kube: KubePeer, kubeConfig?: KubeConfig): Promis
     return r.stdout;
   };
   await kubectl(['apply', '-f', join(repoRoot(), CRD_FILE)]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`]);
+  await established(kubectl, CRD_NAME);
   let config = kubeConfig;
   if (!config) {
     config = new KubeConfig();
@@ -105,13 +105,26 @@ export async function kubeEnvOf(kube: KubePeer, kubeConfig?: KubeConfig): Promis
   };
 }
 
+/**
+ * Wait until a CRD is Established. Not `kubectl wait`: it fails at once, instead of waiting, when it reads the CRD
+ * before the API server has written any condition ("<nil> is of the type <nil>").
+ */
+export async function established(kubectl: (args: string[]) => Promise<string>, crd: string): Promise<void> {
+  const jsonpath = '{.status.conditions[?(@.type=="Established")].status}';
+  await until(
+    `the CRD ${crd} to be Established`,
+    async () => (await kubectl(['get', `crd/${crd}`, '-o', `jsonpath=${jsonpath}`])).trim() === 'True',
+    60_000,
+  );
+}
+
 /** Flux source-controller's CRDs (GitRepository, OCIRepository), from its Go module, installed and established. */
 export async function installFluxCrds(env: KubeEnv): Promise<void> {
   const script = join(repoRoot(), 'test/peers/flux/crds.sh');
   const dir = (await run(script, [])).stdout.trim().split('\n').pop() ?? '';
   await env.kubectl(['apply', '-f', dir]);
   for (const plural of ['gitrepositories', 'ocirepositories']) {
-    await env.kubectl(['wait', '--for=condition=Established', `crd/${plural}.source.toolkit.fluxcd.io`]);
+    await established(env.kubectl, `${plural}.source.toolkit.fluxcd.io`);
   }
 }
 
