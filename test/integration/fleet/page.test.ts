@@ -191,4 +191,32 @@ describe('the fleet page of a real controller, in a real headless Chromium', fun
     assert.equal(await page.evaluate<number>("document.querySelectorAll('img').length"), 0);
     assert.equal(await page.evaluate<unknown>('window.__injected'), undefined);
   });
+
+  it("shows a real rollout's wave as it bakes, then the deployment ready on a new generation", async () => {
+    // GIVEN the good network again, rolled out in one wave that bakes for 5 s
+    const before = (await ws.state()).machines.machine?.activated?.generation ?? 0;
+    await ws.write(
+      'local.yaml',
+      quickManifest(DEPLOYMENT, undefined, 'Report', [
+        'rollout: { strategy: { bakeTime: 5s, waves: [{ count: 1 }] } }',
+      ]),
+    );
+    // WHEN a change is rolled out
+    await ws.write('network.nix', network.replace('deployed by Reconix', 'deployed by Reconix, in waves'));
+    // THEN the page shows the wave baking, then the deployment ready on a new generation
+    const text = () => page.evaluate<string>('document.body.textContent');
+    await eventually(
+      'the wave baking on the page',
+      async () => /wave 1 of 1: baking/.test(await text()),
+      120_000,
+      100,
+    );
+    await eventually(
+      'the deployment ready after the rollout',
+      async () => (await deployment(DEPLOYMENT))?.state === 'ready',
+      60_000,
+      250,
+    );
+    assert.ok(((await ws.state()).machines.machine?.activated?.generation ?? 0) > before);
+  });
 });

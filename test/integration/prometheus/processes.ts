@@ -17,12 +17,14 @@ export type { Alert, PrometheusServer } from '../../support/prometheus.js';
 
 /**
  * A manifest that a controller reconciles every 2 s and retries after 1 s, with the mini builder: what these tests
- * give a controller so that they need not wait long for it. `driftPolicy` is left out when not given.
+ * give a controller so that they need not wait long for it. `driftPolicy` is left out when not given; `more`
+ * are further lines of the spec.
  */
 export function quickManifest(
   name: string,
   files: readonly string[] = ['network.nix', 'physical-local.nix'],
   driftPolicy?: 'Report' | 'Correct',
+  more: readonly string[] = [],
 ): string {
   return [
     'apiVersion: reconix.dev/v1alpha1',
@@ -34,6 +36,7 @@ export function quickManifest(
     '  interval: 2s',
     '  retryInterval: 1s',
     ...(driftPolicy ? [`  driftPolicy: ${driftPolicy}`] : []),
+    ...more.map((line) => `  ${line}`),
     '',
   ].join('\n');
 }
