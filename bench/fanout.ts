@@ -1,7 +1,8 @@
 // Benchmark: one closure to many hosts, pushed over SSH (copy mode "push") against uploaded once to a binary cache
 // in S3 (moto) and substituted by every host over HTTP (copy mode "cache"), side by side, each side on fresh
 // hosts with empty stores. Reports wall time and the bytes the controller sent: over SSH, or to the bucket.
-// Options: --hosts N (default 50), --shape fan|sys|base (fan: about 200 MB), --parallel N (default 10).
+// Options: --hosts N (default 50), --shape fan|sys|base (fan: about 200 MB), --parallel N (default 10),
+// --prefix A.B (the hosts' loopback addresses, default 127.79, the benchmarks' own).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
       endpoint: moto.endpoint,
     });
     const cache = await caches.open('bench', { bucket: BUCKET, region: 'us-east-1' });
-    const hosts = await BenchHosts.create(dir, 'bench-fanout');
+    const hosts = await BenchHosts.create(dir, 'bench-fanout', option('prefix', '127.79'));
     try {
       const push = await side(
         hosts,
