@@ -296,7 +296,10 @@ let
         targetPort
         targetUser
         ;
-      options = toPlain { inherit (d) ec2 local; };
+      # Only a machine that does not push says how it copies, so that the views of others stay as they were.
+      options = toPlain (
+        { inherit (d) ec2 local; } // (if d.copy.mode == "push" then { } else { copy = dropNulls d.copy; })
+      );
       inherit (d) tags;
       healthChecks = map plainCheck d.healthChecks;
       keys =

@@ -56,6 +56,26 @@ in
         default = [ ];
         description = "Colmena's tags: rollout wave selectors and `--include @tag` select machines by them.";
       };
+      copy = {
+        mode = mkOption {
+          type = types.enum [
+            "push"
+            "cache"
+          ];
+          default = "push";
+          description = "How the closure reaches the machine: push (over SSH from the controller) or cache (the controller uploads each path once to `bucket`, a binary cache the machine substitutes from over HTTP).";
+        };
+        bucket = mkOption {
+          type = types.nullOr (types.attrsOf types.anything);
+          default = null;
+          description = "The binary cache of copy mode cache: a bucket of the deployment, `resources.s3Buckets.<name>`.";
+        };
+        url = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+          description = "Where the machine reads the cache over HTTP; default: the bucket's own S3 endpoint.";
+        };
+      };
       healthChecks = mkOption {
         type = types.listOf (types.submodule ./health-options.nix);
         default = [ ];

@@ -23,8 +23,8 @@ export interface BenchHost {
   record: TargetRecord;
 }
 
-export function benchProvider(baseDir: string): LocalTargetProvider {
-  return new LocalTargetProvider({ baseDir, addressPrefix: BENCH_ADDRESS_PREFIX });
+export function benchProvider(baseDir: string, prefix = BENCH_ADDRESS_PREFIX): LocalTargetProvider {
+  return new LocalTargetProvider({ baseDir, addressPrefix: prefix });
 }
 
 function machine(name: string): MachinePhysical {
@@ -42,12 +42,12 @@ export class BenchHosts {
     private readonly deployment: string,
   ) {}
 
-  /** Hosts under `<dir>/hosts`, reached with a client key made in `dir`. */
-  static async create(dir: string, deployment: string): Promise<BenchHosts> {
+  /** Hosts under `<dir>/hosts`, reached with a client key made in `dir`, on addresses `<prefix>.x.y`. */
+  static async create(dir: string, deployment: string, prefix?: string): Promise<BenchHosts> {
     const baseDir = join(dir, 'hosts');
     const key = await clientKey(dir);
     return new BenchHosts(
-      benchProvider(baseDir),
+      benchProvider(baseDir, prefix),
       key,
       join(dir, 'keys', 'client_ed25519'),
       baseDir,

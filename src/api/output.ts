@@ -414,7 +414,25 @@ export const MachineReport = Type.Object(
       Type.Object(
         {
           paths: count('Store paths copied to the host.'),
-          bytes: count('Bytes of their NARs.'),
+          bytes: count('Bytes the controller sent to the host over SSH (0 in cache mode).'),
+          mode: Type.Optional(
+            Type.Union([Type.Literal('push'), Type.Literal('cache')], {
+              description:
+                'push: over SSH from the controller; cache: substituted by the host from the binary cache.',
+            }),
+          ),
+          uploaded: Type.Optional(
+            Type.Object(
+              {
+                paths: count('Store paths this copy uploaded to the binary cache.'),
+                bytes: count('Bytes of their NARs.'),
+              },
+              {
+                ...closed,
+                description: 'Cache mode: what this copy uploaded (paths already there count 0).',
+              },
+            ),
+          ),
         },
         { ...closed, description: 'What was copied; absent when nothing was.' },
       ),

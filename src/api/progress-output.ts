@@ -65,7 +65,16 @@ const MachineEvent = Type.Object(
     ),
     copied: Type.Optional(
       Type.Object(
-        { bytes: count('Bytes sent so far.'), total: count('NAR bytes of the paths the host lacks.') },
+        {
+          bytes: count('Bytes sent (push) or uploaded to the cache (cache) so far.'),
+          total: count('NAR bytes of the paths the host lacks (push) or this copy uploads (cache).'),
+          mode: Type.Optional(
+            Type.Union([Type.Literal('push'), Type.Literal('cache')], {
+              description:
+                'push: over SSH from the controller; cache: uploaded to the binary cache, then substituted by the host.',
+            }),
+          ),
+        },
         { ...closed, description: 'Copying: bytes sent, a few updates a second.' },
       ),
     ),

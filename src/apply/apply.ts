@@ -17,6 +17,8 @@ import { RolledBackError } from './magic.js';
 import { applyKeyStep, type KeysRun } from './keys.js';
 import type { CopyStats, HostSession, StorePathInfo } from '../core/ports.js';
 import { deploymentStage, machineStage, outputLine, throttled } from '../observe/progress.js';
+import type { PhysicalView } from '../core/model.js';
+import { copyModeOf, copyThroughCache, type CacheRun } from './cache-copy.js';
 
 type Build = Extract<Action, { kind: 'build' }>;
 
@@ -29,6 +31,7 @@ export async function applySystems(
   env: Readonly<Record<string, string>>,
   keys?: KeysRun,
   reconnect?: Reconnect,
+  physical?: PhysicalView,
 ): Promise<MachineOutcome[]> {
   const byMachine = new Map<string, Action[]>();
   for (const a of actions) byMachine.set(a.machine, [...(byMachine.get(a.machine) ?? []), a]);
@@ -65,8 +68,10 @@ export async function applySystems(
     closures,
     hosts,
     env,
+    caches: new Map(),
     ...(keys ? { keys } : {}),
     ...(reconnect ? { reconnect } : {}),
+    ...(physical ? { physical } : {}),
   };
 
   const limit = pLimit(Math.max(1, ctx.req.maxParallel));
@@ -121,8 +126,12 @@ interface StepContext {
   closures: ReadonlyMap<string, StorePathInfo[]>;
   hosts: Readonly<HostViews>;
   env: Readonly<Record<string, string>>;
+  /** The binary caches this apply opened (copy mode "cache"). */
+  caches: CacheRun;
   keys?: KeysRun;
   reconnect?: Reconnect;
+  /** Where each machine's deployment.copy comes from; without it every machine pushes. */
+  physical?: PhysicalView;
 }
 
 /** A new SSH connection to a machine, its host key checked against the pin as always. */
@@ -201,14 +210,18 @@ async function copyStep(
   session: HostSession,
 ): Promise<CopyStats> {
   const { ctx } = steps;
-  const sent = throttled<{ bytes: number; total: number }>(250, (copied) =>
+  const setting = copyModeOf(steps.physical, steps.doc, machine);
+  const sent = throttled<{ bytes: number; total: number; mode: 'push' | 'cache' }>(250, (copied) =>
     machineStage(ctx, machine, 'copying', { copied }),
   );
+  const count = (bytes: number, total: number) => sent.push({ bytes, total, mode: setting.mode });
   machineStage(ctx, machine, 'copying');
   try {
-    return await copyClosure(session, ctx.deps.store, system, steps.closures.get(system), (bytes, total) =>
-      sent.push({ bytes, total }),
-    );
+    const closure = steps.closures.get(system) ?? (await ctx.deps.store.closures([system])).get(system) ?? [];
+    if (setting.mode === 'cache') {
+      return await copyThroughCache(ctx, steps.caches, session, setting.cache, system, closure, count);
+    }
+    return { ...(await copyClosure(session, ctx.deps.store, system, closure, count)), mode: 'push' };
   } catch (err) {
     // Say it was the copy that failed, keeping what the error knows about itself (its reaction).
     if (err instanceof ReconixError) throw err;

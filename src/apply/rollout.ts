@@ -66,7 +66,17 @@ export async function applyRollout(
   const names = Object.keys(input.systems).filter((n) => input.sessions.has(n));
   const strategy = req.rollout?.strategy;
   const apply = (actions: readonly Action[]) =>
-    applySystems(ctx, doc, actions, input.sessions, input.hosts, input.env, input.keys, input.reconnect);
+    applySystems(
+      ctx,
+      doc,
+      actions,
+      input.sessions,
+      input.hosts,
+      input.env,
+      input.keys,
+      input.reconnect,
+      input.physical,
+    );
   const gated = rolloutWaves(req, input.physical, names);
   if (!gated || req.mode === 'dry-activate') return { applied: await apply(input.actions) };
   const { waves, checks } = gated;

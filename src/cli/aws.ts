@@ -10,7 +10,8 @@ import {
   type AwsCallHook,
   type SecretStore,
 } from '../providers/aws/index.js';
-import type { ResourceManager, TargetProvider } from '../core/ports.js';
+import type { BinaryCaches, ResourceManager, TargetProvider } from '../core/ports.js';
+import { S3BinaryCaches } from '../providers/aws/binary-cache.js';
 
 export interface AwsSettings {
   /** Another endpoint than AWS's (moto, LocalStack): --aws-endpoint or AWS_ENDPOINT_URL. */
@@ -37,7 +38,7 @@ export function awsSettingsFromEnv(flags: AwsSettings = {}): AwsSettings {
 export async function buildAws(
   stateDir: string,
   flags: AwsSettings,
-): Promise<{ provider: TargetProvider; resources: ResourceManager }> {
+): Promise<{ provider: TargetProvider; resources: ResourceManager; caches: BinaryCaches }> {
   const s = awsSettingsFromEnv(flags);
   // The SDK warns on every run about a future Node requirement; Reconix supports the Node it runs on.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -66,5 +67,7 @@ export async function buildAws(
     allowRecreate: s.allowRecreate ?? false,
     killObsolete: s.killObsolete ?? false,
   });
-  return { provider, resources: awsResourcePass(manager, provider) };
+  // Binary caches sign with keys kept beside the key pairs' private keys.
+  const caches = new S3BinaryCaches({ clients, secrets, ...(s.endpoint ? { endpoint: s.endpoint } : {}) });
+  return { provider, resources: awsResourcePass(manager, provider), caches };
 }

@@ -122,6 +122,7 @@ export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
     log: opts.log,
     clock: systemClock,
     resources: aws.resources,
+    binaryCaches: aws.caches,
     prepare: aws.prepare,
   };
 }

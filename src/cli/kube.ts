@@ -148,6 +148,7 @@ export function awsDepsFor(
       ...withKey,
       providers: { ...withKey.providers, ec2: aws.provider },
       resources: aws.resources,
+      binaryCaches: aws.caches,
       prepare: aws.prepare,
     };
   };

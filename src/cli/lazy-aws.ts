@@ -2,12 +2,20 @@
 import { Reason } from '../api/conditions.js';
 import { ReconixError } from '../core/errors.js';
 import type { DeploymentState, MachinePhysical, PhysicalView, TargetRecord } from '../core/model.js';
-import type { ResourceContext, ResourceManager, TargetContext, TargetProvider } from '../core/ports.js';
+import type {
+  BinaryCaches,
+  ResourceContext,
+  ResourceManager,
+  TargetContext,
+  TargetProvider,
+} from '../core/ports.js';
 import type { AwsSettings } from './aws.js';
 
 export interface AwsBundle {
   provider: TargetProvider;
   resources: ResourceManager;
+  /** The S3 binary caches of copy mode "cache". */
+  caches: BinaryCaches;
   /** Load the SDK if this deployment needs it; called after evaluation, before anything else touches AWS. */
   prepare(physical: PhysicalView, state: DeploymentState): Promise<void>;
 }
@@ -22,8 +30,9 @@ export function needsAws(physical: PhysicalView, state: DeploymentState): boolea
 }
 
 export function lazyAws(stateDir: string, settings: AwsSettings): AwsBundle {
-  let real: { provider: TargetProvider; resources: ResourceManager } | undefined;
-  let loading: Promise<{ provider: TargetProvider; resources: ResourceManager }> | undefined;
+  type Loaded = { provider: TargetProvider; resources: ResourceManager; caches: BinaryCaches };
+  let real: Loaded | undefined;
+  let loading: Promise<Loaded> | undefined;
   const load = async () => {
     loading ??= import('./aws.js').then((m) => m.buildAws(stateDir, settings));
     real = await loading;
@@ -60,9 +69,13 @@ export function lazyAws(stateDir: string, settings: AwsSettings): AwsBundle {
     destroy: async (ctx: ResourceContext, opts) =>
       needsAws(ctx.physical, ctx.state) ? (await load()).resources.destroy(ctx, opts) : [],
   };
+  const caches: BinaryCaches = {
+    open: async (deployment, bucket) => (await load()).caches.open(deployment, bucket),
+  };
   return {
     provider,
     resources,
+    caches,
     prepare: async (physical, state) => {
       if (needsAws(physical, state)) await load();
     },

@@ -113,10 +113,18 @@ export function renderPlan(report: ReconcileReport): string {
   return lines.join('\n');
 }
 
+/** ", copied 12 paths (3.4 MB)", or in cache mode what the host substituted and what this machine uploaded. */
+function copiedText(c: MachineReport['copied']): string {
+  if (!c) return '';
+  if (c.mode !== 'cache') return `, copied ${c.paths} paths (${formatBytes(c.bytes)})`;
+  const up = c.uploaded ?? { paths: 0, bytes: 0 };
+  return `, substituted ${c.paths} paths from the cache (uploaded ${up.paths}, ${formatBytes(up.bytes)})`;
+}
+
 function outcomeText(m: MachineReport): string {
   switch (m.outcome) {
     case 'activated':
-      return `activated ${shortPath(m.current)}${m.generation ? ` (generation ${m.generation})` : ''}${m.copied ? `, copied ${m.copied.paths} paths (${formatBytes(m.copied.bytes)})` : ''}`;
+      return `activated ${shortPath(m.current)}${m.generation ? ` (generation ${m.generation})` : ''}${copiedText(m.copied)}`;
     case 'drift-corrected':
       return `drift corrected: re-activated ${shortPath(m.current)}`;
     case 'drift-reported':

@@ -102,7 +102,42 @@ export interface SshAuth {
 
 export interface CopyStats {
   paths: number;
+  /** Bytes the controller sent to the host itself (over SSH); 0 when the host substituted from a cache. */
   bytes: number;
+  /** How the closure got there: pushed over SSH (the default) or substituted from the deployment's cache. */
+  mode?: 'push' | 'cache';
+  /** In cache mode: bytes and paths this machine's copy uploaded to the cache (paths already there count 0). */
+  uploaded?: { paths: number; bytes: number };
+}
+
+/** The S3 bucket of a binary cache, as the deployment's resource names it. */
+export interface CacheBucket {
+  bucket: string;
+  region: string;
+  /** Where hosts read it over HTTP; default: the bucket's own endpoint. */
+  url?: string;
+}
+
+/** A binary cache in Nix's format that the controller fills and hosts substitute from. */
+export interface BinaryCache {
+  /** The URL hosts substitute from. */
+  readonly url: string;
+  /** The public half of the signing key (`name:base64`): the only key hosts trust for it. */
+  readonly publicKey: string;
+  /**
+   * Upload, signed, whichever of these paths the cache lacks; a path is uploaded once per cache object however
+   * many machines ask. `sent` hears of the bytes uploaded by this call.
+   */
+  upload(
+    paths: readonly StorePathInfo[],
+    source: NarSource,
+    sent?: (bytes: number, total: number) => void,
+  ): Promise<{ paths: number; bytes: number }>;
+}
+
+/** Opens the binary caches of a deployment (one per reconcile and bucket), with the deployment's signing key. */
+export interface BinaryCaches {
+  open(deployment: string, bucket: CacheBucket): Promise<BinaryCache>;
 }
 
 export interface HostSession {
@@ -113,6 +148,11 @@ export interface HostSession {
   missingPaths(paths: string[]): Promise<string[]>;
   /** Stream the given paths (dependencies first) into the host's store. */
   importPaths(paths: readonly StorePathInfo[], source: NarSource): Promise<CopyStats>;
+  /**
+   * Have the host fetch these paths (and their closures) from a binary cache, trusting only `from.publicKey`,
+   * which the host pins on first use and refuses to change.
+   */
+  substitute?(paths: readonly string[], from: { url: string; publicKey: string }): Promise<void>;
   /** Point the system profile at `system`; returns the generation number. */
   setProfile(system: string): Promise<number>;
   /**

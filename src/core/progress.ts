@@ -37,8 +37,8 @@ export type ProgressEvent =
       at: string;
       /** Building: derivations built of those to build (for this machine's system, when known). */
       built?: { done: number; total: number };
-      /** Copying: bytes sent of the bytes the host is missing. */
-      copied?: { bytes: number; total: number };
+      /** Copying: bytes sent of the bytes the host is missing (push), or uploaded to the cache (cache). */
+      copied?: { bytes: number; total: number; mode?: 'push' | 'cache' };
       /** The rollout wave the machine is in (1-based), when the deployment rolls out in waves. */
       wave?: number;
       /** exec: the command's exit code, once it ended (done or failed). */

@@ -43,6 +43,8 @@ export interface ReconcileDeps {
   keyHmacSecret?: (deployment: string) => Promise<Buffer>;
   /** Runs a rollout wave's analysis gate; default: against Prometheus (src/observe/analysis.ts). */
   analysis?: typeof import('./analysis.js').runAnalysis;
+  /** The binary caches of copy mode "cache" (S3 buckets of the deployment); absent: no machine can copy that way. */
+  binaryCaches?: import('../core/ports.js').BinaryCaches;
   /** Called once per run after evaluation, before providers are used (loads what the deployment needs). */
   prepare?: (physical: PhysicalView, state: DeploymentState) => Promise<void>;
 }

@@ -158,6 +158,7 @@ async function configure(ctx: RunContext, doc: OpenedState, done: RunResults): P
       env,
       keys,
       reconnect,
+      physical,
     );
     return;
   }

@@ -11,6 +11,7 @@ import { lineSplitter } from '../util/text.js';
 import { generationOfLink, OBSERVE_SCRIPT, parseObservation, SYSTEM_PROFILE } from './observation.js';
 import { ExportStreamError, ServeConnection, ServeError } from './serve.js';
 import { sshExec, type SshExecOptions } from './ssh-exec.js';
+import { CACHE_KEY_PIN, PIN_MISMATCH, substituteScript, type CacheSource } from './substitute.js';
 
 const MODES: readonly ActivationMode[] = ['switch', 'boot', 'test', 'dry-activate'];
 
@@ -101,6 +102,28 @@ export class SshHostSession implements HostSession {
       }
       throw this.serveFailure(`importing ${what}`, err);
     }
+  }
+
+  async substitute(paths: readonly string[], from: CacheSource): Promise<void> {
+    if (paths.length === 0) return;
+    paths.forEach(assertStorePath);
+    const r = await this.exec(substituteScript(paths, from), {}, this.copyTimeoutMs);
+    if (r.exitCode === 0) return;
+    if (r.exitCode === PIN_MISMATCH) {
+      throw new ReconixError(
+        Reason.CopyFailed,
+        `${endpointName(this.endpoint)}: the host trusts binary-cache key ${JSON.stringify(r.stdout.trim())} (pinned in ${CACHE_KEY_PIN}), not the cache's key ${JSON.stringify(from.publicKey)}; nothing was fetched. If the key changed on purpose, remove that file on the host`,
+        { reaction: 'stall' },
+      );
+    }
+    const what = `substituting ${paths.length === 1 ? paths[0] : `${paths.length} paths`} from ${from.url}`;
+    if (r.timedOut) {
+      throw this.fail(
+        Reason.CopyTimeout,
+        `${what} did not finish within ${Math.round(this.copyTimeoutMs / 1000)} s (--copy-timeout)`,
+      );
+    }
+    throw this.fail(Reason.CopyFailed, `${what} ${this.why(r)}`, new ExecError(r), r.stderr);
   }
 
   async setProfile(system: string): Promise<number> {

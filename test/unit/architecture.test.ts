@@ -19,6 +19,7 @@ const RANKS: Readonly<Record<string, number>> = {
   evaluate: 4,
   plan: 4,
   keys: 4,
+  cache: 4,
   providers: 5,
   observe: 6,
   apply: 6,

@@ -108,8 +108,10 @@ export function withoutAmbientAuthority(
   };
   if (secrets.aws || opts.allowAmbientAws) return out;
   const aws = refusingAws();
+  // Without AWS of its own, a deployment has no binary cache either: its machines in copy mode "cache" fail.
+  const { binaryCaches: _controllers, ...rest } = out;
   return {
-    ...out,
+    ...rest,
     providers: { ...out.providers, ec2: aws.provider },
     resources: aws.resources,
     ...(aws.prepare ? { prepare: aws.prepare } : {}),
