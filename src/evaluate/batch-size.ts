@@ -1,0 +1,89 @@
+// How many machines the next nix-instantiate evaluates: pure arithmetic over what the earlier batches of the
+// deployment cost. A process costs a base (Nix, the network, the module system) plus a share per machine; the
+// batches in flight together stay under the budget.
+
+/** Machines of the first batch, evaluated alone, while nothing is known of what a machine costs. */
+export const START_BATCH = 2;
+/** The share of the budget batches are planned to fill: peaks vary with when Nix's collector runs. */
+export const HEADROOM = 0.9;
+/** A batch is at most this many times the largest one measured: the cost per machine is not quite linear. */
+export const GROWTH = 2;
+
+/** What evaluation costs in one deployment, in bytes of peak RSS. */
+export interface MemoryCost {
+  base: number;
+  perMachine: number;
+  /** The largest batch measured. */
+  largestBatch: number;
+}
+
+/** One finished batch: how many machines, and the process's peak RSS. */
+export interface Observation {
+  size: number;
+  peak: number;
+}
+
+export interface BatchRequest {
+  budget: number;
+  /** Processes allowed at once. */
+  workers: number;
+  /** Machines not yet given to a batch. */
+  remaining: number;
+  /** Sizes of the batches in flight. */
+  running: readonly number[];
+  cost?: MemoryCost | undefined;
+}
+
+/** The next batch: 0 machines means wait for one in flight; oversize, that one machine alone exceeds the budget. */
+export interface BatchPlan {
+  size: number;
+  oversize: boolean;
+}
+
+const WAIT: BatchPlan = { size: 0, oversize: false };
+
+export function planBatch(r: BatchRequest): BatchPlan {
+  if (r.remaining <= 0 || r.workers < 1) return WAIT;
+  if (!Number.isFinite(r.budget)) return r.running.length > 0 ? WAIT : { size: r.remaining, oversize: false };
+  const cost = r.cost;
+  if (cost === undefined) {
+    return r.running.length > 0 ? WAIT : { size: Math.min(START_BATCH, r.remaining), oversize: false };
+  }
+  const usable = r.budget * HEADROOM;
+  const one = cost.base + cost.perMachine;
+  // As many workers as can each hold a batch of one machine, up to the limit.
+  const workers = Math.min(r.workers, Math.floor(usable / one));
+  if (workers < 1) return r.running.length > 0 ? WAIT : { size: 1, oversize: true };
+  if (r.running.length >= workers) return WAIT;
+  const inFlight = r.running.reduce((sum, n) => sum + cost.base + cost.perMachine * n, 0);
+  const fair = Math.floor((usable / workers - cost.base) / cost.perMachine);
+  const free = Math.floor((usable - inFlight - cost.base) / cost.perMachine);
+  const spread = Math.ceil(r.remaining / (workers - r.running.length));
+  const size = Math.min(fair, free, spread, GROWTH * Math.max(cost.largestBatch, 1), r.remaining);
+  return size >= 1 ? { size, oversize: false } : WAIT;
+}
+
+/**
+ * The cost learned from finished batches. The base is the physical evaluation's peak when known (the network
+ * without any machine's system), else the intercept of a least-squares line through the batches (two sizes at
+ * least), else 0. The share per machine is the largest any batch implies over that base, so every batch measured
+ * would have been planned at or above its peak.
+ */
+export function learnCost(observations: readonly Observation[], knownBase?: number): MemoryCost | undefined {
+  const seen = observations.filter((o) => o.size > 0 && o.peak > 0);
+  if (seen.length === 0) return undefined;
+  const lowest = Math.min(...seen.map((o) => o.peak));
+  const base = Math.max(0, Math.min(knownBase ?? intercept(seen), lowest));
+  const perMachine = Math.max(1, ...seen.map((o) => (o.peak - base) / o.size));
+  return { base, perMachine, largestBatch: Math.max(...seen.map((o) => o.size)) };
+}
+
+function intercept(seen: readonly Observation[]): number {
+  const n = seen.length;
+  const mx = seen.reduce((s, o) => s + o.size, 0) / n;
+  const my = seen.reduce((s, o) => s + o.peak, 0) / n;
+  const sxx = seen.reduce((s, o) => s + (o.size - mx) ** 2, 0);
+  if (sxx === 0) return 0;
+  const slope = seen.reduce((s, o) => s + (o.size - mx) * (o.peak - my), 0) / sxx;
+  return my - slope * mx;
+}
