@@ -3,7 +3,7 @@
 // batches in flight together stay under the budget.
 
 /** Machines of the first batch, evaluated alone, while nothing is known of what a machine costs. */
-export const START_BATCH = 2;
+export const START_BATCH = 1;
 /** The share of the budget batches are planned to fill: peaks vary with when Nix's collector runs. */
 export const HEADROOM = 0.9;
 /** A batch is at most this many times the largest one measured: the cost per machine is not quite linear. */
@@ -15,6 +15,8 @@ export interface MemoryCost {
   perMachine: number;
   /** The largest batch measured. */
   largestBatch: number;
+  /** The base was measured or fitted through two batch sizes; until then a second size is measured alone. */
+  fitted: boolean;
 }
 
 /** One finished batch: how many machines, and the process's peak RSS. */
@@ -49,33 +51,66 @@ export function planBatch(r: BatchRequest): BatchPlan {
   if (cost === undefined) {
     return r.running.length > 0 ? WAIT : { size: Math.min(START_BATCH, r.remaining), oversize: false };
   }
+  if (!cost.fitted) {
+    return r.running.length > 0
+      ? WAIT
+      : { size: Math.min(GROWTH * Math.max(cost.largestBatch, 1), r.remaining), oversize: false };
+  }
   const usable = r.budget * HEADROOM;
-  const one = cost.base + cost.perMachine;
-  // As many workers as can each hold a batch of one machine, up to the limit.
-  const workers = Math.min(r.workers, Math.floor(usable / one));
+  const workers = bestWorkers(r, cost, usable);
   if (workers < 1) return r.running.length > 0 ? WAIT : { size: 1, oversize: true };
   if (r.running.length >= workers) return WAIT;
   const inFlight = r.running.reduce((sum, n) => sum + cost.base + cost.perMachine * n, 0);
-  const fair = Math.floor((usable / workers - cost.base) / cost.perMachine);
   const free = Math.floor((usable - inFlight - cost.base) / cost.perMachine);
-  const spread = Math.ceil(r.remaining / (workers - r.running.length));
-  const size = Math.min(fair, free, spread, GROWTH * Math.max(cost.largestBatch, 1), r.remaining);
+  const spread = Math.ceil(r.remaining / Math.max(1, workers - r.running.length));
+  const size = Math.min(batchFor(r, cost, usable, workers), free, spread);
   return size >= 1 ? { size, oversize: false } : WAIT;
+}
+
+/** The batch each of `workers` processes gets: its share of the budget, grown by at most GROWTH. */
+function batchFor(r: BatchRequest, cost: MemoryCost, usable: number, workers: number): number {
+  const fair = Math.floor((usable / workers - cost.base) / cost.perMachine);
+  return Math.min(
+    fair,
+    GROWTH * Math.max(cost.largestBatch, 1),
+    Math.ceil(r.remaining / workers),
+    r.remaining,
+  );
+}
+
+/**
+ * How many processes to run at once: the number that evaluates the most machines per unit of cost, taking a
+ * process's time to go as its memory does. When the base is most of a process (a large network: every machine's
+ * process reads every node), one process with a large batch beats two with a machine each; 0 when even one
+ * machine alone does not fit.
+ */
+function bestWorkers(r: BatchRequest, cost: MemoryCost, usable: number): number {
+  let best = 0;
+  let bestRate = 0;
+  for (let w = 1; w <= r.workers; w++) {
+    const size = batchFor(r, cost, usable, w);
+    if (size < 1) break;
+    const rate = (w * size) / (cost.base + cost.perMachine * size);
+    if (rate >= bestRate) [best, bestRate] = [w, rate];
+  }
+  return best;
 }
 
 /**
  * The cost learned from finished batches. The base is the physical evaluation's peak when known (the network
  * without any machine's system), else the intercept of a least-squares line through the batches (two sizes at
- * least), else 0. The share per machine is the largest any batch implies over that base, so every batch measured
- * would have been planned at or above its peak.
+ * least), else 0; never more than the smallest peak (a large network's physical view costs more than a batch).
+ * The share per machine is the largest any batch implies over that base, so every batch measured would have been
+ * planned at or above its peak.
  */
 export function learnCost(observations: readonly Observation[], knownBase?: number): MemoryCost | undefined {
   const seen = observations.filter((o) => o.size > 0 && o.peak > 0);
   if (seen.length === 0) return undefined;
   const lowest = Math.min(...seen.map((o) => o.peak));
+  const fitted = knownBase !== undefined || new Set(seen.map((o) => o.size)).size >= 2;
   const base = Math.max(0, Math.min(knownBase ?? intercept(seen), lowest));
   const perMachine = Math.max(1, ...seen.map((o) => (o.peak - base) / o.size));
-  return { base, perMachine, largestBatch: Math.max(...seen.map((o) => o.size)) };
+  return { base, perMachine, largestBatch: Math.max(...seen.map((o) => o.size)), fitted };
 }
 
 function intercept(seen: readonly Observation[]): number {

@@ -113,7 +113,7 @@ describe('batched evaluation under a memory budget (real Nix)', function () {
       assert.ok(err.message.includes(`${file}:${brokenLine}`), err.message);
       return true;
     });
-    // m3 is in the second batch (two machines, then two workers): the rest of the twenty never start.
+    // m3 is in the second batch (one machine, then two, each alone, to learn the cost): the rest never start.
     assert.ok(watch.pids.length <= 4, `${watch.pids.length} processes`);
   });
 
@@ -121,7 +121,7 @@ describe('batched evaluation under a memory budget (real Nix)', function () {
     const { source } = await heavyNetwork(dir, { machines: MACHINES, strings: STRINGS });
     const e = evaluator({ memoryBudget: BUDGET });
     const cancel = new AbortController();
-    // Cancel once two batches run at once (the third process: the first was the batch evaluated alone).
+    // Cancel as the batches of two workers start (the third process: the first two measure the cost alone).
     watch.onSpawn = () => {
       if (watch.pids.length === 3) cancel.abort();
     };

@@ -9,6 +9,7 @@ const cost = (base: number, perMachine: number, largestBatch = 1000) => ({
   base: base * MiB,
   perMachine: perMachine * MiB,
   largestBatch,
+  fitted: true,
 });
 
 describe('planBatch', () => {
@@ -120,6 +121,36 @@ describe('planBatch', () => {
       cost: cost(40, 200),
       size: 0,
     },
+    {
+      name: 'runs one large batch rather than two of a machine each when the base is most of a process',
+      budget: 512,
+      remaining: 1000,
+      cost: cost(228, 2, 64),
+      size: 116,
+    },
+    {
+      name: 'starts no second process beside that one large batch',
+      budget: 512,
+      remaining: 884,
+      running: [116],
+      cost: cost(228, 2, 64),
+      size: 0,
+    },
+    {
+      name: 'measures a second size alone while the base is unknown',
+      budget: 1024,
+      remaining: 39,
+      cost: { ...cost(0, 40, 1), fitted: false },
+      size: 2,
+    },
+    {
+      name: 'waits for that second size before any other batch',
+      budget: 1024,
+      remaining: 37,
+      running: [2],
+      cost: { ...cost(0, 40, 1), fitted: false },
+      size: 0,
+    },
     { name: 'plans nothing when no machine is left', budget: 1024, remaining: 0, cost: cost(40, 1), size: 0 },
   ];
   for (const c of cases) {
@@ -171,7 +202,7 @@ describe('learnCost', () => {
       ],
       40 * MiB,
     );
-    assert.deepEqual(c, { base: 40 * MiB, perMachine: 12.5 * MiB, largestBatch: 8 });
+    assert.deepEqual(c, { base: 40 * MiB, perMachine: 12.5 * MiB, largestBatch: 8, fitted: true });
   });
   it('fits the base through batches of different sizes when no physical evaluation was measured', () => {
     const c = learnCost([
@@ -181,11 +212,12 @@ describe('learnCost', () => {
     assert.equal(c?.base, 40 * MiB);
     assert.equal(c?.perMachine, 10 * MiB);
   });
-  it('assumes no base, so the most per machine, from one batch alone', () => {
+  it('assumes no base, so the most per machine, from one batch size alone, and says it is not fitted', () => {
     assert.deepEqual(learnCost([{ size: 2, peak: 60 * MiB }]), {
       base: 0,
       perMachine: 30 * MiB,
       largestBatch: 2,
+      fitted: false,
     });
   });
   it('never takes a base above the smallest peak measured', () => {
