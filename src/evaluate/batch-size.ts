@@ -104,8 +104,14 @@ function bestWorkers(r: BatchRequest, cost: MemoryCost, usable: number): number 
  * planned at or above its peak.
  */
 export function learnCost(observations: readonly Observation[], knownBase?: number): MemoryCost | undefined {
-  const seen = observations.filter((o) => o.size > 0 && o.peak > 0);
-  if (seen.length === 0) return undefined;
+  const measured = observations.filter((o) => o.size > 0 && o.peak > 0);
+  if (measured.length === 0) return undefined;
+  // A larger batch never costs less: a peak under a smaller batch's was missed (the process ended between two
+  // samples of /proc), so it is raised to that one.
+  const seen = measured.map((o) => ({
+    size: o.size,
+    peak: Math.max(...measured.filter((m) => m.size <= o.size).map((m) => m.peak)),
+  }));
   const lowest = Math.min(...seen.map((o) => o.peak));
   const fitted = knownBase !== undefined || new Set(seen.map((o) => o.size)).size >= 2;
   const base = Math.max(0, Math.min(knownBase ?? intercept(seen), lowest));

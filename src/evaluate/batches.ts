@@ -21,7 +21,11 @@ export class EvalMemory {
   }
 
   record(deployment: string, observation: Observation): void {
-    const kept = [observation, ...(this.batches.get(deployment) ?? [])].slice(0, KEPT);
+    const old = this.batches.get(deployment) ?? [];
+    const kept = [observation, ...old].slice(0, KEPT);
+    // Two sizes at least stay, or the base could no longer be fitted once the recent batches are all alike.
+    const other = old.find((o) => o.size !== observation.size);
+    if (other && kept.every((o) => o.size === observation.size)) kept.push(other);
     this.batches.set(deployment, kept);
   }
 

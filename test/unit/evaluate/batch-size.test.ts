@@ -220,6 +220,14 @@ describe('learnCost', () => {
       fitted: false,
     });
   });
+  it('raises a peak under that of a smaller batch, as a missed one', () => {
+    const c = learnCost([
+      { size: 1, peak: 224 * MiB },
+      { size: 2, peak: 163 * MiB },
+    ]);
+    assert.equal(c?.base, 224 * MiB);
+    assert.equal(c?.fitted, true);
+  });
   it('never takes a base above the smallest peak measured', () => {
     assert.equal(learnCost([{ size: 1, peak: 30 * MiB }], 50 * MiB)?.base, 30 * MiB);
   });
