@@ -108,6 +108,20 @@ export const NixDeploymentSpec = Type.Object(
           'System builder: nixos uses <nixpkgs/nixos>, mini the small builder shipped with Reconix, auto picks nixos when nixpkgs is on the Nix path.',
       }),
     ),
+    evaluation: Type.Optional(
+      Type.Object(
+        {
+          memoryBudget: Type.Optional(
+            Type.String({
+              pattern: '^[0-9]+([KMGT](i?B|i)?|B)?$',
+              description:
+                "Memory all of this deployment's nix-instantiate processes may hold at once, e.g. 1536M or 2G (binary units); the controller's --eval-memory caps it.",
+            }),
+          ),
+        },
+        { additionalProperties: false, description: 'How the systems are evaluated.' },
+      ),
+    ),
     interval: Type.Optional(duration('Resync period, e.g. 5m.')),
     retryInterval: Type.Optional(duration('First retry delay after a failure; doubles up to the interval.')),
     driftPolicy: Type.Optional(DriftPolicy),

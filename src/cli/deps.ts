@@ -72,11 +72,16 @@ export interface DepsOptions {
   timeouts?: DepsTimeouts;
 }
 
-/** Deadlines of the Nix and SSH processes (--evaluation-timeout, --build-timeout, --copy-timeout). */
+/**
+ * Deadlines of the Nix and SSH processes (--evaluation-timeout, --build-timeout, --copy-timeout), and how much
+ * evaluation may use (--eval-memory in bytes, --eval-workers).
+ */
 export interface DepsTimeouts {
   evaluationMs?: number;
   buildMs?: number;
   copyMs?: number;
+  evalMemory?: number;
+  evalWorkers?: number;
 }
 
 export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
@@ -98,6 +103,9 @@ export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
     scratchDir: scratch,
     restrictEval: opts.restrictEval === true,
     timeoutMs: t.evaluationMs ?? 600_000,
+    ...(t.evalMemory === undefined ? {} : { memoryBudget: t.evalMemory }),
+    ...(t.evalWorkers === undefined ? {} : { workers: t.evalWorkers }),
+    log: opts.log,
   });
   const store = new NixLocalStore(t.buildMs === undefined ? {} : { buildTimeoutMs: t.buildMs });
   return {

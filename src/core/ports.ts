@@ -36,13 +36,25 @@ export interface NetworkSource {
   root?: string;
   args: Record<string, string>;
   builder: 'auto' | 'nixos' | 'mini';
+  /** Bytes all the evaluation processes of this deployment may hold at once (spec.evaluation.memoryBudget). */
+  memoryBudget?: number;
+}
+
+/** What a caller of an evaluation may add: a signal that cancels it. */
+export interface EvaluateOptions {
+  signal?: AbortSignal;
 }
 
 export interface Evaluator {
   /** Phase 1: machines, targets and resources, without building. */
   physical(src: NetworkSource): Promise<PhysicalView>;
   /** Phase 2: instantiate the systems of the given machines with the provisioning facts injected. */
-  systems(src: NetworkSource, facts: InfraFacts, machines: string[]): Promise<Record<string, SystemRef>>;
+  systems(
+    src: NetworkSource,
+    facts: InfraFacts,
+    machines: string[],
+    options?: EvaluateOptions,
+  ): Promise<Record<string, SystemRef>>;
   /** deployment.keys of the given machines, contents included (for key delivery only, never logged). */
   keys?(src: NetworkSource, machines: string[]): Promise<Record<string, Record<string, KeySpec>>>;
   /** config.<option> of one machine, as JSON (`reconix show-option`). */

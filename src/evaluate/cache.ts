@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { InfraFacts, PhysicalView, SystemRef } from '../core/model.js';
-import type { Evaluator, LocalStore, Logger, NetworkSource } from '../core/ports.js';
+import type { EvaluateOptions, Evaluator, LocalStore, Logger, NetworkSource } from '../core/ports.js';
 import { runProcess, type Runner } from '../util/exec.js';
 import {
   evalCacheKey,
@@ -81,6 +81,7 @@ export class CachingEvaluator implements Evaluator {
     src: NetworkSource,
     facts: InfraFacts,
     machines: string[],
+    options?: EvaluateOptions,
   ): Promise<Record<string, SystemRef>> {
     if (machines.length === 0) return {};
     const key = await this.key(src, { kind: 'systems', facts, machines });
@@ -92,7 +93,7 @@ export class CachingEvaluator implements Evaluator {
       // A lost outPath is built again from its derivation by the apply; a lost derivation needs an evaluation.
       if (drvs.every((d) => valid.has(d))) return refs;
     }
-    const value = await this.inner.systems(src, facts, machines);
+    const value = await this.inner.systems(src, facts, machines, options);
     if (key !== undefined) await this.store(src.deployment, key, value);
     return value;
   }

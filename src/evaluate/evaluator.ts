@@ -6,12 +6,19 @@ import { fileURLToPath } from 'node:url';
 import { Reason } from '../api/conditions.js';
 import { ReconixError } from '../core/errors.js';
 import type { InfraFacts, PhysicalView, SystemRef } from '../core/model.js';
-import type { Evaluator, NetworkSource } from '../core/ports.js';
+import type { EvaluateOptions, Evaluator, Logger, NetworkSource } from '../core/ports.js';
 import { runProcess, type Runner } from '../util/exec.js';
 import { cleanNixError } from '../util/text.js';
 import type { KeySpec } from '../core/model.js';
 import { checkKeys, checkPhysical, checkSystems } from './shapes.js';
 import { networkDir, restrictedArgs, restrictedEnv } from './restrict.js';
+import { EvalMemory, evaluateInBatches } from './batches.js';
+import { watchPeak } from './peak-rss.js';
+
+/** What all of a deployment's evaluation processes may hold at once, unless told otherwise: a 2 GiB controller. */
+export const DEFAULT_EVAL_MEMORY = 2 ** 30;
+/** nix-instantiate processes at once, unless told otherwise. */
+export const DEFAULT_EVAL_WORKERS = 2;
 
 /** The repository's nix/ directory (this module runs from dist/src/spec/). */
 export const NIX_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../nix');
@@ -34,22 +41,45 @@ export interface NixEvaluatorOptions {
   restrictEval?: boolean;
   /** The environment nix-instantiate inherits (restricted mode keeps only the Nix settings). Default: this process's. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Bytes of RSS the processes evaluating one deployment's systems may hold together (default 1 GiB; Infinity:
+   * one process for all machines). A deployment's spec.evaluation.memoryBudget lowers it.
+   */
+  memoryBudget?: number;
+  /** Processes evaluating systems at once (default 2), fewer when the budget holds fewer. */
+  workers?: number;
+  /** What batches cost, learned per deployment; shared by the evaluator's restricted form. */
+  memory?: EvalMemory;
+  /** Hears the warning about a machine whose evaluation alone exceeds the budget. */
+  log?: Logger;
+}
+
+interface EvaluateExtra {
+  facts?: InfraFacts;
+  only?: string[];
+  writeDerivations?: boolean;
+  option?: string[];
+  signal?: AbortSignal;
+  /** Told the process's peak RSS once it is done. */
+  onPeak?: (bytes: number | undefined) => void;
 }
 
 export class NixEvaluator implements Evaluator {
   private readonly runner: Runner;
   private readonly nixDir: string;
   private readonly nixInstantiate: string;
+  private readonly memory: EvalMemory;
 
   constructor(private readonly options: NixEvaluatorOptions) {
     this.runner = options.runner ?? runProcess;
     this.nixDir = options.nixDir ?? NIX_DIR;
     this.nixInstantiate = options.nixInstantiate ?? 'nix-instantiate';
+    this.memory = options.memory ?? new EvalMemory();
   }
 
   /** The same evaluator in restricted mode. */
   restricted(): NixEvaluator {
-    return new NixEvaluator({ ...this.options, restrictEval: true });
+    return new NixEvaluator({ ...this.options, memory: this.memory, restrictEval: true });
   }
 
   get isRestricted(): boolean {
@@ -57,17 +87,45 @@ export class NixEvaluator implements Evaluator {
   }
 
   async physical(src: NetworkSource): Promise<PhysicalView> {
-    return checkPhysical(await this.evaluate(src, 'physical', {}));
+    const onPeak = (peak: number | undefined) => {
+      if (peak !== undefined) this.memory.recordBase(src.deployment, peak);
+    };
+    return checkPhysical(await this.evaluate(src, 'physical', { onPeak }));
   }
 
+  /** The budget a deployment's evaluation gets: the smaller of the evaluator's and the spec's. */
+  budgetOf(src: NetworkSource): number {
+    return Math.min(this.options.memoryBudget ?? DEFAULT_EVAL_MEMORY, src.memoryBudget ?? Infinity);
+  }
+
+  /** The systems of the given machines, in batches that together stay under the budget (batches.ts). */
   async systems(
     src: NetworkSource,
     facts: InfraFacts,
     machines: string[],
+    options: EvaluateOptions = {},
   ): Promise<Record<string, SystemRef>> {
     if (machines.length === 0) return {};
-    const raw = await this.evaluate(src, 'systems', { facts, only: machines, writeDerivations: true });
-    return checkSystems(raw, machines);
+    return evaluateInBatches({
+      deployment: src.deployment,
+      machines,
+      budget: this.budgetOf(src),
+      workers: this.options.workers ?? DEFAULT_EVAL_WORKERS,
+      memory: this.memory,
+      log: this.options.log,
+      signal: options.signal,
+      run: async (batch, signal) => {
+        let peak: number | undefined;
+        const raw = await this.evaluate(src, 'systems', {
+          facts,
+          only: batch,
+          writeDerivations: true,
+          signal,
+          onPeak: (p) => (peak = p),
+        });
+        return { value: checkSystems(raw, batch), peak };
+      },
+    });
   }
 
   /** deployment.keys of the given machines, contents included: for the key deployer only, never to be logged. */
@@ -82,11 +140,7 @@ export class NixEvaluator implements Evaluator {
     return (raw as Record<string, unknown>)[machine];
   }
 
-  private async evaluate(
-    src: NetworkSource,
-    attr: string,
-    extra: { facts?: InfraFacts; only?: string[]; writeDerivations?: boolean; option?: string[] },
-  ): Promise<unknown> {
+  private async evaluate(src: NetworkSource, attr: string, extra: EvaluateExtra): Promise<unknown> {
     await mkdir(this.options.scratchDir, { recursive: true });
     const dir = await mkdtemp(join(this.options.scratchDir, 'eval-'));
     try {
@@ -122,18 +176,28 @@ export class NixEvaluator implements Evaluator {
       if (extra.only) args.push('--argstr', 'onlyFile', await write('only.json', extra.only));
       if (extra.option) args.push('--argstr', 'optionFile', await write('option.json', extra.option));
       const env = this.options.env ?? process.env;
+      let watch: ReturnType<typeof watchPeak> | undefined;
       const result = await this.runner(this.nixInstantiate, args, {
         ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
         ...(restrict ? { env: restrictedEnv(env, home, dir) } : this.options.env ? { env } : {}),
-      }).catch((cause: unknown) => {
-        throw new ReconixError(
-          Reason.EvaluationFailed,
-          `cannot run ${this.nixInstantiate}: ${String(cause)}`,
-          {
-            cause,
-          },
-        );
-      });
+        ...(extra.signal ? { signal: extra.signal } : {}),
+        ...(extra.onPeak ? { onSpawn: (pid: number) => (watch = watchPeak(pid)) } : {}),
+      })
+        .finally(async () => extra.onPeak?.(await watch?.stop()))
+        .catch((cause: unknown) => {
+          throw new ReconixError(
+            Reason.EvaluationFailed,
+            `cannot run ${this.nixInstantiate}: ${String(cause)}`,
+            {
+              cause,
+            },
+          );
+        });
+      if (extra.signal?.aborted) {
+        throw new ReconixError(Reason.Cancelled, `evaluating ${src.deployment} (${attr}) was stopped`, {
+          reaction: 'retry',
+        });
+      }
       if (result.timedOut) {
         const s = Math.round((this.options.timeoutMs ?? 0) / 1000);
         throw new ReconixError(

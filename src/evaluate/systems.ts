@@ -1,6 +1,6 @@
 // Evaluating the systems of the machines a reconcile configures, with every machine's facts injected.
 import type { InfraFacts, SystemRef } from '../core/model.js';
-import type { Evaluator, NetworkSource } from '../core/ports.js';
+import type { EvaluateOptions, Evaluator, NetworkSource } from '../core/ports.js';
 
 export type DesiredSystems = Readonly<Record<string, SystemRef>>;
 
@@ -10,6 +10,7 @@ export async function evaluateSystems(
   source: NetworkSource,
   facts: InfraFacts,
   names: readonly string[],
+  options: EvaluateOptions = {},
 ): Promise<DesiredSystems> {
-  return names.length > 0 ? evaluator.systems(source, facts, [...names]) : {};
+  return names.length > 0 ? evaluator.systems(source, facts, [...names], options) : {};
 }

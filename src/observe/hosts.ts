@@ -118,6 +118,7 @@ export async function evaluateWhileObserving(
       req.source,
       collectFacts(ctx, doc, physical, targets),
       names.evaluate,
+      { signal: ctx.signal },
     );
   } catch (err) {
     closeAll((await observing).connected.sessions);

@@ -11,6 +11,7 @@ import { KIND, type NixDeploymentManifest, type NixDeploymentSpec } from '../api
 import { DURATION_PATTERN, ManifestSchema } from './schema.js';
 import { durationProblem, SPEC_DURATIONS } from '../util/duration.js';
 import { conditionProblem } from '../api/condition.js';
+import { memoryBudgetProblem, SIZE_PATTERN } from '../util/size.js';
 
 export { parseDuration } from '../util/duration.js';
 export { resolveNetworkSource } from './source.js';
@@ -35,6 +36,7 @@ function describe(error: ValueError): string {
     return `Expected one of ${schema.anyOf.map((s) => JSON.stringify(s.const)).join(', ')}`;
   }
   if (schema.pattern === DURATION_PATTERN) return 'Expected a duration such as 5m, 1h30m, 10s or 500ms';
+  if (schema.pattern === SIZE_PATTERN) return 'Expected a size such as 512M, 1536M or 2G';
   return error.message;
 }
 
@@ -72,6 +74,10 @@ export function validateManifest(doc: unknown, where: string): NixDeploymentMani
           : durationProblem(`spec.rollout.${field}`, text, SPEC_DURATIONS[field]);
       if (problem) problems.push(problem);
     }
+    const budget = spec.evaluation?.memoryBudget;
+    const budgetProblem =
+      budget === undefined ? undefined : memoryBudgetProblem('spec.evaluation.memoryBudget', budget);
+    if (budgetProblem) problems.push(budgetProblem);
     // An analysis gate's condition is checked here, where the mistake is made, not when its wave bakes.
     (spec.rollout?.strategy?.waves ?? []).forEach((wave, i) => {
       const text = wave.analysis?.successCondition;

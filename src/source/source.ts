@@ -7,6 +7,7 @@ import { Reason } from '../api/conditions.js';
 import { ReconixError } from '../core/errors.js';
 import type { NixDeploymentManifest } from '../api/deployment.js';
 import type { NetworkSource } from '../core/ports.js';
+import { parseSize } from '../util/size.js';
 
 const INLINE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._+-]*\.nix$/;
 
@@ -87,6 +88,9 @@ export function resolveNetworkSource(
     deployment: manifest.metadata.name,
     args: { ...(network.args ?? {}) },
     builder: manifest.spec.builder ?? 'auto',
+    ...(manifest.spec.evaluation?.memoryBudget === undefined
+      ? {}
+      : { memoryBudget: parseSize(manifest.spec.evaluation.memoryBudget) }),
   };
   if (network.inline && Object.keys(network.inline).length > 0) {
     const dir = writeInline(manifest, network.inline, scratchDir);

@@ -12,6 +12,10 @@ export interface ExecOptions {
   maxStderrBytes?: number;
   /** Hears stderr as it arrives, besides what is kept of it. */
   onStderr?: (chunk: Buffer) => void;
+  /** Told the process's PID once it runs (to watch its memory, say). */
+  onSpawn?: (pid: number) => void;
+  /** Stops the process as a deadline does (SIGTERM, then SIGKILL), when aborted. */
+  signal?: AbortSignal;
 }
 
 /** How long a process past its deadline has, after SIGTERM, before SIGKILL. */
@@ -63,6 +67,15 @@ export const runProcess: Runner = (file, args, options = {}) =>
     const err = new BoundedOutput(options.maxStderrBytes ?? DEFAULT_OUTPUT_LIMIT);
     let timedOut = false;
     let hard: NodeJS.Timeout | undefined;
+    const stop = () => {
+      if (hard !== undefined) return;
+      child.kill('SIGTERM');
+      hard = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    };
+    const onAbort = () => stop();
+    if (options.signal?.aborted) stop();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
     // Past the deadline, SIGTERM first: Nix then stops the builders it started (in sessions of their own, out of
     // reach of a signal to its process group) before it exits; SIGKILL only if it has not within the grace.
     const timer =
@@ -70,22 +83,24 @@ export const runProcess: Runner = (file, args, options = {}) =>
         ? undefined
         : setTimeout(() => {
             timedOut = true;
-            child.kill('SIGTERM');
-            hard = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+            stop();
           }, options.timeoutMs);
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => {
       err.push(b);
       options.onStderr?.(b);
     });
-    child.on('error', (e) => {
+    const settle = () => {
       if (timer) clearTimeout(timer);
       if (hard) clearTimeout(hard);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    child.on('error', (e) => {
+      settle();
       reject(e);
     });
     child.on('close', (exitCode, signal) => {
-      if (timer) clearTimeout(timer);
-      if (hard) clearTimeout(hard);
+      settle();
       resolve({
         command: [file, ...args].join(' '),
         exitCode,

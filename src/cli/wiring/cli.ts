@@ -9,7 +9,7 @@ import { loadDeployments } from '../../source/load.js';
 import { LOG_FORMATS, logger, silentLogger, type LogFormat } from '../../util/log.js';
 import type { AwsSettings } from '../aws.js';
 import { buildDeps, defaultStateDir, type CliExtras, type DepsTimeouts } from '../deps.js';
-import { cloudFlags, overrides, timeoutFlag, type Options } from './options.js';
+import { cloudFlags, memoryFlag, overrides, timeoutFlag, workersFlag, type Options } from './options.js';
 
 export interface Globals {
   file: string;
@@ -23,6 +23,9 @@ export interface Globals {
   evaluationTimeout?: number;
   buildTimeout?: number;
   copyTimeout?: number;
+  /** Bytes (Infinity: unlimited) and processes of the evaluation of systems. */
+  evalMemory?: number;
+  evalWorkers?: number;
   /** false with --no-eval-cache. */
   evalCache?: boolean;
 }
@@ -77,6 +80,12 @@ export function newCli(extras: CliExtras): Cli {
       timeoutFlag,
       1_800_000,
     )
+    .option(
+      '--eval-memory <size>',
+      "memory one deployment's nix-instantiate processes may hold at once (e.g. 1536M, 2G or unlimited); a smaller spec.evaluation.memoryBudget wins",
+      memoryFlag,
+    )
+    .option('--eval-workers <n>', 'nix-instantiate processes evaluating systems at once', workersFlag)
     .option('--no-eval-cache', 'evaluate every time, even when no input of the evaluation changed')
     .showHelpAfterError();
   return { program, extras };
@@ -86,13 +95,15 @@ export function globals(cli: Cli): Globals {
   return cli.program.opts<Globals>();
 }
 
-/** The deadlines of the global options, for buildDeps. */
+/** The deadlines and evaluation limits of the global options, for buildDeps. */
 export function timeoutGlobals(cli: Cli): DepsTimeouts {
   const g = globals(cli);
   return {
     ...(g.evaluationTimeout === undefined ? {} : { evaluationMs: g.evaluationTimeout }),
     ...(g.buildTimeout === undefined ? {} : { buildMs: g.buildTimeout }),
     ...(g.copyTimeout === undefined ? {} : { copyMs: g.copyTimeout }),
+    ...(g.evalMemory === undefined ? {} : { evalMemory: g.evalMemory }),
+    ...(g.evalWorkers === undefined ? {} : { evalWorkers: g.evalWorkers }),
   };
 }
 

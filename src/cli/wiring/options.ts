@@ -3,6 +3,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { RequestOverrides } from '../../source/deployments.js';
 import type { AwsSettings } from '../aws.js';
+import { memoryBudgetProblem, parseSize } from '../../util/size.js';
 import { durationProblem, parseDuration, SPEC_DURATIONS, type DurationBounds } from '../../util/duration.js';
 
 /** A command's options as commander parses them. */
@@ -79,6 +80,19 @@ export const activation = (c: Command): Command =>
 
 /** What deploy (and plan, to show it) may do to cloud objects; false where a command has no such flag. */
 /** A duration flag ("30s", "10m", "2h"), at least one second, as commander parses its value. */
+export function memoryFlag(text: string): number {
+  if (text === 'unlimited') return Infinity;
+  const problem = memoryBudgetProblem('--eval-memory', text);
+  if (problem) throw new InvalidArgumentError(problem);
+  return parseSize(text);
+}
+
+export function workersFlag(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError(`${text}: expected 1 to 64`);
+  return n;
+}
+
 export function timeoutFlag(text: string): number {
   let ms: number;
   try {

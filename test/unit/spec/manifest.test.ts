@@ -35,6 +35,21 @@ function errorOf(results: ManifestResult[]): string {
 }
 
 describe('NixDeployment manifests', () => {
+  it('read spec.evaluation.memoryBudget as bytes of the network source', async () => {
+    const { resolveNetworkSource } = await import('../../../src/source/source.js');
+    const [r] = parseManifests(
+      variant('interval: 5m', 'interval: 5m\n  evaluation: { memoryBudget: 1536M }'),
+      'w.yaml',
+    );
+    assert.ok(r?.ok);
+    const dir = await mkdtemp(join(tmpdir(), 'reconix-manifest-'));
+    try {
+      for (const f of ['network.nix', 'physical-local.nix']) await writeFile(join(dir, f), '{ }');
+      assert.equal(resolveNetworkSource(r.manifest, dir, dir).memoryBudget, 1536 * 2 ** 20);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
   it('accept a complete, valid manifest', () => {
     const [r] = parseManifests(GOOD, 'webapp.yaml');
     assert.ok(r?.ok);
@@ -69,6 +84,16 @@ describe('NixDeployment manifests', () => {
       what: 'a duration without a unit',
       yaml: variant('interval: 5m', 'interval: "5"'),
       expect: /spec\.interval: Expected a duration such as 5m, 1h30m, 10s or 500ms/,
+    },
+    {
+      what: 'a memory budget that is not a size',
+      yaml: variant('interval: 5m', 'interval: 5m\n  evaluation: { memoryBudget: lots }'),
+      expect: /spec\.evaluation\.memoryBudget: Expected a size such as 512M, 1536M or 2G/,
+    },
+    {
+      what: 'a memory budget too small for one nix-instantiate',
+      yaml: variant('interval: 5m', 'interval: 5m\n  evaluation: { memoryBudget: 10M }'),
+      expect: /spec\.evaluation\.memoryBudget: 10M is under 64M, too little for one nix-instantiate/,
     },
     {
       what: 'a drift policy that does not exist',
