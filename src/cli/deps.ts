@@ -10,6 +10,7 @@ import { systemClock } from '../core/clock.js';
 import { type Logger, type TargetProvider } from '../core/ports.js';
 import { NixEvaluator } from '../evaluate/index.js';
 import { CachingEvaluator } from '../evaluate/cache.js';
+import { EvalMemory } from '../evaluate/batches.js';
 import { NixLocalStore } from '../nixstore/store.js';
 import { FileStateStore } from '../state/file-store.js';
 import { run } from '../util/exec.js';
@@ -105,6 +106,8 @@ export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
     timeoutMs: t.evaluationMs ?? 600_000,
     ...(t.evalMemory === undefined ? {} : { memoryBudget: t.evalMemory }),
     ...(t.evalWorkers === undefined ? {} : { workers: t.evalWorkers }),
+    // What batches cost is remembered beside the evaluation cache, so that a one-shot run starts from it.
+    memory: new EvalMemory(path.join(opts.stateDir, 'eval-cache', 'memory')),
     log: opts.log,
   });
   const store = new NixLocalStore(t.buildMs === undefined ? {} : { buildTimeoutMs: t.buildMs });

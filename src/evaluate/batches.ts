@@ -1,6 +1,8 @@
 // Evaluating many machines' systems as nix-eval-jobs does: in batches of a few machines per nix-instantiate, with
 // several processes at once, sized from what earlier batches of the same deployment measured so that all the
 // processes in flight stay under a memory budget.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Reason } from '../api/conditions.js';
 import { ReconixError } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
@@ -10,10 +12,31 @@ import { learnCost, planBatch, type MemoryCost, type Observation } from './batch
 /** Batches remembered per deployment: the recent ones tell the cost of the network as it is now. */
 const KEPT = 16;
 
-/** What evaluations of each deployment cost, learned as they run (kept for the life of the process). */
+/** What one deployment's evaluations cost, as remembered between processes. */
+interface Remembered {
+  base?: number;
+  batches: Observation[];
+}
+
+const isObservation = (o: unknown): o is Observation =>
+  typeof o === 'object' &&
+  o !== null &&
+  Number.isInteger((o as Observation).size) &&
+  (o as Observation).size > 0 &&
+  Number.isFinite((o as Observation).peak) &&
+  (o as Observation).peak > 0;
+
+/**
+ * What evaluations of each deployment cost, learned as they run. With a directory, also kept there (one small file
+ * per deployment, in the evaluation cache's directory), so that the next process, a one-shot CLI run above all, starts
+ * from the learned cost instead of measuring small batches again. A missing or unreadable file is only a cold start.
+ */
 export class EvalMemory {
   private readonly batches = new Map<string, Observation[]>();
   private readonly bases = new Map<string, number>();
+  private readonly loaded = new Set<string>();
+
+  constructor(private readonly dir?: string) {}
 
   /** The peak of a process that evaluated the network without any system (phase 1). */
   recordBase(deployment: string, peak: number): void {
@@ -31,6 +54,43 @@ export class EvalMemory {
 
   cost(deployment: string): MemoryCost | undefined {
     return learnCost(this.batches.get(deployment) ?? [], this.bases.get(deployment));
+  }
+
+  /** Read what an earlier process remembered of `deployment`, once; what this process measured comes first. */
+  async load(deployment: string): Promise<void> {
+    if (!this.dir || this.loaded.has(deployment)) return;
+    this.loaded.add(deployment);
+    try {
+      const raw = JSON.parse(await readFile(this.file(deployment), 'utf8')) as Partial<Remembered>;
+      const batches = Array.isArray(raw.batches) ? raw.batches.filter(isObservation).slice(0, KEPT) : [];
+      const mine = this.batches.get(deployment) ?? [];
+      if (batches.length > 0) this.batches.set(deployment, [...mine, ...batches].slice(0, KEPT));
+      if (!this.bases.has(deployment) && Number.isFinite(raw.base) && (raw.base ?? 0) > 0) {
+        this.bases.set(deployment, raw.base!);
+      }
+    } catch {
+      // Nothing remembered, or not readable: measure again.
+    }
+  }
+
+  /** Write down what is known of `deployment` for the next process; a failure to write is not an error. */
+  async save(deployment: string): Promise<void> {
+    if (!this.dir) return;
+    const remembered: Remembered = { batches: this.batches.get(deployment) ?? [] };
+    const base = this.bases.get(deployment);
+    if (base !== undefined) remembered.base = base;
+    const file = this.file(deployment);
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await writeFile(`${file}.tmp`, JSON.stringify(remembered));
+      await rename(`${file}.tmp`, file);
+    } catch {
+      // Only a cold start next time.
+    }
+  }
+
+  private file(deployment: string): string {
+    return join(this.dir!, `${encodeURIComponent(deployment)}.json`);
   }
 }
 
@@ -64,6 +124,7 @@ export async function evaluateInBatches<T>(o: BatchOptions<T>): Promise<Record<s
   const running = new Map<Promise<void>, number>();
   const result: Record<string, T> = {};
   let failure: { error: unknown } | undefined;
+  await o.memory.load(o.deployment);
   const start = (batch: string[]) => {
     const done: Promise<void> = o
       .run(batch, signal)
@@ -105,6 +166,7 @@ export async function evaluateInBatches<T>(o: BatchOptions<T>): Promise<Record<s
     if (running.size === 0) break;
     await Promise.race(running.keys());
   }
+  await o.memory.save(o.deployment);
   if (failure) throw failure.error;
   if (o.signal?.aborted) {
     throw new ReconixError(Reason.Cancelled, `evaluating ${o.deployment} was cancelled`, {
