@@ -5,9 +5,10 @@
 // of the reconcile's connector) and AWS calls. Before the fleets, what one local host costs (start time, sshd's
 // RSS, disk), so that the largest fleet can be checked against the machine.
 //   node dist/bench/scale.js [--sizes 10,100,300,1000] [--target local|ec2] [--max-parallel 50]
-//     [--cpu-prof DIR] [--json FILE]
+//     [--resources K] [--cpu-prof DIR] [--json FILE]
 // `--target ec2` runs the machines as ec2 instances in moto, each bound (address override) to a bench host made
 // beforehand: the AWS calls are the ec2 target's and the resource pass's, the SSH traffic reaches real hosts.
+// `--resources K` adds K security groups (in moto) to every fleet, whichever the target.
 // Every host is stopped by PID and its directory removed at the end, also on SIGINT/SIGTERM.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -21,8 +22,8 @@ import { run } from '../src/util/exec.js';
 import { MOTO_ENV, startMoto, type Moto } from '../test/support/moto.js';
 import { withMachineCpu } from './support/cpu.js';
 import { fleetNames, writeFleet, writeVersions, type FleetTarget } from './support/fleet.js';
-import { BenchHosts, type BenchHost } from './support/hosts.js';
-import { sampleTree, stillRunning, type TreePeaks } from './support/proctree.js';
+import { BenchHosts, benchProvider, destroyHostsUnder, type BenchHost } from './support/hosts.js';
+import { sampleTree, stillRunning, treeCpuMs, type TreePeaks } from './support/proctree.js';
 import type { PhaseSummary } from './support/probe.js';
 import { destroyDeployments } from './support/teardown.js';
 import { intOption, median, option, timed } from './support/stats.js';
@@ -39,6 +40,8 @@ export interface OpFigures {
   controllerCpuMs: number;
   machineCpuMs: number;
   controllerMaxRssKiB: number;
+  /** CPU of the hosts' sshd and what ran in their sessions (observe scripts, nix-store, activations). */
+  hostsCpuMs: number;
   peaks: TreePeaks;
   sshConnections: number;
   awsCalls: number;
@@ -70,7 +73,13 @@ interface Fleet {
 const calls = (phases: Record<string, PhaseSummary>, k: string): number => phases[k]?.calls ?? 0;
 
 /** One reconcile in a child process, its tree sampled while it runs. */
-async function reconcile(f: Fleet, op: Op, cpuProf: string): Promise<OpFigures> {
+async function reconcile(
+  f: Fleet,
+  op: Op,
+  cpuProf: string,
+  hosts: () => Promise<number[]>,
+): Promise<OpFigures> {
+  const hostsBefore = await treeCpuMs(await hosts());
   const out = join(f.dir, `result-${op}.json`);
   await rm(out, { force: true });
   const prof = cpuProf
@@ -95,6 +104,7 @@ async function reconcile(f: Fleet, op: Op, cpuProf: string): Promise<OpFigures> 
   if (text === undefined) throw new Error(`N=${f.n} ${op}: exited with ${value.value} and no result`);
   const r = JSON.parse(text) as Once;
   if (value.value !== 0) throw new Error(`N=${f.n} ${op} failed: ${r.report.message}`);
+  const hostsCpuMs = (await treeCpuMs(await hosts())) - hostsBefore;
   return {
     n: f.n,
     op,
@@ -103,6 +113,7 @@ async function reconcile(f: Fleet, op: Op, cpuProf: string): Promise<OpFigures> 
     controllerCpuMs: r.cpuMs,
     machineCpuMs,
     controllerMaxRssKiB: r.maxRssKiB,
+    hostsCpuMs,
     peaks: peaks!,
     sshConnections: calls(r.phases, 'host.connect'),
     awsCalls: r.awsCalls,
@@ -170,7 +181,9 @@ async function runFleet(n: number, target: FleetTarget, moto: Moto | undefined, 
   const name = `scale-${n}`;
   const machines = fleetNames(n);
   const netDir = join(dir, 'net');
-  const manifest = await writeFleet(netDir, name, machines, target, Number(option('max-parallel', '50')));
+  const resources = Number(option('resources', '0'));
+  const maxParallel = Number(option('max-parallel', '50'));
+  const manifest = await writeFleet(netDir, name, machines, target, maxParallel, resources);
   const fleet: Fleet = { n, dir, stateDir, manifest };
   const made: BenchHost[] = [];
   let benchHosts: BenchHosts | undefined;
@@ -178,8 +191,10 @@ async function runFleet(n: number, target: FleetTarget, moto: Moto | undefined, 
   const extra: Record<string, number> = {};
   const teardown = async (): Promise<void> => {
     const pids = await fleetPids(fleet, made);
-    // ec2 machines are torn down with moto; the local hosts by the deployment's own destroy.
-    if (target === 'local') await destroyDeployments(stateDir, [name]);
+    // With moto, a destroy would reach for the cloud resources too: the hosts are swept by PID, moto is reset.
+    // Otherwise the deployment's own destroy stops them.
+    if (moto) await destroyHostsUnder(benchProvider(join(stateDir, 'hosts')), join(stateDir, 'hosts'));
+    else await destroyDeployments(stateDir, [name]);
     await benchHosts?.destroyAll();
     const left = await stillRunning(pids);
     if (left.length > 0) console.error(`N=${n}: sshd processes left behind: ${left.join(' ')}`);
@@ -191,6 +206,10 @@ async function runFleet(n: number, target: FleetTarget, moto: Moto | undefined, 
   try {
     if (moto) {
       await moto.reset();
+      fleet.aws = { endpoint: moto.endpoint, addressMap: join(dir, 'address-map.json') };
+      await writeFile(fleet.aws.addressMap, '{}');
+    }
+    if (moto && target === 'ec2') {
       benchHosts = await BenchHosts.create(stateDir, name);
       const limit = pLimit(8);
       const { ms } = await timed(() =>
@@ -200,15 +219,13 @@ async function runFleet(n: number, target: FleetTarget, moto: Moto | undefined, 
       const map = Object.fromEntries(
         made.map((h) => [h.name, { endpoint: h.endpoint, hostPublicKey: h.hostKey }]),
       );
-      const addressMap = join(dir, 'address-map.json');
-      await writeFile(addressMap, JSON.stringify(map));
-      fleet.aws = { endpoint: moto.endpoint, addressMap };
+      await writeFile(fleet.aws!.addressMap, JSON.stringify(map));
     }
     for (const op of OPS) {
       if (op === 'one') await writeVersions(netDir, { [machines[0]!]: 2 });
       if (op === 'ten')
         await writeVersions(netDir, Object.fromEntries(machines.slice(0, 10).map((m) => [m, 3])));
-      const f = await reconcile(fleet, op, cpuProf);
+      const f = await reconcile(fleet, op, cpuProf, () => fleetPids(fleet, made));
       figures.push(f);
       console.log(line(f));
       if (op === 'first') {
@@ -222,7 +239,7 @@ async function runFleet(n: number, target: FleetTarget, moto: Moto | undefined, 
     process.removeListener('SIGINT', onSignal).removeListener('SIGTERM', onSignal);
     await teardown();
   }
-  return { n, target, figures, ...extra };
+  return { n, target, resources, figures, ...extra };
 }
 
 function line(f: OpFigures): string {
@@ -230,7 +247,7 @@ function line(f: OpFigures): string {
   const mb = (b: number): string => `${(b / 1e6).toFixed(0)} MB`;
   return (
     `N=${f.n} ${f.op.padEnd(5)} wall ${s(f.wallMs)} (reconcile ${s(f.reconcileMs)}), controller CPU ` +
-    `${s(f.controllerCpuMs)}, machine CPU ${s(f.machineCpuMs)}, controller RSS ${mb(f.peaks.rootBytes)} ` +
+    `${s(f.controllerCpuMs)}, hosts CPU ${s(f.hostsCpuMs)}, machine CPU ${s(f.machineCpuMs)}, controller RSS ${mb(f.peaks.rootBytes)} ` +
     `(maxRSS ${mb(f.controllerMaxRssKiB * 1024)}), Nix peak ${mb(f.peaks.nixMaxBytes)} one / ` +
     `${mb(f.peaks.nixSumBytes)} all, ssh ${f.sshConnections}, aws ${f.awsCalls}, evals ${f.nixEvaluations}, ` +
     `copies ${f.copies}, activations ${f.activations}`
@@ -252,7 +269,7 @@ async function main(): Promise<void> {
       `${(cost.diskBytes / 1e6).toFixed(2)} MB on disk before any system (median of ${cost.hosts})`,
   );
   let moto: Moto | undefined;
-  if (target === 'ec2') {
+  if (target === 'ec2' || Number(option('resources', '0')) > 0) {
     Object.assign(process.env, MOTO_ENV);
     moto = await startMoto();
   }

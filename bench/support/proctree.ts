@@ -89,3 +89,17 @@ export async function stillRunning(pids: readonly number[]): Promise<number[]> {
   );
   return pids.filter((_, i) => alive[i]);
 }
+
+/** CPU time of `pids` and of their children they waited for (sshd's sessions), in milliseconds. */
+export async function treeCpuMs(pids: readonly number[]): Promise<number> {
+  const ticks = await Promise.all(
+    pids.map(async (p) => {
+      const s = await readFile(`/proc/${p}/stat`, 'utf8').catch(() => '');
+      if (!s) return 0;
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      // utime stime cutime cstime: fields 14-17 overall, 12-15 after the command.
+      return [11, 12, 13, 14].reduce((t, i) => t + Number(f[i] ?? 0), 0);
+    }),
+  );
+  return ticks.reduce((a, b) => a + b, 0) * 10; // USER_HZ is 100 on Linux
+}
