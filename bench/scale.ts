@@ -5,7 +5,7 @@
 // of the reconcile's connector) and AWS calls. Before the fleets, what one local host costs (start time, sshd's
 // RSS, disk), so that the largest fleet can be checked against the machine.
 //   node dist/bench/scale.js [--sizes 10,100,300,1000] [--target local|ec2] [--max-parallel 50]
-//     [--resources K] [--cpu-prof DIR] [--json FILE]
+//     [--resources K] [--ops first,noop,one,ten] [--cpu-prof DIR] [--json FILE]
 // `--target ec2` runs the machines as ec2 instances in moto, each bound (address override) to a bench host made
 // beforehand: the AWS calls are the ec2 target's and the resource pass's, the SSH traffic reaches real hosts.
 // `--resources K` adds K security groups (in moto) to every fleet, whichever the target.
@@ -175,7 +175,13 @@ async function fleetPids(f: Fleet, made: BenchHost[]): Promise<number[]> {
   return [...recorded, ...bench].filter((p): p is number => p !== undefined);
 }
 
-async function runFleet(n: number, target: FleetTarget, moto: Moto | undefined, cpuProf: string) {
+async function runFleet(
+  n: number,
+  target: FleetTarget,
+  moto: Moto | undefined,
+  cpuProf: string,
+  ops: readonly Op[],
+) {
   const dir = await mkdtemp(join(tmpdir(), `reconix-bench-scale-${n}-`));
   const stateDir = join(dir, 'state');
   const name = `scale-${n}`;
@@ -221,7 +227,7 @@ async function runFleet(n: number, target: FleetTarget, moto: Moto | undefined, 
       );
       await writeFile(fleet.aws!.addressMap, JSON.stringify(map));
     }
-    for (const op of OPS) {
+    for (const op of ops) {
       if (op === 'one') await writeVersions(netDir, { [machines[0]!]: 2 });
       if (op === 'ten')
         await writeVersions(netDir, Object.fromEntries(machines.slice(0, 10).map((m) => [m, 3])));
@@ -261,6 +267,9 @@ async function main(): Promise<void> {
   const target = option('target', 'local');
   if (target !== 'local' && target !== 'ec2') throw new Error('--target must be local or ec2');
   const cpuProf = option('cpu-prof', '');
+  const ops = option('ops', OPS.join(',')).split(',') as Op[];
+  if (ops[0] !== 'first' || ops.some((o) => !OPS.includes(o)))
+    throw new Error(`--ops: first, then any of ${OPS.slice(1).join(', ')}`);
   const jsonOut = option('json', '');
   const started = Date.now();
   const cost = await hostCost(intOption('host-sample', 5));
@@ -275,7 +284,7 @@ async function main(): Promise<void> {
   }
   const fleets: Awaited<ReturnType<typeof runFleet>>[] = [];
   try {
-    for (const n of sizes) fleets.push(await runFleet(n, target, moto, cpuProf));
+    for (const n of sizes) fleets.push(await runFleet(n, target, moto, cpuProf, ops));
   } finally {
     await moto?.stop();
   }

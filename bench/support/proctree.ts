@@ -57,7 +57,8 @@ export function sampleTree(root: number, everyMs = 250): { stop(): Promise<TreeP
         nixSeen.add(s.pid);
         peaks.nixMaxBytes = Math.max(peaks.nixMaxBytes, s.rssBytes);
       }
-      queue.push(...(children.get(s.pid) ?? []));
+      // A host's sshd (a child while the first deploy starts it) and its sessions are the host's, not ours.
+      if (s.comm !== 'sshd') queue.push(...(children.get(s.pid) ?? []));
     }
     peaks.nixSumBytes = Math.max(peaks.nixSumBytes, nixSum);
     peaks.samples++;
