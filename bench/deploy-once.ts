@@ -1,7 +1,7 @@
 // One Reconix reconcile in a process of its own, as `reconix deploy` runs it (the same deps the CLI builds), so
 // that its peak memory is its own. Prints nothing; writes a JSON result (timings, phases, maxRSS, the report).
 //   node dist/bench/deploy-once.js --manifest M --state DIR --op deploy|plan|prebuild --out FILE [--max-parallel N]
-//     [--aws-endpoint URL --address-map FILE]
+//     [--aws-endpoint URL --address-map FILE] [--evaluation-timeout SECONDS]
 // With an AWS endpoint (moto), every AWS call is counted, and the address map ({machine: {endpoint,
 // hostPublicKey}}) says where SSH reaches each ec2 machine, as the command line's address override does.
 // `prebuild` plans, then builds what the plan would build: builds done before a timed deploy.
@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     extraProviders: [benchProvider(join(stateDir, 'hosts'))],
     // Building ahead must not fill the evaluation cache: the timed rollout after it pays its evaluation.
     evalCache: op !== 'prebuild',
+    timeouts: { evaluationMs: intOption('evaluation-timeout', 600) * 1000 },
     ...(awsEndpoint
       ? { aws: { endpoint: awsEndpoint, hooks: [awsCalls], addressOverride: (m: string) => overrides[m] } }
       : {}),

@@ -5,7 +5,7 @@
 // of the reconcile's connector) and AWS calls. Before the fleets, what one local host costs (start time, sshd's
 // RSS, disk), so that the largest fleet can be checked against the machine.
 //   node dist/bench/scale.js [--sizes 10,100,300,1000] [--target local|ec2] [--max-parallel 50]
-//     [--resources K] [--ops first,noop,one,ten] [--cpu-prof DIR] [--json FILE]
+//     [--resources K] [--ops first,noop,one,ten] [--evaluation-timeout 600] [--cpu-prof DIR] [--json FILE]
 // `--target ec2` runs the machines as ec2 instances in moto, each bound (address override) to a bench host made
 // beforehand: the AWS calls are the ec2 target's and the resource pass's, the SSH traffic reaches real hosts.
 // `--resources K` adds K security groups (in moto) to every fleet, whichever the target.
@@ -87,6 +87,7 @@ async function reconcile(
     : [];
   const args = [...prof, join(HERE, 'deploy-once.js'), '--manifest', f.manifest, '--state', f.stateDir];
   args.push('--op', 'deploy', '--out', out, '--max-parallel', option('max-parallel', '50'));
+  args.push('--evaluation-timeout', option('evaluation-timeout', '600'));
   if (f.aws) args.push('--aws-endpoint', f.aws.endpoint, '--address-map', f.aws.addressMap);
   let peaks: TreePeaks | undefined;
   const { value, cpuMs: machineCpuMs } = await withMachineCpu(() =>
@@ -284,7 +285,11 @@ async function main(): Promise<void> {
   }
   const fleets: Awaited<ReturnType<typeof runFleet>>[] = [];
   try {
-    for (const n of sizes) fleets.push(await runFleet(n, target, moto, cpuProf, ops));
+    for (const n of sizes) {
+      fleets.push(await runFleet(n, target, moto, cpuProf, ops));
+      // After every fleet: a larger one that fails (an evaluation past its deadline) keeps the smaller ones' figures.
+      if (jsonOut) await writeFile(jsonOut, JSON.stringify({ target, cost, fleets }, null, 2) + '\n');
+    }
   } finally {
     await moto?.stop();
   }
