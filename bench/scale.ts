@@ -23,7 +23,7 @@ import { MOTO_ENV, startMoto, type Moto } from '../test/support/moto.js';
 import { withMachineCpu } from './support/cpu.js';
 import { fleetNames, writeFleet, writeVersions, type FleetTarget } from './support/fleet.js';
 import { BenchHosts, benchProvider, destroyHostsUnder, type BenchHost } from './support/hosts.js';
-import { sampleTree, stillRunning, treeCpuMs, type TreePeaks } from './support/proctree.js';
+import { sampleTree, stillRunning, stopTree, treeCpuMs, type TreePeaks } from './support/proctree.js';
 import type { PhaseSummary } from './support/probe.js';
 import { destroyDeployments } from './support/teardown.js';
 import { intOption, median, option, timed } from './support/stats.js';
@@ -72,6 +72,9 @@ interface Fleet {
 
 const calls = (phases: Record<string, PhaseSummary>, k: string): number => phases[k]?.calls ?? 0;
 
+/** The reconcile process running now, stopped with its Nix processes when the bench is interrupted. */
+let running: number | undefined;
+
 /** One reconcile in a child process, its tree sampled while it runs. */
 async function reconcile(
   f: Fleet,
@@ -95,9 +98,13 @@ async function reconcile(
       () =>
         new Promise<number | null>((resolve, reject) => {
           const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+          running = child.pid;
           const sampler = sampleTree(child.pid ?? -1);
           child.once('error', reject);
-          child.once('exit', (c) => void sampler.stop().then((p) => ((peaks = p), resolve(c))));
+          child.once('exit', (c) => {
+            running = undefined;
+            void sampler.stop().then((p) => ((peaks = p), resolve(c)));
+          });
         }),
     ),
   );
@@ -196,7 +203,10 @@ async function runFleet(
   let benchHosts: BenchHosts | undefined;
   const figures: OpFigures[] = [];
   const extra: Record<string, number> = {};
-  const teardown = async (): Promise<void> => {
+  let tornDown: Promise<void> | undefined;
+  // Once, whether the run ends, fails or is interrupted (the signal and the failing reconcile both get here).
+  const teardown = (): Promise<void> => (tornDown ??= removeAll());
+  const removeAll = async (): Promise<void> => {
     const pids = await fleetPids(fleet, made);
     // With moto, a destroy would reach for the cloud resources too: the hosts are swept by PID, moto is reset.
     // Otherwise the deployment's own destroy stops them.
@@ -208,7 +218,10 @@ async function runFleet(
     extra.leftBehind = left.length;
     await rm(dir, { recursive: true, force: true });
   };
-  const onSignal = (): void => void teardown().finally(() => process.exit(130));
+  const onSignal = (): void =>
+    void (running === undefined ? Promise.resolve() : stopTree(running))
+      .then(teardown)
+      .finally(() => process.exit(130));
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     if (moto) {

@@ -104,3 +104,27 @@ export async function treeCpuMs(pids: readonly number[]): Promise<number> {
   );
   return ticks.reduce((a, b) => a + b, 0) * 10; // USER_HZ is 100 on Linux
 }
+
+/**
+ * Stop `root` and what it started (a reconcile and its Nix processes), each by PID, leaving hosts' sshd to the
+ * teardown that removes their directories too.
+ */
+export async function stopTree(root: number): Promise<void> {
+  const pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e)).map(Number);
+  const all = (await Promise.all(pids.map(stat))).filter((s): s is ProcStat => s !== undefined);
+  const doomed = [root];
+  for (let i = 0; i < doomed.length; i++) {
+    for (const s of all) if (s.ppid === doomed[i] && s.comm !== 'sshd') doomed.push(s.pid);
+  }
+  for (const p of doomed) {
+    try {
+      process.kill(p, 'SIGTERM');
+    } catch {
+      // gone already
+    }
+  }
+  // Its lock on the state must be gone before a destroy takes it.
+  for (let i = 0; i < 100 && (await stillRunning([root])).length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
