@@ -256,8 +256,9 @@ async function runFleet(
       }
     }
   } finally {
-    process.removeListener('SIGINT', onSignal).removeListener('SIGTERM', onSignal);
+    // A signal during the teardown must not end the process before the hosts are gone.
     await teardown();
+    process.removeListener('SIGINT', onSignal).removeListener('SIGTERM', onSignal);
   }
   return { n, target, resources, figures, ...extra };
 }
