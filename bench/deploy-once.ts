@@ -1,8 +1,11 @@
 // One Reconix reconcile in a process of its own, as `reconix deploy` runs it (the same deps the CLI builds), so
 // that its peak memory is its own. Prints nothing; writes a JSON result (timings, phases, maxRSS, the report).
 //   node dist/bench/deploy-once.js --manifest M --state DIR --op deploy|plan|prebuild --out FILE [--max-parallel N]
+//     [--aws-endpoint URL --address-map FILE] [--evaluation-timeout SECONDS]
+// With an AWS endpoint (moto), every AWS call is counted, and the address map ({machine: {endpoint,
+// hostPublicKey}}) says where SSH reaches each ec2 machine, as the command line's address override does.
 // `prebuild` plans, then builds what the plan would build: builds done before a timed deploy.
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildDeps } from '../src/cli/deps.js';
@@ -11,6 +14,8 @@ import { reconcileDeployment } from '../src/reconcile/reconciler.js';
 import { requestFor } from '../src/source/deployments.js';
 import { loadDeployments } from '../src/source/load.js';
 import { silentLogger } from '../src/util/log.js';
+import type { AddressOverride } from '../src/providers/aws/index.js';
+import { CallCounter } from '../test/support/aws-hooks.js';
 import { benchProvider } from './support/hosts.js';
 import { Probe, probeDeps } from './support/probe.js';
 import { intOption, option } from './support/stats.js';
@@ -22,6 +27,12 @@ async function main(): Promise<void> {
   const out = option('out', '');
   if (!manifest || !stateDir || !out) throw new Error('--manifest, --state and --out are required');
   const started = performance.now();
+  const awsEndpoint = option('aws-endpoint', '');
+  const addressMap = option('address-map', '');
+  const overrides: Record<string, AddressOverride> = addressMap
+    ? (JSON.parse(await readFile(addressMap, 'utf8')) as Record<string, AddressOverride>)
+    : {};
+  const awsCalls = new CallCounter();
 
   const loaded = await loadDeployments(manifest, join(stateDir, 'scratch'));
   const d = loaded.deployments[0];
@@ -32,6 +43,10 @@ async function main(): Promise<void> {
     extraProviders: [benchProvider(join(stateDir, 'hosts'))],
     // Building ahead must not fill the evaluation cache: the timed rollout after it pays its evaluation.
     evalCache: op !== 'prebuild',
+    timeouts: { evaluationMs: intOption('evaluation-timeout', 600) * 1000 },
+    ...(awsEndpoint
+      ? { aws: { endpoint: awsEndpoint, hooks: [awsCalls], addressOverride: (m: string) => overrides[m] } }
+      : {}),
   });
   const probe = new Probe();
   const req = requestFor(d.name, d.spec, d.source, op === 'deploy' ? 'deploy' : 'plan', {
@@ -59,6 +74,8 @@ async function main(): Promise<void> {
     rssBytesAtEnd: process.memoryUsage().rss,
     cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000,
     prebuilt: prebuilt.length,
+    awsCalls: awsCalls.calls.length,
+    awsCallsByCommand: awsCalls.summary(),
     phases: probe.summary(),
     report,
   };

@@ -19,33 +19,54 @@ export type { Configured, Connected, HostObservations, HostViews, Sessions };
 import { collectFacts, type Targets } from './targets.js';
 
 /**
- * Open one SSH session per machine (capped), pinning keys; failures are per machine. A key learnt here is
- * recorded in the state and saved at the next checkpoint.
+ * How many hosts are being connected to and observed at once. Looking changes nothing, so `maxParallel` (which
+ * bounds changes) does not bound it: a rollout one machine at a time still observes its fleet in one go.
  */
-export async function connect(
+export const OBSERVE_POOL = 64;
+
+/**
+ * Open one SSH session per machine, pinning keys, and ask each host what it runs as soon as its session is open
+ * (at most OBSERVE_POOL hosts at a time); failures are per machine. A key learnt here is recorded in the state
+ * and saved at the next checkpoint.
+ */
+export async function connectAndObserve(
   ctx: RunContext,
   doc: StateDoc,
   physical: PhysicalView,
   targets: Targets,
   names: readonly string[],
-): Promise<Connected> {
+): Promise<{ connected: Connected; hosts: HostObservations }> {
   const sessions: Sessions = new Map();
   const failures: MachineFailure[] = [];
-  const limit = pLimit(Math.max(ctx.req.maxParallel, 1) * 2);
+  const views: HostViews = {};
+  const observeFailures: MachineFailure[] = [];
+  const limit = pLimit(OBSERVE_POOL);
   await Promise.all(
     names.map((name) =>
       limit(async () => {
+        let session: HostSession;
         try {
-          sessions.set(name, await connectHost(ctx, doc, physical, name, targets[name]?.endpoint));
+          session = await connectHost(ctx, doc, physical, name, targets[name]?.endpoint);
+          sessions.set(name, session);
         } catch (err) {
           const failure = machineFailure(ctx, name, err, Reason.HostUnreachable);
           const unreachable = (err as ReconixError).reason === Reason.HostUnreachable;
           failures.push({ machine: name, failure, ...(unreachable ? { unreachable } : {}) });
+          return;
+        }
+        try {
+          views[name] = { ok: true, observation: await session.observe() };
+        } catch (err) {
+          views[name] = { ok: false, error: (err as Error).message };
+          observeFailures.push({
+            machine: name,
+            failure: machineFailure(ctx, name, err, Reason.HostUnreachable),
+          });
         }
       }),
     ),
   );
-  return { sessions, failures };
+  return { connected: { sessions, failures }, hosts: { views, failures: observeFailures } };
 }
 
 export async function connectHost(
@@ -71,28 +92,12 @@ export async function connectHost(
   return session;
 }
 
-export async function observeHosts(ctx: RunContext, sessions: Sessions): Promise<HostObservations> {
-  const views: HostViews = {};
-  const failures: MachineFailure[] = [];
-  await Promise.all(
-    [...sessions].map(async ([name, s]) => {
-      try {
-        views[name] = { ok: true, observation: await s.observe() };
-      } catch (err) {
-        views[name] = { ok: false, error: (err as Error).message };
-        failures.push({ machine: name, failure: machineFailure(ctx, name, err, Reason.HostUnreachable) });
-      }
-    }),
-  );
-  return { views, failures };
-}
-
 /**
  * Evaluate the systems of `evaluate`, with every machine's address and key injected, and meanwhile connect to
  * `connect` and ask each host what it runs. When every key is pinned already, connecting cannot change them, so
- * it runs at the same time as the evaluation; otherwise the keys it learns go into the evaluation. Connecting
- * and observing never reject (failures are per machine); whatever happens, the sessions opened are returned or
- * closed.
+ * it runs at the same time as the evaluation; otherwise the keys it learns go into the evaluation, which waits.
+ * Connecting and observing never reject (failures are per machine); whatever happens, the sessions opened are
+ * returned or closed.
  */
 export async function evaluateWhileObserving(
   ctx: RunContext,
@@ -105,12 +110,8 @@ export async function evaluateWhileObserving(
   const pinned = names.connect.every(
     (n) => physical.machines[n]?.hostPublicKey ?? doc.state.machines[n]?.hostKey,
   );
-  const opening = connect(ctx, doc, physical, targets, names.connect);
-  if (!pinned) await opening;
-  const observing = opening.then(async (connected) => ({
-    connected,
-    hosts: await observeHosts(ctx, connected.sessions),
-  }));
+  const observing = connectAndObserve(ctx, doc, physical, targets, names.connect);
+  if (!pinned) await observing;
   let desired: DesiredSystems;
   try {
     desired = await evaluateSystems(

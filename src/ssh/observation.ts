@@ -22,11 +22,12 @@ export const OBSERVE_SCRIPT = [
   `printf 'current\\t%s\\n' "$(readlink -e /run/current-system)"`,
   `printf 'profile\\t%s\\n' "$(readlink -e "$p")"`,
   `printf 'link\\t%s\\n' "$(readlink "$p")"`,
-  `printf 'boot\\t%s\\n' "$(cat /proc/sys/kernel/random/boot_id)"`,
+  // Builtins where they do (read, a glob): every process the script starts is paid on every host at every resync.
+  `b=; read -r b </proc/sys/kernel/random/boot_id; printf 'boot\\t%s\\n' "$b"`,
   `if [ -d "\${p%/*}" ]; then find "\${p%/*}" -maxdepth 1 -type l -name 'system-*-link' -printf 'gen\\t%f\\t%l\\t%T@\\n'; fi`,
-  // The newest detached activation (ids sort by start time) and its status line.
-  `a=$(ls -1 ${ACTIVATIONS} 2>/dev/null | sort | tail -n 1)`,
-  `if [ -n "$a" ]; then printf 'activation\\t%s\\t%s\\n' "$a" "$(cat "${ACTIVATIONS}/$a/status" 2>/dev/null)"; fi`,
+  // The newest detached activation (ids sort by start time, and a glob expands sorted) and its status line.
+  `a=; for d in ${ACTIVATIONS}/*; do [ -e "$d" ] && a=\${d##*/}; done`,
+  `if [ -n "$a" ]; then st=; read -r st 2>/dev/null <"${ACTIVATIONS}/$a/status"; printf 'activation\\t%s\\t%s\\n' "$a" "$st"; fi`,
   'exit 0',
 ].join('\n');
 

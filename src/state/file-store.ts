@@ -83,14 +83,23 @@ export class FileStateStore implements StateBackend {
     const state = await this.read(name);
     const file = this.file(name, 'json');
     let chain: Promise<void> = Promise.resolve();
+    // A write queued behind the one in progress, not started yet: later saves share it, since it serialises the
+    // state when it starts and so holds their changes too. A run of N machines saving as each one is done writes
+    // the state a few times, not N times over.
+    let queued: Promise<void> | undefined;
     let released = false;
     return {
       state,
       save: () => {
         if (released) return Promise.reject(new Error(`state of ${name} saved after its lock was released`));
-        const snapshot = JSON.stringify(state, null, 2) + '\n';
-        chain = chain.then(() => writeFileAtomic(file, snapshot));
-        return chain;
+        if (queued) return queued;
+        const next = chain.then(() => {
+          queued = undefined;
+          return writeFileAtomic(file, JSON.stringify(state, null, 2) + '\n');
+        });
+        queued = next;
+        chain = next;
+        return next;
       },
       release: async () => {
         if (released) return;

@@ -24,6 +24,11 @@ export class MarkerFileAllocator implements AddressAllocator {
   private readonly dir: string;
   private readonly prefix: string;
   private readonly port: number;
+  /**
+   * Addresses this allocator tried or holds: claims running at once (a fleet's hosts made together) skip each
+   * other's instead of all racing for the first free one, which made making N hosts cost N^2 marker attempts.
+   */
+  private readonly tried = new Set<string>();
 
   constructor(dir: string, prefix = '127.77', port = SSH_PORT) {
     this.dir = dir;
@@ -35,15 +40,18 @@ export class MarkerFileAllocator implements AddressAllocator {
     await mkdir(this.dir, { recursive: true });
     const taken = new Set(await readdir(this.dir));
     for (const address of this.candidates()) {
-      if (taken.has(address)) continue;
+      if (taken.has(address) || this.tried.has(address)) continue;
+      this.tried.add(address);
       try {
         await writeFile(join(this.dir, address), owner, { flag: 'wx' });
       } catch (err) {
         if (isCode(err, 'EEXIST')) continue;
+        this.tried.delete(address);
         throw err;
       }
       if (await canListen(address, this.port)) return address;
       await this.release(address, owner);
+      this.tried.add(address); // something else listens there
     }
     throw new Error(`no free local host address left in ${this.prefix}.0.0/16 (markers in ${this.dir})`);
   }
@@ -63,6 +71,7 @@ export class MarkerFileAllocator implements AddressAllocator {
     await unlink(join(this.dir, address)).catch((err: unknown) => {
       if (!isCode(err, 'ENOENT')) throw err;
     });
+    this.tried.delete(address);
   }
 
   private isOurs(address: string): boolean {

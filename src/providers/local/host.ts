@@ -79,6 +79,7 @@ export async function prepareHost(
   await mkdir(layout.root, { recursive: true, mode: 0o700 });
   await mkdir(layout.sshd, { recursive: true, mode: 0o700 });
   const hostKey = `${layout.sshd}/host_key`;
+  let pub: string;
   if (!(await exists(hostKey))) {
     await rm(`${hostKey}.pub`, { force: true });
     await run(
@@ -87,11 +88,15 @@ export async function prepareHost(
       {},
       runner,
     );
+    // Just written beside the key: no second process per host (a fleet of hosts is made at once).
+    pub = await readFile(`${hostKey}.pub`, 'utf8');
+  } else {
+    // A kept key's .pub may be stale or gone: derive it from the key itself.
+    pub = (await run('ssh-keygen', ['-y', '-f', hostKey], {}, runner)).stdout;
   }
-  const pub = await run('ssh-keygen', ['-y', '-f', hostKey], {}, runner);
   await writeAtomic(`${layout.sshd}/authorized_keys`, authorized, 0o600);
   await writeAtomic(`${layout.sshd}/sshd_config`, renderSshdConfig(layout, settings));
-  const [type, data] = pub.stdout.trim().split(/\s+/);
+  const [type, data] = pub.trim().split(/\s+/);
   return `${type} ${data}`;
 }
 

@@ -23,6 +23,17 @@ describe('loopback addresses for local hosts', function () {
     for (const a of got) assert.match(a, /^127\.81\.0\.\d+$/);
   });
 
+  it('hands a fleet claiming at once through one allocator the first addresses, one each', async function () {
+    const a = allocator();
+    const owners = Array.from({ length: 300 }, (_, i) => `/hosts/h-${i}`);
+    const got = await Promise.all(owners.map((o) => a.claim(o)));
+    assert.equal(new Set(got).size, owners.length);
+    const last = (x: string) => Number(x.split('.')[3]) + 254 * Number(x.split('.')[2]);
+    assert.equal(Math.max(...got.map(last)), 300, 'no address skipped');
+    assert.equal((await readdir(dir)).length, 300);
+    for (const [i, address] of got.entries()) assert.equal(await a.holds(address, owners[i]!), true);
+  });
+
   it('gives an address back only for its owner', async function () {
     const a = allocator();
     const address = await a.claim('/hosts/one');

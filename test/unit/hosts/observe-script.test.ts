@@ -1,0 +1,47 @@
+// The observe script, run by real shells (dash, Debian's sh; bash, NixOS's) against a directory of activations of
+// its own: it names the newest activation with its status line, and none when there is none.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ACTIVATIONS, OBSERVE_SCRIPT, parseObservation } from '../../../src/ssh/observation.js';
+
+describe('the observe script', () => {
+  let dir: string;
+  const observeIn = (shell: string, activations: string) =>
+    parseObservation(
+      execFileSync(shell, ['-c', OBSERVE_SCRIPT.replaceAll(ACTIVATIONS, activations)], { encoding: 'utf8' }),
+    );
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'reconix-observe-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const shell of ['sh', 'bash']) {
+    it(`names the newest activation and its state under ${shell}`, async () => {
+      const activations: [string, string][] = [
+        ['20261130T235959-aaaa', 'done'],
+        ['20261201T101010-cccc', 'rolled-back check-failed'],
+        ['20261201T090000-bbbb', 'confirmed'],
+      ];
+      for (const [id, status] of activations) {
+        await mkdir(path.join(dir, id));
+        await writeFile(path.join(dir, id, 'status'), `${status}\n`);
+      }
+      const obs = observeIn(shell, dir);
+      assert.equal(obs.lastActivation?.id, '20261201T101010-cccc');
+      assert.equal(obs.lastActivation?.state, 'rolled-back');
+      assert.match(obs.bootId ?? '', /^[0-9a-f-]{36}$/);
+    });
+
+    it(`names no activation under ${shell} when there is none, or its status is missing`, async () => {
+      assert.equal(observeIn(shell, path.join(dir, 'absent')).lastActivation, undefined);
+      await mkdir(path.join(dir, '20261201T101010-cccc'));
+      assert.equal(observeIn(shell, dir).lastActivation, undefined);
+    });
+  }
+});
