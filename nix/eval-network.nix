@@ -178,36 +178,38 @@ let
       throw "The machine `${n}': deployment.hostPublicKey must be exactly one SSH host key (\"ssh-ed25519 AAAA... [comment]\" on one line), not ${builtins.toJSON (builtins.substring 0 80 key)}.";
   hostKeyOf =
     n: checkedHostKey n (facts.machines.${n}.hostPublicKey or nodes.${n}.config.deployment.hostPublicKey);
+  # The network's /etc/hosts lines and known host keys are the same for every machine: made once, as two files,
+  # and named by each machine's networking.hostFiles and programs.ssh.knownHostsFiles. As N per-machine
+  # definitions (one knownHosts submodule per machine in every machine) they cost N^2 module evaluations.
+  hostsLines = concatMap (
+    n:
+    let
+      a = addressOf n;
+    in
+    if a != null && validHostName n then [ "${a} ${n}\n" ] else [ ]
+  ) machineNames;
+  knownHostsLines = concatMap (
+    n:
+    let
+      key = hostKeyOf n;
+      a = addressOf n;
+    in
+    if key == null then [ ] else [ "${concatStringsSep "," ([ n ] ++ lib.optional (a != null) a)} ${key}\n" ]
+  ) machineNames;
+  hostsFile = builtins.toFile "reconix-hosts" (concatStringsSep "" hostsLines);
+  knownHostsFile = builtins.toFile "reconix-known-hosts" (concatStringsSep "" knownHostsLines);
   factsModule =
     name:
     let
       own = facts.machines.${name} or { };
-      hostsLines = concatMap (
-        n:
-        let
-          a = addressOf n;
-        in
-        if a != null && validHostName n then [ "${a} ${n}" ] else [ ]
-      ) machineNames;
-      keyed = filter (n: hostKeyOf n != null) machineNames;
     in
     {
       _file = toString ./eval-network.nix;
       config = lib.mkMerge [
         (lib.mkIf (own ? privateIPv4) { networking.privateIPv4 = lib.mkOverride 900 own.privateIPv4; })
         (lib.mkIf (own ? publicIPv4) { networking.publicIPv4 = lib.mkOverride 900 own.publicIPv4; })
-        { networking.extraHosts = lib.mkIf (hostsLines != [ ]) (concatStringsSep "\n" hostsLines); }
-        {
-          programs.ssh.knownHosts = listToAttrs (
-            map (n: {
-              name = n;
-              value = {
-                hostNames = [ n ] ++ lib.optional (addressOf n != null) (addressOf n);
-                publicKey = hostKeyOf n;
-              };
-            }) keyed
-          );
-        }
+        { networking.hostFiles = lib.mkIf (hostsLines != [ ]) [ hostsFile ]; }
+        { programs.ssh.knownHostsFiles = lib.mkIf (knownHostsLines != [ ]) [ knownHostsFile ]; }
       ];
     };
   baseModule = name: {

@@ -25,6 +25,19 @@ while IFS= read -r target; do
 done <"$etcTargetsPath"
 [ "$i" -eq "$etcCount" ]
 
+# Files appended to an /etc file: each line of $1 names one.
+appendFiles() {
+  list=$1 dest=$2
+  [ -s "$list" ] || return 0
+  mkdir -p -- "$(dirname -- "$dest")"
+  [ ! -e "$dest" ] || chmod u+w -- "$dest"
+  while IFS= read -r file; do
+    cat -- "$file" >>"$dest"
+  done <"$list"
+}
+appendFiles "$hostFilesPath" "$out/etc/hosts"
+appendFiles "$knownHostsFilesPath" "$out/etc/ssh/ssh_known_hosts"
+
 i=0
 while [ "$i" -lt "$activationCount" ]; do
   eval "textFile=\$activationText${i}Path"

@@ -110,6 +110,11 @@ in
         default = "";
         description = "Lines appended to /etc/hosts.";
       };
+      hostFiles = mkOption {
+        type = types.listOf types.path;
+        default = [ ];
+        description = "Files appended to /etc/hosts (when the system is built).";
+      };
       firewall = {
         enable = mkOption {
           type = types.bool;
@@ -168,6 +173,11 @@ in
     programs = {
       _freeformType = types.anything;
       ssh.knownHosts = knownHostsOption;
+      ssh.knownHostsFiles = mkOption {
+        type = types.listOf types.path;
+        default = [ ];
+        description = "Files of SSH host keys appended to /etc/ssh/ssh_known_hosts (when the system is built).";
+      };
     };
     users = {
       _freeformType = types.anything;

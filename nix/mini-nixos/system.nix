@@ -159,7 +159,12 @@ in
         swPaths = lib.concatMapStrings (p: "${p}\n") config.environment.systemPackages;
         etcTargets = lib.concatMapStrings (e: e.target + "\n") etcEntries;
         activationNames = lib.concatMapStrings (n: checkScriptName n + "\n") orderedScripts;
+        # Appended to /etc/hosts and /etc/ssh/ssh_known_hosts by the builder, as NixOS concatenates them.
+        hostFiles = lib.concatMapStrings (p: "${p}\n") net.hostFiles;
+        knownHostsFiles = lib.concatMapStrings (p: "${p}\n") config.programs.ssh.knownHostsFiles;
         passAsFile = [
+          "hostFiles"
+          "knownHostsFiles"
           "configJson"
           "swPaths"
           "etcTargets"

@@ -182,6 +182,30 @@ describe('NixEvaluator with the mini builder (real Nix)', function () {
       assert.equal((await readFile(join(proxy.outPath, 'etc/hostname'), 'utf8')).trim(), 'proxy');
     });
 
+    it("shares one hosts file and one known-hosts file among all machines, beside each machine's own", async () => {
+      const systems = await evaluator.systems(exampleSource('apache', 'physical-local.nix'), FACTS, [
+        'proxy',
+        'backend1',
+      ]);
+      const { proxy, backend1 } = await build(systems);
+      assert.ok(proxy && backend1);
+      type Config = {
+        networking: { hostFiles: string[] };
+        programs: { ssh: { knownHosts: object; knownHostsFiles: string[] } };
+      };
+      const read = async (p: string) => JSON.parse(await readFile(join(p, 'config.json'), 'utf8')) as Config;
+      const [a, b] = [await read(proxy.outPath), await read(backend1.outPath)];
+      // One definition per machine whatever the size of the network: N entries in each of N machines is N^2.
+      assert.equal(a.networking.hostFiles.length, 1);
+      assert.deepEqual(b.networking.hostFiles, a.networking.hostFiles);
+      assert.equal(a.programs.ssh.knownHostsFiles.length, 1);
+      assert.deepEqual(b.programs.ssh.knownHostsFiles, a.programs.ssh.knownHostsFiles);
+      assert.deepEqual(a.programs.ssh.knownHosts, {});
+      const hosts = await readFile(join(backend1.outPath, 'etc/hosts'), 'utf8');
+      assert.ok(hosts.split('\n').includes('10.1.0.10 proxy'), hosts);
+      assert.ok(hosts.split('\n').includes('127.0.0.2 backend1'), hosts);
+    });
+
     it('falls back to machine names before any address is known', async () => {
       const { proxy } = await build(
         await evaluator.systems(exampleSource('apache', 'physical-local.nix'), NO_FACTS, ['proxy']),

@@ -59,6 +59,27 @@ describe('systems of the mini NixOS builder (real Nix)', function () {
     assert.ok(script.includes(`out=${out}\n`) && !script.includes('@out@'));
   });
 
+  it('appends hostFiles and knownHostsFiles to /etc/hosts and ssh_known_hosts, after their own entries', async () => {
+    const out = await system(
+      [
+        '{ m = {',
+        '  networking.extraHosts = "10.0.0.1 own";',
+        '  networking.hostFiles = [ (builtins.toFile "more-hosts" "10.0.0.2 listed\\n") ];',
+        '  programs.ssh.knownHosts.a = { hostNames = [ "a" ]; publicKey = "ssh-ed25519 AAAAown"; };',
+        '  programs.ssh.knownHostsFiles = [ (builtins.toFile "more-keys" "b ssh-ed25519 AAAAlisted\\n") ];',
+        '}; }',
+      ].join('\n'),
+    );
+    const hosts = (await readFile(join(out, 'etc/hosts'), 'utf8')).split('\n');
+    assert.ok(
+      hosts.indexOf('10.0.0.1 own') >= 0 && hosts.indexOf('10.0.0.1 own') < hosts.indexOf('10.0.0.2 listed'),
+    );
+    assert.equal(
+      await readFile(join(out, 'etc/ssh/ssh_known_hosts'), 'utf8'),
+      'a ssh-ed25519 AAAAown\nb ssh-ed25519 AAAAlisted\n',
+    );
+  });
+
   it('merges definitions by type and priority, and keeps secrets out of config.json', async () => {
     const out = await system(`{
       m = { lib, ... }: {
