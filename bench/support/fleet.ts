@@ -58,7 +58,8 @@ function physicalNix(target: FleetTarget, resources: number): string {
   ].join('\n');
 }
 
-function manifestYaml(name: string, maxParallel: number): string {
+/** The manifest of a benchmark deployment: network.nix and physical.nix, the mini builder, switch. */
+export function manifestYaml(name: string, maxParallel: number): string {
   return [
     'apiVersion: reconix.dev/v1alpha1',
     'kind: NixDeployment',

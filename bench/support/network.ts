@@ -4,6 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BASE_CLOSURE, writeClosureNix } from './closure.js';
+import { manifestYaml } from './fleet.js';
 
 export const PAYLOAD_BYTES = 8_000_000;
 
@@ -50,20 +51,6 @@ function physicalNix(machines: string[]): string {
     '{',
     ...machines.map((m) => `  ${m}.deployment.targetEnv = "local";`),
     '}',
-    '',
-  ].join('\n');
-}
-
-function manifestYaml(name: string, maxParallel: number): string {
-  return [
-    'apiVersion: reconix.dev/v1alpha1',
-    'kind: NixDeployment',
-    `metadata: { name: ${name} }`,
-    'spec:',
-    '  network: { files: [network.nix, physical.nix] }',
-    '  builder: mini',
-    '  driftPolicy: Correct',
-    `  rollout: { maxParallel: ${maxParallel}, activation: switch }`,
     '',
   ].join('\n');
 }

@@ -7,9 +7,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { access, readdir, readFile, readlink } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { innerPaths, type HostLayout } from '../../src/providers/local/layout.js';
-import { DEFAULT_BINARIES } from '../../src/providers/local/sshd.js';
+import { canConnect, DEFAULT_BINARIES } from '../../src/providers/local/sshd.js';
 import { peerCgroups, removeCgroup } from './peer-cgroups.js';
 import { eventually } from './workspace.js';
 
@@ -194,20 +193,4 @@ async function isAlive(pid: number): Promise<boolean> {
   if (stat === undefined) return false;
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   return state !== 'Z' && state !== 'X';
-}
-
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

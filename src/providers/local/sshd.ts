@@ -120,7 +120,8 @@ export async function waitForListening(
   }
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
+/** Whether a TCP connection to host:port opens within a second. */
+export function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     socket.setTimeout(1000);
