@@ -97,9 +97,10 @@ function bestWorkers(r: BatchRequest, cost: MemoryCost, usable: number): number 
 }
 
 /**
- * The cost learned from finished batches. The base is the physical evaluation's peak when known (the network
- * without any machine's system), else the intercept of a least-squares line through the batches (two sizes at
- * least), else 0; never more than the smallest peak (a large network's physical view costs more than a batch).
+ * The cost learned from finished batches. The base is the larger of the physical evaluation's peak (the network
+ * without any machine's system) and the intercept of a least-squares line through the batches (two sizes at
+ * least), whichever are known, else 0; never more than the smallest peak (a large network's physical view costs
+ * more than a batch).
  * The share per machine is the largest any batch implies over that base, so every batch measured would have been
  * planned at or above its peak.
  */
@@ -113,8 +114,13 @@ export function learnCost(observations: readonly Observation[], knownBase?: numb
     peak: Math.max(...measured.filter((m) => m.size <= o.size).map((m) => m.peak)),
   }));
   const lowest = Math.min(...seen.map((o) => o.peak));
-  const fitted = knownBase !== undefined || new Set(seen.map((o) => o.size)).size >= 2;
-  const base = Math.max(0, Math.min(knownBase ?? intercept(seen), lowest));
+  const sizes = new Set(seen.map((o) => o.size)).size;
+  const fitted = knownBase !== undefined || sizes >= 2;
+  // A systems process can cost more than the physical one before its first machine (every node's addresses and
+  // keys, for the hosts and known-hosts files): where the batches show that larger base, it is taken, or each
+  // small batch would seem to cost that difference per machine.
+  const line = sizes >= 2 ? intercept(seen) : undefined;
+  const base = Math.max(0, Math.min(Math.max(knownBase ?? 0, line ?? 0), lowest));
   const perMachine = Math.max(1, ...seen.map((o) => (o.peak - base) / o.size));
   return { base, perMachine, largestBatch: Math.max(...seen.map((o) => o.size)), fitted };
 }

@@ -204,6 +204,19 @@ describe('learnCost', () => {
     );
     assert.deepEqual(c, { base: 40 * MiB, perMachine: 12.5 * MiB, largestBatch: 8, fitted: true });
   });
+  it('takes the base the batches show when it is above the physical evaluation, not a large share per machine', () => {
+    // A network of 1,000 nodes: every systems process reads all of them, whatever its batch.
+    const batches = [
+      { size: 1, peak: 450 * MiB },
+      { size: 2, peak: 451 * MiB },
+      { size: 4, peak: 452 * MiB },
+    ];
+    const c = learnCost(batches, 385 * MiB);
+    assert.ok(c && c.base > 449 * MiB && c.base <= 450 * MiB, String(c?.base));
+    assert.ok(c.perMachine < 1 * MiB, String(c.perMachine));
+    const plan = planBatch({ budget: 1024 * MiB, workers: 2, remaining: 996, running: [], cost: c });
+    assert.equal(plan.size, 8, 'grows by GROWTH from the largest batch, not held to a few machines');
+  });
   it('fits the base through batches of different sizes when no physical evaluation was measured', () => {
     const c = learnCost([
       { size: 2, peak: 60 * MiB },
