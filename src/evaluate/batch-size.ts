@@ -8,6 +8,8 @@ export const START_BATCH = 1;
 export const HEADROOM = 0.9;
 /** A batch is at most this many times the largest one measured: the cost per machine is not quite linear. */
 export const GROWTH = 2;
+/** Batches of at least 1/LARGE_BATCH_FRACTION of the largest one measured tell the share of a machine. */
+export const LARGE_BATCH_FRACTION = 4;
 
 /** What evaluation costs in one deployment, in bytes of peak RSS. */
 export interface MemoryCost {
@@ -73,7 +75,9 @@ function batchFor(r: BatchRequest, cost: MemoryCost, usable: number, workers: nu
   return Math.min(
     fair,
     GROWTH * Math.max(cost.largestBatch, 1),
-    Math.ceil(r.remaining / workers),
+    // The rest is shared among the processes not yet busy: dividing it among all of them again at every plan
+    // would end a large evaluation in a tail of ever smaller batches, each paying the whole network's base.
+    Math.ceil(r.remaining / Math.max(1, workers - r.running.length)),
     r.remaining,
   );
 }
@@ -101,8 +105,8 @@ function bestWorkers(r: BatchRequest, cost: MemoryCost, usable: number): number 
  * without any machine's system) and the intercept of a least-squares line through the batches (two sizes at
  * least), whichever are known, else 0; never more than the smallest peak (a large network's physical view costs
  * more than a batch).
- * The share per machine is the largest any batch implies over that base, so every batch measured would have been
- * planned at or above its peak.
+ * The share per machine is the largest that the larger batches imply over that base (those of at least a quarter
+ * of the largest), so each of them would have been planned at or above its peak.
  */
 export function learnCost(observations: readonly Observation[], knownBase?: number): MemoryCost | undefined {
   const measured = observations.filter((o) => o.size > 0 && o.peak > 0);
@@ -121,8 +125,12 @@ export function learnCost(observations: readonly Observation[], knownBase?: numb
   // small batch would seem to cost that difference per machine.
   const line = sizes >= 2 ? intercept(seen) : undefined;
   const base = Math.max(0, Math.min(Math.max(knownBase ?? 0, line ?? 0), lowest));
-  const perMachine = Math.max(1, ...seen.map((o) => (o.peak - base) / o.size));
-  return { base, perMachine, largestBatch: Math.max(...seen.map((o) => o.size)), fitted };
+  // The share per machine is read from the larger batches: in a batch of a few machines, the peak's noise (when
+  // Nix's collector ran) is larger than their share, and would hold every later batch to a few machines.
+  const largestBatch = Math.max(...seen.map((o) => o.size));
+  const large = seen.filter((o) => o.size * LARGE_BATCH_FRACTION >= largestBatch);
+  const perMachine = Math.max(1, ...large.map((o) => (o.peak - base) / o.size));
+  return { base, perMachine, largestBatch, fitted };
 }
 
 function intercept(seen: readonly Observation[]): number {

@@ -217,6 +217,21 @@ describe('learnCost', () => {
     const plan = planBatch({ budget: 1024 * MiB, workers: 2, remaining: 996, running: [], cost: c });
     assert.equal(plan.size, 8, 'grows by GROWTH from the largest batch, not held to a few machines');
   });
+  it('reads the share of a machine from the larger batches, not from the noise of a small one', () => {
+    const c = learnCost(
+      [
+        { size: 2, peak: 249 * MiB }, // 5 MiB over the base: 2.5 MiB a machine, if it were a share
+        { size: 3, peak: 245 * MiB },
+        { size: 49, peak: 264 * MiB },
+        { size: 115, peak: 296 * MiB },
+      ],
+      421 * MiB,
+    );
+    assert.ok(c);
+    assert.equal(c.largestBatch, 115);
+    assert.ok(c.perMachine < 0.5 * MiB, `${c.perMachine / MiB} MiB a machine`);
+    for (const o of [49, 115]) assert.ok(c.base + c.perMachine * o >= (o === 49 ? 264 : 296) * MiB);
+  });
   it('fits the base through batches of different sizes when no physical evaluation was measured', () => {
     const c = learnCost([
       { size: 2, peak: 60 * MiB },
