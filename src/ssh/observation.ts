@@ -13,23 +13,28 @@ export const SYSTEM_PROFILE = '/nix/var/nix/profiles/system';
 export const ACTIVATIONS = '/nix/var/reconix/activations';
 
 /**
- * Prints tab-separated records: the resolved targets of /run/current-system and of the profile, the profile's link
- * (`system-N-link`), the boot id, and one line per generation link with its target and mtime. The script takes no
- * input, so nothing from a spec reaches the remote shell. `readlink -e` prints nothing for a missing link.
+ * Prints tab-separated records: the resolved target of /run/current-system, the boot id, and one line per link of
+ * the profiles directory named `system*` (the profile itself and its generations) with its target, mtime and the
+ * type of what it finally points to (`N` when that is missing). The script takes no input, so nothing from a spec
+ * reaches the remote shell. `readlink -e` prints nothing for a missing link.
  */
 export const OBSERVE_SCRIPT = [
   `p=${SYSTEM_PROFILE}`,
   `printf 'current\\t%s\\n' "$(readlink -e /run/current-system)"`,
-  `printf 'profile\\t%s\\n' "$(readlink -e "$p")"`,
-  `printf 'link\\t%s\\n' "$(readlink "$p")"`,
-  // Builtins where they do (read, a glob): every process the script starts is paid on every host at every resync.
+  // Builtins where they do (read, a glob), and one find for the profile and all its generations: every process
+  // the script starts is paid on every host at every resync.
   `b=; read -r b </proc/sys/kernel/random/boot_id; printf 'boot\\t%s\\n' "$b"`,
-  `if [ -d "\${p%/*}" ]; then find "\${p%/*}" -maxdepth 1 -type l -name 'system-*-link' -printf 'gen\\t%f\\t%l\\t%T@\\n'; fi`,
+  `if [ -d "\${p%/*}" ]; then find "\${p%/*}" -maxdepth 1 -type l -name "\${p##*/}*" -printf 'gen\\t%f\\t%l\\t%T@\\t%Y\\n'; fi`,
   // The newest detached activation (ids sort by start time, and a glob expands sorted) and its status line.
   `a=; for d in ${ACTIVATIONS}/*; do [ -e "$d" ] && a=\${d##*/}; done`,
   `if [ -n "$a" ]; then st=; read -r st 2>/dev/null <"${ACTIVATIONS}/$a/status"; printf 'activation\\t%s\\t%s\\n' "$a" "$st"; fi`,
   'exit 0',
 ].join('\n');
+
+/** The profile's own name in its directory (`system`), as the observe script lists it among its generations. */
+const PROFILE_NAME = SYSTEM_PROFILE.slice(SYSTEM_PROFILE.lastIndexOf('/') + 1);
+/** find's %Y for a link whose target is missing (N) or a loop (L). */
+const DANGLING = new Set(['N', 'L', '?']);
 
 const GENERATION_LINK = /^system-(\d+)-link$/;
 
@@ -43,18 +48,14 @@ export function generationOfLink(name: string): number | undefined {
 export function parseObservation(stdout: string): HostObservation {
   const obs: HostObservation = { generations: [] };
   let currentGeneration: number | undefined;
+  let profileLink: { target: string; exists: boolean } | undefined;
+  const targets = new Map<number, string>();
   for (const line of stdout.split('\n')) {
     const [kind, ...fields] = line.split('\t');
     const value = fields[0] ?? '';
     switch (kind) {
       case 'current':
         if (value) obs.currentSystem = value;
-        break;
-      case 'profile':
-        if (value) obs.profileSystem = value;
-        break;
-      case 'link':
-        currentGeneration = generationOfLink(value);
         break;
       case 'boot':
         if (value) obs.bootId = value;
@@ -65,13 +66,26 @@ export function parseObservation(stdout: string): HostObservation {
         break;
       }
       case 'gen': {
+        const [, path, mtime, type] = fields;
+        if (!path) break;
+        const exists = type === undefined || !DANGLING.has(type);
+        if (value === PROFILE_NAME) {
+          profileLink = { target: path, exists };
+          break;
+        }
         const number = generationOfLink(value);
-        const [, path, mtime] = fields;
-        if (number === undefined || !path) break;
+        if (number === undefined) break;
+        if (exists) targets.set(number, path);
         obs.generations.push({ number, path, createdAt: Math.floor(Number(mtime) || 0), current: false });
         break;
       }
     }
+  }
+  if (profileLink) {
+    // The profile points at a generation link (system-N-link), or, set by hand, straight at a system.
+    currentGeneration = generationOfLink(profileLink.target);
+    const system = currentGeneration === undefined ? profileLink.target : targets.get(currentGeneration);
+    if (profileLink.exists && system?.startsWith('/')) obs.profileSystem = system;
   }
   obs.generations.sort((a, b) => a.number - b.number);
   for (const g of obs.generations) g.current = g.number === currentGeneration;

@@ -2,16 +2,25 @@
 // its own: it names the newest activation with its status line, and none when there is none.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ACTIVATIONS, OBSERVE_SCRIPT, parseObservation } from '../../../src/ssh/observation.js';
+import {
+  ACTIVATIONS,
+  OBSERVE_SCRIPT,
+  parseObservation,
+  SYSTEM_PROFILE,
+} from '../../../src/ssh/observation.js';
 
 describe('the observe script', () => {
   let dir: string;
-  const observeIn = (shell: string, activations: string) =>
+  const observeIn = (shell: string, activations: string, profile = SYSTEM_PROFILE) =>
     parseObservation(
-      execFileSync(shell, ['-c', OBSERVE_SCRIPT.replaceAll(ACTIVATIONS, activations)], { encoding: 'utf8' }),
+      execFileSync(
+        shell,
+        ['-c', OBSERVE_SCRIPT.replaceAll(ACTIVATIONS, activations).replaceAll(SYSTEM_PROFILE, profile)],
+        { encoding: 'utf8' },
+      ),
     );
 
   beforeEach(async () => {
@@ -36,6 +45,30 @@ describe('the observe script', () => {
       assert.equal(obs.lastActivation?.id, '20261201T101010-cccc');
       assert.equal(obs.lastActivation?.state, 'rolled-back');
       assert.match(obs.bootId ?? '', /^[0-9a-f-]{36}$/);
+    });
+
+    it(`reads the profile's system and its generations under ${shell}, and none through a dangling link`, async () => {
+      const profiles = path.join(dir, 'profiles');
+      const [a, b] = [path.join(dir, 'store-a'), path.join(dir, 'store-b')];
+      await mkdir(profiles);
+      await mkdir(a);
+      await mkdir(b);
+      await symlink(a, path.join(profiles, 'system-1-link'));
+      await symlink(b, path.join(profiles, 'system-2-link'));
+      await symlink('system-2-link', path.join(profiles, 'system'));
+      const obs = observeIn(shell, path.join(dir, 'absent'), path.join(profiles, 'system'));
+      assert.equal(obs.profileSystem, b);
+      assert.deepEqual(
+        obs.generations.map((g) => [g.number, g.path, g.current]),
+        [
+          [1, a, false],
+          [2, b, true],
+        ],
+      );
+      await rm(b, { recursive: true });
+      const dangling = observeIn(shell, path.join(dir, 'absent'), path.join(profiles, 'system'));
+      assert.equal(dangling.profileSystem, undefined);
+      assert.equal(dangling.generations.length, 2);
     });
 
     it(`names no activation under ${shell} when there is none, or its status is missing`, async () => {
