@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
+import { NODE_FLAGS } from '../src/cli/node-flags.js';
 import { parseHostRecord } from '../src/providers/local/index.js';
 import { FileStateStore } from '../src/state/file-store.js';
 import { run } from '../src/util/exec.js';
@@ -97,7 +98,10 @@ async function reconcile(
     timed(
       () =>
         new Promise<number | null>((resolve, reject) => {
-          const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+          // The controller as shipped: with the Node flags of the binary and the container.
+          const child = spawn(process.execPath, [...NODE_FLAGS, ...args], {
+            stdio: ['ignore', 'inherit', 'inherit'],
+          });
           running = child.pid;
           const sampler = sampleTree(child.pid ?? -1);
           child.once('error', reject);

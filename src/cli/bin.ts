@@ -1,5 +1,5 @@
-#!/usr/bin/env node
-// The reconix binary: the command with nothing added.
+#!/usr/bin/env -S node --max-semi-space-size=2
+// The reconix binary: the command with nothing added, run with the Node flags of node-flags.ts.
 import { runCli } from './main.js';
 
 await runCli(process.argv);
