@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, posix, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, posix, relative } from 'node:path';
+import { repoRoot } from '../support/repo.js';
 
 /**
  * The layers of src/, bottom first. A file may import from its own folder or from a folder of a lower rank,
@@ -47,13 +47,6 @@ const SAME_RANK: readonly string[] = [
   'controller -> fleet',
   'fleet -> metrics',
 ];
-
-function repoRoot(): string {
-  for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
-    if (existsSync(join(d, 'src')) && existsSync(join(d, 'package.json'))) return d;
-    if (dirname(d) === d) throw new Error('repository root not found');
-  }
-}
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

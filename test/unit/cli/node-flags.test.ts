@@ -1,17 +1,10 @@
 // Wherever Reconix starts Node itself, it starts it with the flags of node-flags.ts: the installed binary (its
 // first line) and the container's entry point.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { NODE_FLAGS } from '../../../src/cli/node-flags.js';
-
-function repoRoot(): string {
-  for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
-    if (existsSync(join(d, 'Dockerfile')) && existsSync(join(d, 'package.json'))) return d;
-    if (dirname(d) === d) throw new Error('repository root not found');
-  }
-}
+import { repoRoot } from '../../support/repo.js';
 
 describe('the Node flags Reconix runs with', () => {
   const root = repoRoot();

@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { runProcess } from '../../../src/util/exec.js';
-
-function repoRoot(): string {
-  for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
-    if (existsSync(join(d, 'Dockerfile')) && existsSync(join(d, 'package.json'))) return d;
-    if (dirname(d) === d) throw new Error('repository root not found');
-  }
-}
+import { repoRoot } from '../../support/repo.js';
 
 /** hadolint as scripts/setup.sh installs it, or from PATH. */
 function hadolint(): string | undefined {
