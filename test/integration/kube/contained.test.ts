@@ -11,13 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canary } from '../../support/canary.js';
 import { cond, until, type Condition } from './harness.js';
-import {
-  conditionTrue,
-  nixDeployment,
-  sshKeyRef,
-  keyedKubeSuite,
-  type DeploymentObject,
-} from './fixtures.js';
+import { conditionTrue, keyedKubeSuite, nixDeployment, sshKeyRef } from './fixtures.js';
+import type { DeploymentObject } from './fixtures.js';
 
 // Kubernetes mode reaches hosts only with a key from the object's namespace.
 const manifest = (name: string, network: string) => nixDeployment(name, network, sshKeyRef('tenant-ssh'));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { hostDirName } from '../../../src/providers/local/layout.js';
 import { run } from '../../../src/util/exec.js';
 import { cond, hostActivations, hostCurrentSystem, until } from './harness.js';
-import { nixDeployment, sshKeyRef, keyedKubeSuite, type DeploymentObject } from './fixtures.js';
+import { keyedKubeSuite, nixDeployment, sshKeyRef, type DeploymentObject } from './fixtures.js';
 
 interface Obj extends DeploymentObject {
   metadata: { generation: number; finalizers?: string[] };

@@ -3,16 +3,8 @@
 // for a condition of the generation an object is at.
 import { stringify } from 'yaml';
 import { makeClientKey, type ClientKey } from '../../support/hosts.js';
-import {
-  cond,
-  sshKeySecret,
-  startController,
-  startKubeEnv,
-  until,
-  type Condition,
-  type ControllerUnderTest,
-  type KubeEnv,
-} from './harness.js';
+import { cond, sshKeySecret, startController, startKubeEnv, until } from './harness.js';
+import type { Condition, ControllerUnderTest, KubeEnv } from './harness.js';
 
 /** What the tests read of a NixDeployment; a test that reads more extends it. */
 export interface DeploymentObject {

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostDirName } from '../../../src/providers/local/layout.js';
 import { cond, hostActivations, hostCurrentSystem, until } from './harness.js';
-import { nixDeployment, sshKeyRef, keyedKubeSuite, type DeploymentObject } from './fixtures.js';
+import { keyedKubeSuite, nixDeployment, sshKeyRef, type DeploymentObject } from './fixtures.js';
 
 interface Obj extends DeploymentObject {
   status?: DeploymentObject['status'] & {

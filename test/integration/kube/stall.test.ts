@@ -8,13 +8,8 @@ import { join } from 'node:path';
 import { LocalTargetProvider } from '../../../src/providers/local/index.js';
 import { run } from '../../../src/util/exec.js';
 import { cond, until } from './harness.js';
-import {
-  conditionTrue,
-  nixDeployment,
-  sshKeyRef,
-  keyedKubeSuite,
-  type DeploymentObject,
-} from './fixtures.js';
+import { conditionTrue, keyedKubeSuite, nixDeployment, sshKeyRef } from './fixtures.js';
+import type { DeploymentObject } from './fixtures.js';
 
 const machine = (text: string) =>
   `{ web = { deployment.targetEnv = "local"; environment.etc."greeting".text = "${text}"; }; }\n`;
