@@ -16,6 +16,22 @@ const count = (description: string) => Type.Integer({ minimum: 0, description })
 const reason = Type.Optional(text('A condition reason on failure or rollback, e.g. ActivationFailed.'));
 const message = Type.Optional(text('What went wrong; never a secret.'));
 
+/** Where one machine is in a reconcile, in the order a deploy goes through them, the final ones last. */
+export const MACHINE_STAGES = [
+  'evaluating',
+  'building',
+  'copying',
+  'activating',
+  'checking',
+  'confirming',
+  'rolling-back',
+  'running',
+  'done',
+  'failed',
+  'rolled-back',
+  'skipped',
+] as const;
+
 const DeploymentEvent = Type.Object(
   {
     type: Type.Literal('deployment'),
@@ -37,20 +53,7 @@ const MachineEvent = Type.Object(
     deployment: text("The NixDeployment's name."),
     machine: text('The machine.'),
     stage: literals(
-      [
-        'evaluating',
-        'building',
-        'copying',
-        'activating',
-        'checking',
-        'confirming',
-        'rolling-back',
-        'running',
-        'done',
-        'failed',
-        'rolled-back',
-        'skipped',
-      ],
+      MACHINE_STAGES,
       "Where the machine is; running is exec's command; done, failed, rolled-back and skipped are final.",
     ),
     at,

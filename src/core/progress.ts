@@ -1,21 +1,10 @@
 // Progress of a reconcile as it happens: what each machine and each rollout wave is doing now. Stages emit these
 // events through the request's sink; the CLI draws them (a live line per machine, or NDJSON with --json), the
 // controllers log them and the fleet page shows them. Events carry no secret: names, stages, counts and reasons.
+import type { MACHINE_STAGES } from '../api/progress-output.js';
 
-/** Where one machine is in a reconcile, in the order a deploy goes through them; exec's command is `running`. */
-export type MachineStage =
-  | 'evaluating'
-  | 'building'
-  | 'copying'
-  | 'activating'
-  | 'checking'
-  | 'confirming'
-  | 'rolling-back'
-  | 'running'
-  | 'done'
-  | 'failed'
-  | 'rolled-back'
-  | 'skipped';
+/** Where one machine is in a reconcile (see MACHINE_STAGES for their order); exec's command is `running`. */
+export type MachineStage = (typeof MACHINE_STAGES)[number];
 
 /** The state of one rollout wave. */
 export type WaveState = 'started' | 'baking' | 'passed' | 'failed' | 'paused' | 'rolled-back';

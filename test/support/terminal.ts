@@ -1,6 +1,7 @@
 // A real pseudo-terminal for tests of what a command draws on a terminal: the command runs in a tmux pane of its
 // own server (its own socket), whose screen the test captures while the command runs.
 import { run } from '../../src/util/exec.js';
+import { eventually } from './workspace.js';
 
 export interface Terminal {
   /** The screen now, one line per row. */
@@ -40,4 +41,41 @@ export async function openTerminal(argv: readonly string[], columns = 120, rows 
       await tmux('kill-server').catch(() => undefined);
     },
   };
+}
+
+export interface WatchOptions {
+  /** What is awaited, for the error when it does not come in time. */
+  what: string;
+  timeoutMs: number;
+  columns?: number;
+  rows?: number;
+}
+
+/**
+ * Run argv in a new terminal until it ends, handing `look` every screen captured on the way (every 50 ms, so that
+ * short-lived states are seen), and close the terminal whatever happens. Returns the last screen: the one that
+ * shows `EXIT=<code>`.
+ */
+export async function watchTerminal(
+  argv: readonly string[],
+  opts: WatchOptions,
+  look: (screen: string) => void,
+): Promise<string> {
+  const terminal = await openTerminal(argv, opts.columns, opts.rows);
+  let screen = '';
+  try {
+    await eventually(
+      opts.what,
+      async () => {
+        screen = await terminal.screen();
+        look(screen);
+        return EXIT.test(screen);
+      },
+      opts.timeoutMs,
+      50,
+    );
+  } finally {
+    await terminal.close();
+  }
+  return screen;
 }

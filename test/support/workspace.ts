@@ -14,6 +14,7 @@ import type { ReconcileReport } from '../../src/report/report.js';
 import { requestFor, type LoadedDeployment, type RequestOverrides } from '../../src/source/deployments.js';
 import { loadDeployments } from '../../src/source/load.js';
 import { silentLogger } from '../../src/util/log.js';
+import { run } from '../../src/util/exec.js';
 
 export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
 
@@ -30,6 +31,11 @@ export interface Workspace {
   state(name?: string): Promise<DeploymentState>;
   /** The activation records of a local host, read from its own store directory. */
   activations(machine: string, name?: string): Promise<string[]>;
+  /**
+   * Switch a local host to an older generation of its system profile by hand, as someone logged in on it would:
+   * drift made out of band.
+   */
+  switchByHand(machine: string, generation: number): Promise<void>;
   write(file: string, text: string): Promise<void>;
   read(file: string): Promise<string>;
   dispose(): Promise<void>;
@@ -67,6 +73,14 @@ export async function makeWorkspace(example: string, manifest = 'local.yaml'): P
       if (typeof hostDir !== 'string') return [];
       const text = await readFile(join(hostDir, 'nix/var/reconix/activations.log'), 'utf8').catch(() => '');
       return text.split('\n').filter(Boolean);
+    },
+    async switchByHand(machine, generation) {
+      const pid = (await ws.state()).machines[machine]!.target!.pid as number;
+      await run('nsenter', [
+        ...['--mount', '--target', String(pid), '--', 'sh', '-c'],
+        `nix-env -p /nix/var/nix/profiles/system --switch-generation ${generation} 2>/dev/null && ` +
+          '/nix/var/nix/profiles/system/bin/switch-to-configuration switch',
+      ]);
     },
     write: (file, text) => writeFile(join(netDir, file), text),
     read: (file) => readFile(join(netDir, file), 'utf8'),

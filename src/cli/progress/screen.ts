@@ -1,5 +1,6 @@
 // The progress display as lines of text, a pure function of the model, the time and the terminal's size: a
 // header, the waves, one line per machine (as many as fit), and one line summing up the machines that do not.
+import { MACHINE_STAGES } from '../../api/progress-output.js';
 import type { MachineStage } from '../../core/progress.js';
 import { finished, type MachineLine, type ProgressModel } from './model.js';
 
@@ -60,23 +61,15 @@ function detail(m: MachineLine): string {
 export function summary(rest: readonly MachineLine[]): string {
   const counts = new Map<MachineStage, number>();
   for (const m of rest) counts.set(m.stage, (counts.get(m.stage) ?? 0) + 1);
-  const order = [...counts.keys()].sort((a, b) => STAGES.indexOf(b) - STAGES.indexOf(a));
+  const order = [...counts.keys()].sort((a, b) => SUMMARY_ORDER.indexOf(a) - SUMMARY_ORDER.indexOf(b));
   return `+ ${rest.length} more: ${order.map((s) => `${counts.get(s)} ${s}`).join(', ')}`;
 }
 
-const STAGES: readonly MachineStage[] = [
+// Finished machines first, then those at work, the furthest along first; the skipped ones last.
+const SUMMARY_ORDER: readonly MachineStage[] = [
+  ...MACHINE_STAGES.filter((s) => finished(s) && s !== 'skipped'),
+  ...MACHINE_STAGES.filter((s) => !finished(s)).reverse(),
   'skipped',
-  'evaluating',
-  'building',
-  'copying',
-  'activating',
-  'checking',
-  'confirming',
-  'rolling-back',
-  'running',
-  'rolled-back',
-  'failed',
-  'done',
 ];
 
 /** SI units, as Nix prints sizes: 12.3 MB. */

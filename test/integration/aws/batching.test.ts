@@ -6,7 +6,7 @@ import type { MachinePhysical } from '../../../src/core/model.js';
 import { createAwsClients, Ec2TargetProvider } from '../../../src/providers/aws/index.js';
 import { listInstances } from '../../../src/providers/aws/instances/ec2.js';
 import { flakyProxy, MOTO_ENV } from '../../support/moto.js';
-import { ec2Machine, fastClock, useMoto, view, world, type AwsWorld } from './helpers.js';
+import { ec2Machine, fastClock, useMoto, useWorld, view } from './helpers.js';
 
 const R = 'eu-west-1';
 const AMI = 'ami-12c6146b';
@@ -30,14 +30,7 @@ const resources = {
 describe('AWS calls: batching and retries', function () {
   this.timeout(300_000);
   const moto = useMoto(this);
-  let w: AwsWorld;
-
-  beforeEach(async () => {
-    w = await world(moto());
-  });
-  afterEach(async () => {
-    await w.cleanup();
-  });
+  const w = useWorld(this, moto);
 
   /** A reconcile's AWS part: the resource manager, then the provider's observation. Returns calls by region. */
   async function reconcileCalls(machines: MachinePhysical[]): Promise<Record<string, number>> {

@@ -8,8 +8,7 @@ import { clientKey } from '../../../src/cli/deps.js';
 import { createTestHost, type TestHost } from '../../support/hosts.js';
 import { listEverything } from '../../support/aws-listings.js';
 import { reconixUnderTest, type CliRun } from '../../support/cli.js';
-import { MOTO_ENV } from '../../support/moto.js';
-import { useMoto } from './helpers.js';
+import { bindToHosts, useMoto } from './helpers.js';
 
 const R = 'eu-west-1';
 
@@ -63,20 +62,9 @@ describe('reconix with EC2 machines on moto, bound to local test hosts', functio
       web: await createTestHost({ clientPublicKey: key.publicKey }),
       db: await createTestHost({ clientPublicKey: key.publicKey }),
     };
-    const map = Object.fromEntries(
-      Object.entries(hosts).map(([m, h]) => [
-        m,
-        { host: h.address, port: h.port, user: 'root', hostPublicKey: h.hostKey },
-      ]),
-    );
-    await writeFile(join(dir, 'map.json'), JSON.stringify(map));
+    const env = await bindToHosts(dir, hosts, moto().endpoint);
     await writeFile(join(dir, 'network.nix'), network(22));
     await writeFile(join(dir, 'reconix.yaml'), manifest);
-    const env = {
-      ...MOTO_ENV,
-      AWS_ENDPOINT_URL: moto().endpoint,
-      TEST_CLI_ADDRESS_MAP: join(dir, 'map.json'),
-    };
     run = (...args) =>
       reconixUnderTest(['--state-dir', stateDir, '-f', join(dir, 'reconix.yaml'), ...args], env);
   });

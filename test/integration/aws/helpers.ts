@@ -1,5 +1,5 @@
 // Shared set-up of the AWS tests: moto, a manager and an ec2 provider on a temporary state, machines as data.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -25,7 +25,8 @@ import type {
 } from '../../../src/core/ports.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { CallCounter } from '../../support/aws-hooks.js';
-import { motoInstalled, startMoto, type Moto } from '../../support/moto.js';
+import type { TestHost } from '../../support/hosts.js';
+import { MOTO_ENV, motoInstalled, startMoto, type Moto } from '../../support/moto.js';
 
 /** A clock that does not wait: moto is immediate, and a test must not sleep. */
 export const fastClock: Clock = { now: () => new Date(), sleep: () => new Promise((r) => setImmediate(r)) };
@@ -47,6 +48,49 @@ export function useMoto(ctx: Mocha.Suite, opts: { resetEach?: boolean } = {}): (
     await moto?.stop();
   });
   return () => moto!;
+}
+
+/**
+ * Before each test, a fresh world on `moto` (empty state, a new secrets directory, a counter of its calls), whose
+ * files are removed after the test. What it returns stands for the world of the test that runs.
+ */
+export function useWorld(ctx: Mocha.Suite, moto: () => Moto): AwsWorld {
+  let current: AwsWorld | undefined;
+  ctx.beforeEach(async () => {
+    current = await world(moto());
+  });
+  ctx.afterEach(async () => {
+    await current?.cleanup();
+    current = undefined;
+  });
+  const now = () => {
+    if (!current) throw new Error('the AWS world exists only while a test runs');
+    return current;
+  };
+  return new Proxy({} as AwsWorld, {
+    get: (_, key) => Reflect.get(now(), key),
+    set: (_, key, value) => Reflect.set(now(), key, value),
+  });
+}
+
+/**
+ * Bind each EC2 machine to its local test host for the test entry point (test/support/reconix-test-cli.ts): the
+ * address map is written to `dir`/map.json; returns the environment that points the entry point at that map and
+ * at AWS on `endpoint`.
+ */
+export async function bindToHosts(
+  dir: string,
+  hosts: Record<string, TestHost>,
+  endpoint: string,
+): Promise<Record<string, string>> {
+  const map = Object.fromEntries(
+    Object.entries(hosts).map(([m, h]) => [
+      m,
+      { host: h.address, port: h.port, user: 'root', hostPublicKey: h.hostKey },
+    ]),
+  );
+  await writeFile(join(dir, 'map.json'), JSON.stringify(map));
+  return { ...MOTO_ENV, AWS_ENDPOINT_URL: endpoint, TEST_CLI_ADDRESS_MAP: join(dir, 'map.json') };
 }
 
 export function ec2Machine(name: string, ec2: Record<string, unknown>): MachinePhysical {

@@ -11,7 +11,7 @@ import {
 import type { MachinePhysical, TargetObservation } from '../../../src/core/model.js';
 import { newToken, parseInstanceRecord } from '../../../src/providers/aws/instances/record.js';
 import { listEverything } from '../../support/aws-listings.js';
-import { afterTargets, ec2Machine, useMoto, view, world, type AwsWorld } from './helpers.js';
+import { afterTargets, ec2Machine, useMoto, useWorld, view, type AwsWorld } from './helpers.js';
 
 const R = 'eu-west-1';
 const AMI = 'ami-12c6146b';
@@ -46,7 +46,7 @@ async function instancesOf(w: AwsWorld, region = R): Promise<Instance[]> {
 describe('the ec2 target against moto', function () {
   this.timeout(120_000);
   const moto = useMoto(this);
-  let w: AwsWorld;
+  const w = useWorld(this, moto);
 
   /** Resources, then observe, then create what is missing: the reconciler's order. */
   async function deploy(machines: MachinePhysical[], opts = {}): Promise<Record<string, TargetObservation>> {
@@ -67,13 +67,6 @@ describe('the ec2 target against moto', function () {
       afterTargets(facts),
     );
   }
-
-  beforeEach(async () => {
-    w = await world(moto());
-  });
-  afterEach(async () => {
-    await w.cleanup();
-  });
 
   it('launches an instance with its key pair, group, address, volumes, tags and host key', async () => {
     const seen = await deploy([web()]);

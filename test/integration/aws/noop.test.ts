@@ -10,8 +10,7 @@ import { clientKey } from '../../../src/cli/deps.js';
 import { isMutating } from '../../support/aws-hooks.js';
 import { reconixUnderTest as reconix } from '../../support/cli.js';
 import { createTestHost, type TestHost } from '../../support/hosts.js';
-import { MOTO_ENV } from '../../support/moto.js';
-import { ec2Machine, useMoto, view, world, type AwsWorld } from './helpers.js';
+import { bindToHosts, ec2Machine, useMoto, useWorld, view } from './helpers.js';
 
 const R = 'eu-west-1';
 const AMI = 'ami-12c6146b';
@@ -40,14 +39,7 @@ const kinds: [string, PhysicalView['resources'], MachinePhysical[]][] = [
 describe('a plan right after a deploy, against moto', function () {
   this.timeout(300_000);
   const moto = useMoto(this);
-  let w: AwsWorld;
-
-  beforeEach(async () => {
-    w = await world(moto());
-  });
-  afterEach(async () => {
-    await w.cleanup();
-  });
+  const w = useWorld(this, moto);
 
   /** The reconciler's order: resources (and instance drift), then create the machines that are missing. */
   async function deploy(physical: PhysicalView): Promise<void> {
@@ -126,15 +118,7 @@ describe('reconix plan right after reconix deploy, against moto', function () {
       join(dir, 'reconix.yaml'),
       'apiVersion: reconix.dev/v1alpha1\nkind: NixDeployment\nmetadata: { name: noop }\nspec:\n  network: { files: [network.nix] }\n',
     );
-    const map = {
-      web: { host: host!.address, port: host!.port, user: 'root', hostPublicKey: host!.hostKey },
-    };
-    await writeFile(join(dir, 'map.json'), JSON.stringify(map));
-    const env = {
-      ...MOTO_ENV,
-      AWS_ENDPOINT_URL: moto().endpoint,
-      TEST_CLI_ADDRESS_MAP: join(dir, 'map.json'),
-    };
+    const env = await bindToHosts(dir, { web: host! }, moto().endpoint);
     const run = (...args: string[]) =>
       reconix(['--state-dir', join(dir, 'state'), '-f', join(dir, 'reconix.yaml'), ...args], env);
     try {

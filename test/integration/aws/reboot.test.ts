@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { clientKey } from '../../../src/cli/deps.js';
 import { reconixUnderTest as reconix, type CliRun } from '../../support/cli.js';
 import { createTestHost, type TestHost } from '../../support/hosts.js';
-import { MOTO_ENV, motoProxy } from '../../support/moto.js';
-import { useMoto } from './helpers.js';
+import { motoProxy } from '../../support/moto.js';
+import { bindToHosts, useMoto } from './helpers.js';
 
 const R = 'eu-west-1';
 
@@ -65,16 +65,10 @@ describe('reconix reboot of an EC2 machine', function () {
     const stateDir = join(dir, 'state');
     const key = await clientKey(stateDir);
     host = await createTestHost({ clientPublicKey: key.publicKey });
-    const map = { web: { host: host.address, port: host.port, user: 'root', hostPublicKey: host.hostKey } };
-    await writeFile(join(dir, 'map.json'), JSON.stringify(map));
     await writeFile(join(dir, 'network.nix'), network);
     await writeFile(join(dir, 'reconix.yaml'), manifest);
     proxy = await recordingProxy(moto().endpoint);
-    const env = {
-      ...MOTO_ENV,
-      AWS_ENDPOINT_URL: proxy.endpoint,
-      TEST_CLI_ADDRESS_MAP: join(dir, 'map.json'),
-    };
+    const env = await bindToHosts(dir, { web: host }, proxy.endpoint);
     run = (...args) => reconix(['--state-dir', stateDir, '-f', join(dir, 'reconix.yaml'), ...args], env);
   });
 

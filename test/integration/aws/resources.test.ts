@@ -23,7 +23,7 @@ import { generateEd25519 } from '../../../src/providers/aws/keys.js';
 import type { ResourceChange } from '../../../src/core/ports.js';
 import { isMutating } from '../../support/aws-hooks.js';
 import { listEverything } from '../../support/aws-listings.js';
-import { useMoto, view, world, type AwsWorld } from './helpers.js';
+import { useMoto, useWorld, view } from './helpers.js';
 
 const R = 'eu-west-1';
 const policy = (bucket: string) =>
@@ -71,14 +71,7 @@ const byKey = (changes: ResourceChange[]) => Object.fromEntries(changes.map((c) 
 describe('AWS resources against moto', function () {
   this.timeout(120_000);
   const moto = useMoto(this);
-  let w: AwsWorld;
-
-  beforeEach(async () => {
-    w = await world(moto());
-  });
-  afterEach(async () => {
-    await w.cleanup();
-  });
+  const w = useWorld(this, moto);
 
   it('creates every resource in dependency order, tagged, with ids and tokens recorded', async () => {
     const changes = (await w.manager().reconcile(w.ctx(network()), true)).changes;

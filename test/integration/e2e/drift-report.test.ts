@@ -1,6 +1,5 @@
 // driftPolicy Report: drift is detected, exported as a metric and left alone.
 import assert from 'node:assert/strict';
-import { run } from '../../../src/util/exec.js';
 import { ReconixMetrics } from '../../../src/metrics/metrics.js';
 import { makeWorkspace, type Workspace } from '../../support/workspace.js';
 
@@ -25,16 +24,7 @@ describe('driftPolicy Report', function () {
     assert.equal(second.machines.machine!.generation, 2);
 
     // WHEN someone switches the host back to generation 1 by hand
-    const pid = (await ws.state()).machines.machine!.target!.pid as number;
-    await run('nsenter', [
-      '--mount',
-      '--target',
-      String(pid),
-      '--',
-      'sh',
-      '-c',
-      'nix-env -p /nix/var/nix/profiles/system --switch-generation 1 2>/dev/null && /nix/var/nix/profiles/system/bin/switch-to-configuration switch',
-    ]);
+    await ws.switchByHand('machine', 1);
     const activations = await ws.activations('machine');
 
     // THEN a reconcile reports the drift, does not correct it, and the gauge says so

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import type { ProgressEvent } from '../../../src/core/progress.js';
 import { CLI, reconix } from '../../support/cli.js';
 import { assertEvent } from '../../support/schemas.js';
-import { EXIT, openTerminal } from '../../support/terminal.js';
-import { eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
+import { EXIT, watchTerminal } from '../../support/terminal.js';
+import { makeWorkspace, type Workspace } from '../../support/workspace.js';
 
 const MACHINES = ['backend1', 'backend2', 'proxy'];
 // Each machine says it started, waits, says where it ended; on the proxy the command fails.
@@ -35,27 +35,15 @@ describe('what exec and -v show while they run', function () {
   });
 
   it('exec draws a live line per machine in a terminal, running then done or failed with the exit code, the output above', async () => {
-    const terminal = await openTerminal([process.execPath, CLI, ...args('exec', '--', ...COMMAND)]);
     const seen = new Map<string, string[]>(MACHINES.map((m) => [m, []]));
-    let screen = '';
-    try {
-      await eventually(
-        'exec to end',
-        async () => {
-          screen = await terminal.screen();
-          for (const line of screen.split('\n')) {
-            const [, machine, stage] = EXEC_STAGE.exec(line) ?? [];
-            const stages = machine ? seen.get(machine) : undefined;
-            if (stages && stage && stages.at(-1) !== stage) stages.push(stage);
-          }
-          return EXIT.test(screen);
-        },
-        120_000,
-        50,
-      );
-    } finally {
-      await terminal.close();
-    }
+    const argv = [process.execPath, CLI, ...args('exec', '--', ...COMMAND)];
+    const screen = await watchTerminal(argv, { what: 'exec to end', timeoutMs: 120_000 }, (now) => {
+      for (const line of now.split('\n')) {
+        const [, machine, stage] = EXEC_STAGE.exec(line) ?? [];
+        const stages = machine ? seen.get(machine) : undefined;
+        if (stages && stage && stages.at(-1) !== stage) stages.push(stage);
+      }
+    });
     assert.match(screen, /EXIT=1/, screen);
     for (const [machine, stages] of seen) {
       const end = machine === 'proxy' ? 'failed' : 'done';
@@ -123,29 +111,18 @@ describe('what exec and -v show while they run', function () {
       ),
     );
     // Tall enough that the build's output (with -v too) does not scroll the activations' off the screen.
-    const terminal = await openTerminal([process.execPath, CLI, ...args('-v', 'deploy')], 120, 150);
     const early = new Set<string>();
-    let screen = '';
-    try {
-      await eventually(
-        'the deploy to end',
-        async () => {
-          screen = await terminal.screen();
-          const ended = EXIT.test(screen);
-          for (const m of MACHINES) {
-            // The first line on the screen while the second is not yet, and the deploy has not ended.
-            const first = new RegExp(`^${m} \\| first-${nonce}$`, 'm').test(screen);
-            const second = new RegExp(`^${m} \\| second-${nonce}$`, 'm').test(screen);
-            if (first && !second && !ended) early.add(m);
-          }
-          return ended;
-        },
-        240_000,
-        50,
-      );
-    } finally {
-      await terminal.close();
-    }
+    const argv = [process.execPath, CLI, ...args('-v', 'deploy')];
+    const watch = { what: 'the deploy to end', timeoutMs: 240_000, columns: 120, rows: 150 };
+    const screen = await watchTerminal(argv, watch, (now) => {
+      const ended = EXIT.test(now);
+      for (const m of MACHINES) {
+        // The first line on the screen while the second is not yet, and the deploy has not ended.
+        const first = new RegExp(`^${m} \\| first-${nonce}$`, 'm').test(now);
+        const second = new RegExp(`^${m} \\| second-${nonce}$`, 'm').test(now);
+        if (first && !second && !ended) early.add(m);
+      }
+    });
     assert.match(screen, /EXIT=0/, screen);
     assert.deepEqual([...early].sort(), MACHINES, screen);
     for (const m of MACHINES) {

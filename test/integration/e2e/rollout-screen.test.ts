@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { CLI, reconix } from '../../support/cli.js';
-import { EXIT, openTerminal } from '../../support/terminal.js';
-import { eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
+import { watchTerminal } from '../../support/terminal.js';
+import { makeWorkspace, type Workspace } from '../../support/workspace.js';
 
 const WAVE = /^wave (\d)\/2 (\S+): (.*)$/;
 
@@ -36,30 +36,18 @@ describe('a rollout in waves on a real terminal', function () {
 
   it('shows each wave started, baking and passed in turn, with its machines, while the deploy runs', async () => {
     await ws.write('local.yaml', manifest('example.net'));
-    const terminal = await openTerminal([process.execPath, CLI, ...args('deploy')]);
     // Every distinct (wave, state) seen on screen, in the order first seen, and the machines each wave named.
     const seen: string[] = [];
     const machines = new Map<string, string>();
-    let screen = '';
-    try {
-      await eventually(
-        'the deploy to end',
-        async () => {
-          screen = await terminal.screen();
-          for (const line of screen.split('\n')) {
-            const [, wave, state, names] = WAVE.exec(line.trim()) ?? [];
-            if (!wave || !state) continue;
-            if (!seen.includes(`${wave} ${state}`)) seen.push(`${wave} ${state}`);
-            machines.set(wave, names ?? '');
-          }
-          return EXIT.test(screen);
-        },
-        180_000,
-        50,
-      );
-    } finally {
-      await terminal.close();
-    }
+    const argv = [process.execPath, CLI, ...args('deploy')];
+    const screen = await watchTerminal(argv, { what: 'the deploy to end', timeoutMs: 180_000 }, (now) => {
+      for (const line of now.split('\n')) {
+        const [, wave, state, names] = WAVE.exec(line.trim()) ?? [];
+        if (!wave || !state) continue;
+        if (!seen.includes(`${wave} ${state}`)) seen.push(`${wave} ${state}`);
+        machines.set(wave, names ?? '');
+      }
+    });
     assert.match(screen, /EXIT=0/, screen);
     const order = (s: string) => seen.indexOf(s);
     for (const wave of ['1', '2']) {

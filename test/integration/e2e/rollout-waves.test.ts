@@ -60,6 +60,27 @@ describe('rollouts in health-gated waves', function () {
     );
   };
 
+  /** Deploy local.yaml from the command line, as a user does. */
+  const deployFromCli = () =>
+    reconix(['-f', join(ws.dir, 'local.yaml'), '--state-dir', ws.stateDir, 'deploy']);
+  /**
+   * After a rollout stopped at wave 2 of three: the first wave keeps the new system, the second is back on what
+   * it ran `before`, and the third runs what it ran and never received the new closure.
+   */
+  async function assertStoppedAtSecondWave(before: Awaited<ReturnType<typeof current>>): Promise<void> {
+    const after = await current();
+    const plan = await ws.run('plan');
+    const next = plan.machines.m7!.system!;
+    for (const m of ['m1', 'm2', 'm3'])
+      assert.equal(after[m], plan.machines[m]!.system, `${m} keeps the new system`);
+    for (const m of ['m4', 'm5', 'm6'])
+      assert.equal(after[m], before[m], `${m} is back on its previous system`);
+    for (const m of ['m7', 'm8', 'm9']) {
+      assert.equal(after[m], before[m]);
+      assert.equal(await hostHas(m, next), false, `${m} never received the new closure`);
+    }
+  }
+
   before(async () => {
     ws = await makeWorkspace('trivial');
     await ws.write('network.nix', network);
@@ -79,21 +100,11 @@ describe('rollouts in health-gated waves', function () {
     // GIVEN generation 2, whose m5 fails its health check
     await ws.write('local.yaml', manifest('2', 'm5', THREE_WAVES));
     // WHEN it is deployed from the command line
-    const run = await reconix(['-f', join(ws.dir, 'local.yaml'), '--state-dir', ws.stateDir, 'deploy']);
+    const run = await deployFromCli();
     // THEN it exits 1 naming the wave, the machine and the check
     assert.equal(run.code, 1, run.stderr + run.stdout);
     assert.match(run.stdout, /RolloutFailed.*wave 2 of 3: machine m5, check cmd grep -qx ok/);
-    const after = await current();
-    const plan = await ws.run('plan');
-    const next = plan.machines.m7!.system!;
-    for (const m of ['m1', 'm2', 'm3'])
-      assert.equal(after[m], plan.machines[m]!.system, `${m} keeps the new system`);
-    for (const m of ['m4', 'm5', 'm6'])
-      assert.equal(after[m], before[m], `${m} is back on its previous system`);
-    for (const m of ['m7', 'm8', 'm9']) {
-      assert.equal(after[m], before[m]);
-      assert.equal(await hostHas(m, next), false, `${m} never received the new closure`);
-    }
+    await assertStoppedAtSecondWave(before);
     const st = await ws.state();
     assert.equal(st.rollout?.state, 'failed');
     assert.deepEqual(
@@ -180,23 +191,13 @@ describe('rollouts in health-gated waves', function () {
       const before = await current();
       await ws.write('local.yaml', manifest('5', '', strategy));
       // WHEN it is deployed from the command line
-      const run = await reconix(['-f', join(ws.dir, 'local.yaml'), '--state-dir', ws.stateDir, 'deploy']);
+      const run = await deployFromCli();
       // THEN wave 1's gate passed, wave 2's failed on m5's ratio, and the run says so
       assert.equal(run.code, 1, run.stderr + run.stdout);
       assert.match(run.stdout, /RolloutFailed.*wave 2 of 3/);
       assert.match(run.stdout, /analysis/);
       assert.match(run.stdout, /0\.5/);
-      const after = await current();
-      const plan = await ws.run('plan');
-      const next = plan.machines.m7!.system!;
-      for (const m of ['m1', 'm2', 'm3'])
-        assert.equal(after[m], plan.machines[m]!.system, `${m} keeps the new system`);
-      for (const m of ['m4', 'm5', 'm6'])
-        assert.equal(after[m], before[m], `${m} is back on its previous system`);
-      for (const m of ['m7', 'm8', 'm9']) {
-        assert.equal(after[m], before[m]);
-        assert.equal(await hostHas(m, next), false, `${m} never received the new closure`);
-      }
+      await assertStoppedAtSecondWave(before);
       const failed = (await ws.state()).rollout;
       assert.equal(failed?.state, 'failed');
       assert.equal(failed?.failed?.wave, 2);

@@ -2,14 +2,17 @@
 // real headless Chromium: ready, drifted after an out-of-band switch, failed on a broken network file, and a
 // machine whose name is HTML shown as text.
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../../../src/util/exec.js';
 import { reconix } from '../../support/cli.js';
 import { startBrowser, type Browser, type BrowserPage } from '../../support/browser.js';
-import { REPO_ROOT, eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
+import { REPO_ROOT, eventually, type Workspace } from '../../support/workspace.js';
 import { freePort } from '../../support/prometheus.js';
-import { quickManifest, startController, type ControllerProcess } from '../prometheus/processes.js';
+import {
+  controlTrivial,
+  quickManifest,
+  secondGeneration,
+  type ControllerProcess,
+} from '../prometheus/processes.js';
 
 const DEPLOYMENT = 'trivial-local';
 const HOSTILE = 'hostile';
@@ -48,11 +51,7 @@ describe('the fleet page of a real controller, in a real headless Chromium', fun
     (await deployment(name))?.machines.find((m) => m.name === machine)?.state;
 
   before(async () => {
-    ws = await makeWorkspace('trivial');
-    await rm(join(ws.dir, 'none.yaml'));
-    await ws.write('local.yaml', quickManifest(DEPLOYMENT, undefined, 'Report'));
-    network = await ws.read('network.nix');
-    controller = await startController(ws.dir, ws.stateDir, ['--fleet-page']);
+    ({ ws, controller, network } = await controlTrivial(DEPLOYMENT, ['--fleet-page']));
     browser = await startBrowser();
     page = await browser.newPage();
     await page.navigate(`${controller.base}/`);
@@ -110,12 +109,7 @@ describe('the fleet page of a real controller, in a real headless Chromium', fun
 
   it('shows a machine switched out of band as drifted within seconds of the next check', async () => {
     // GIVEN a second generation deployed by the controller
-    await ws.write('network.nix', network.replace('deployed by Reconix', 'deployed by Reconix, again'));
-    await eventually(
-      'generation 2',
-      async () => (await ws.state()).machines.machine?.activated?.generation === 2,
-      120_000,
-    );
+    await secondGeneration(ws, network);
     await eventually(
       'the page to show it ready again',
       async () => (await deployment(DEPLOYMENT))?.state === 'ready',
@@ -124,16 +118,7 @@ describe('the fleet page of a real controller, in a real headless Chromium', fun
     );
 
     // WHEN someone switches the host back to generation 1 by hand
-    const pid = (await ws.state()).machines.machine!.target!.pid as number;
-    await run('nsenter', [
-      '--mount',
-      '--target',
-      String(pid),
-      '--',
-      'sh',
-      '-c',
-      'nix-env -p /nix/var/nix/profiles/system --switch-generation 1 2>/dev/null && /nix/var/nix/profiles/system/bin/switch-to-configuration switch',
-    ]);
+    await ws.switchByHand('machine', 1);
 
     // THEN within a few seconds (the interval is 2 s) the page shows the machine and its deployment drifted
     const switched = Date.now();

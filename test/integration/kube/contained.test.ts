@@ -9,49 +9,19 @@ import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { canary } from '../../support/canary.js';
-import {
-  cond,
-  sshKeySecret,
-  startController,
-  startKubeEnv,
-  until,
-  type Condition,
-  type ControllerUnderTest,
-  type KubeEnv,
-} from './harness.js';
-import { makeClientKey, type ClientKey } from '../../support/hosts.js';
+import { cond, until, type Condition } from './harness.js';
+import { conditionTrue, keyedKubeSuite, nixDeployment, sshKeyRef } from './fixtures.js';
+import type { DeploymentObject } from './fixtures.js';
 
-interface Obj {
-  metadata: { generation: number };
-  status?: { observedGeneration?: number; conditions?: Condition[] };
-}
-
-const manifest = (name: string, network: string) =>
-  stringify({
-    apiVersion: 'reconix.dev/v1alpha1',
-    kind: 'NixDeployment',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      network: { inline: { 'network.nix': network } },
-      builder: 'mini',
-      interval: '1h',
-      retryInterval: '1s',
-      ...TENANT_KEY,
-    },
-  });
+// Kubernetes mode reaches hosts only with a key from the object's namespace.
+const manifest = (name: string, network: string) => nixDeployment(name, network, sshKeyRef('tenant-ssh'));
 const machine = (etc: string) => `{ web = { deployment.targetEnv = "local"; ${etc} }; }\n`;
 const readsFile = (path: string) => `throw (builtins.readFile ${JSON.stringify(path)})\n`;
-// Kubernetes mode reaches hosts only with a key from the object's namespace.
-const TENANT_KEY = { sshKeySecretRef: { name: 'tenant-ssh', key: 'id_ed25519' } };
 const ENV_CANARY = 'RECONIX_CONTAINED_CANARY';
 
 describe('untrusted Nix in NixDeployments is contained (real kube-apiserver, local hosts)', function () {
   this.timeout(600_000);
-  let tenantKey: ClientKey | undefined;
-  let env: KubeEnv;
-  let ctl: ControllerUnderTest;
   let work: string;
   let http: Server;
   let requests = 0;
@@ -61,17 +31,30 @@ describe('untrusted Nix in NixDeployments is contained (real kube-apiserver, loc
   const envCanary = canary('env');
   const goodCanary = canary('neighbour');
   const saved: Record<string, string | undefined> = {};
-  const get = (name: string) => env.getJson<Obj>('nixdeployment', name);
+  const kube = keyedKubeSuite('tenant-ssh', {
+    deleteAll: true,
+    async prepare() {
+      work = await mkdtemp(join(tmpdir(), 'reconix-kube-contained-'));
+      await writeFile(join(work, 'token'), secret, { mode: 0o600 });
+      await writeFile(join(work, 'outside.nix'), `"${outsideCanary}"\n`);
+      http = createServer((_req, res) => {
+        requests += 1;
+        res.end('x');
+      });
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+      port = (http.address() as { port: number }).port;
+      // The controller's environment holds a canary, and a Nix path that would lead to the secret.
+      for (const name of [ENV_CANARY, 'NIX_PATH']) saved[name] = process.env[name];
+      process.env[ENV_CANARY] = envCanary;
+      process.env.NIX_PATH = `secrets=${work}`;
+    },
+  });
 
-  /** The object stalled on an evaluation failure of its current generation. */
-  const refused = (name: string) =>
-    until(`${name} to fail evaluation`, async () => {
-      const o = await get(name);
-      const s = cond(o, 'Stalled');
-      return s?.status === 'True' && o?.status?.observedGeneration === o?.metadata.generation ? o : undefined;
-    });
+  const get = (name: string) => kube.env.getJson<DeploymentObject>('nixdeployment', name);
+  /** The object stalled on a failure of its current generation. */
+  const refused = (name: string) => conditionTrue(kube.env, name, 'Stalled');
   async function assertRefused(name: string, network: string, why: RegExp): Promise<Condition> {
-    await env.kubectl(['apply', '-f', '-'], manifest(name, network));
+    await kube.env.kubectl(['apply', '-f', '-'], manifest(name, network));
     const o = await refused(name);
     const stalled = cond(o, 'Stalled')!;
     const ready = cond(o, 'Ready');
@@ -83,39 +66,7 @@ describe('untrusted Nix in NixDeployments is contained (real kube-apiserver, loc
     return stalled;
   }
 
-  before(async function () {
-    if (process.getuid?.() !== 0) this.skip();
-    env = await startKubeEnv();
-    work = await mkdtemp(join(tmpdir(), 'reconix-kube-contained-'));
-    await writeFile(join(work, 'token'), secret, { mode: 0o600 });
-    await writeFile(join(work, 'outside.nix'), `"${outsideCanary}"\n`);
-    http = createServer((_req, res) => {
-      requests += 1;
-      res.end('x');
-    });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    port = (http.address() as { port: number }).port;
-    // The controller's environment holds a canary, and a Nix path that would lead to the secret.
-    for (const name of [ENV_CANARY, 'NIX_PATH']) saved[name] = process.env[name];
-    process.env[ENV_CANARY] = envCanary;
-    process.env.NIX_PATH = `secrets=${work}`;
-    tenantKey = await makeClientKey();
-    await sshKeySecret(env, 'default', 'tenant-ssh', tenantKey.privateKey);
-    ctl = await startController(env);
-  });
-
   after(async function () {
-    await tenantKey?.cleanup();
-    if (env) {
-      await env.kubectl(['delete', 'nixd', '--all', '--wait=false']).catch(() => '');
-      await until(
-        'every object to go',
-        async () => (await env.kubectl(['get', 'nixd', '-o', 'name'])).trim() === '',
-        120_000,
-      ).catch(() => undefined);
-    }
-    await ctl?.cleanup();
-    await env?.cleanup();
     for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
@@ -125,7 +76,7 @@ describe('untrusted Nix in NixDeployments is contained (real kube-apiserver, loc
   });
 
   it('deploys an honest inline network, evaluated restricted and built in the sandbox', async () => {
-    await env.kubectl(
+    await kube.env.kubectl(
       ['apply', '-f', '-'],
       manifest('good', machine(`environment.etc."greeting".text = "${goodCanary}";`)),
     );
@@ -144,11 +95,11 @@ describe('untrusted Nix in NixDeployments is contained (real kube-apiserver, loc
     const forbidden = /access to (absolute|canonical) path '[^']+' is forbidden in restricted mode/;
     await assertRefused('token', readsFile(join(work, 'token')), forbidden);
     await assertRefused('shadow', readsFile('/etc/shadow'), forbidden);
-    await assertRefused('ctlkey', readsFile(join(ctl.stateDir, 'keys/client_ed25519')), forbidden);
+    await assertRefused('ctlkey', readsFile(join(kube.ctl.stateDir, 'keys/client_ed25519')), forbidden);
   });
 
   it("refuses to read another deployment's files, inline or recorded", async () => {
-    const scratch = join(ctl.stateDir, 'scratch');
+    const scratch = join(kube.ctl.stateDir, 'scratch');
     const theirs = readdirSync(scratch)
       .filter((d) => d.startsWith('inline-'))
       .map((d) => join(scratch, d, 'network.nix'))
@@ -207,7 +158,7 @@ describe('untrusted Nix in NixDeployments is contained (real kube-apiserver, loc
   it('builds without the host: a derivation reading a host file fails in the sandbox', async () => {
     // The derivation's output would carry the secret to a machine the tenant controls.
     const drv = `derivation { name = "steal"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "/bin/cat ${join(work, 'token')} > $out" ]; }`;
-    await env.kubectl(
+    await kube.env.kubectl(
       ['apply', '-f', '-'],
       manifest('buildread', machine(`environment.etc."stolen".source = "\${${drv}}";`)),
     );
@@ -219,12 +170,12 @@ describe('untrusted Nix in NixDeployments is contained (real kube-apiserver, loc
 
   it('leaves what the networks reached for out of every status, event, ConfigMap and log line', async () => {
     const everything = [
-      await env.kubectl(['get', 'nixd', '-A', '-o', 'json']),
-      await env.kubectl(['get', 'events', '-A', '-o', 'json']),
-      await env.kubectl(['get', 'configmaps', '-A', '-o', 'json']),
-      ...ctl.log.lines,
+      await kube.env.kubectl(['get', 'nixd', '-A', '-o', 'json']),
+      await kube.env.kubectl(['get', 'events', '-A', '-o', 'json']),
+      await kube.env.kubectl(['get', 'configmaps', '-A', '-o', 'json']),
+      ...kube.ctl.log.lines,
     ].join('\n');
-    const controllerKey = readFileSync(join(ctl.stateDir, 'keys/client_ed25519'), 'utf8');
+    const controllerKey = readFileSync(join(kube.ctl.stateDir, 'keys/client_ed25519'), 'utf8');
     const shadowLine = readFileSync('/etc/shadow', 'utf8').split('\n')[0] ?? '';
     for (const [what, value] of Object.entries({
       secret,

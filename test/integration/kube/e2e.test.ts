@@ -3,29 +3,16 @@
 // from our own status writes; the API server restarted mid-reconcile misses no update; kubectl delete destroys.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { hostDirName } from '../../../src/providers/local/layout.js';
 import { run } from '../../../src/util/exec.js';
-import {
-  cond,
-  hostActivations,
-  hostCurrentSystem,
-  startController,
-  startKubeEnv,
-  until,
-  type Condition,
-  type ControllerUnderTest,
-  type KubeEnv,
-} from './harness.js';
+import { cond, hostActivations, hostCurrentSystem, until } from './harness.js';
+import { keyedKubeSuite, nixDeployment, sshKeyRef, type DeploymentObject } from './fixtures.js';
 
-interface Obj {
+interface Obj extends DeploymentObject {
   metadata: { generation: number; finalizers?: string[] };
-  status?: {
-    observedGeneration?: number;
-    conditions?: Condition[];
+  status?: DeploymentObject['status'] & {
     machines?: { total: number; ready: number; drifted: number };
     lastAppliedRevision?: string;
   };
@@ -37,32 +24,15 @@ const network = (web: string, db: string) => `{
   db = { deployment.targetEnv = "local"; environment.etc."greeting".text = "${db}"; };
 }`;
 
-function manifest(web: string, db: string, extra: Record<string, unknown> = {}): string {
-  return stringify({
-    apiVersion: 'reconix.dev/v1alpha1',
-    kind: 'NixDeployment',
-    metadata: { name: 'webapp', namespace: 'default' },
-    spec: {
-      network: { inline: { 'network.nix': network(web, db) } },
-      builder: 'mini',
-      interval: '1h',
-      retryInterval: '1s',
-      driftPolicy: 'Report',
-      sshKeySecretRef: { name: 'webapp-ssh', key: 'id_ed25519' },
-      ...extra,
-    },
-  });
-}
+const manifest = (web: string, db: string, extra: Record<string, unknown> = {}) =>
+  nixDeployment('webapp', network(web, db), { driftPolicy: 'Report', ...sshKeyRef('webapp-ssh'), ...extra });
 
 describe('Kubernetes mode end to end (real kube-apiserver, local hosts)', function () {
   this.timeout(600_000);
-  let env: KubeEnv;
-  let ctl: ControllerUnderTest;
-  let keyDir: string;
-  let privateKey: string;
+  const kube = keyedKubeSuite('webapp-ssh');
   const id = 'default.webapp';
-  const hostDir = (machine: string) => join(ctl.hostsDir, hostDirName(id, machine));
-  const get = () => env.getJson<Obj>('nixdeployment', 'webapp');
+  const hostDir = (machine: string) => join(kube.ctl.hostsDir, hostDirName(id, machine));
+  const get = () => kube.env.getJson<Obj>('nixdeployment', 'webapp');
   const converged = async (generation?: number) =>
     until(
       `webapp Ready at generation ${generation ?? 'current'}`,
@@ -74,30 +44,8 @@ describe('Kubernetes mode end to end (real kube-apiserver, local hosts)', functi
       240_000,
     );
 
-  before(async function () {
-    if (process.getuid?.() !== 0) this.skip();
-    env = await startKubeEnv();
-    keyDir = await mkdtemp(join(tmpdir(), 'reconix-kube-key-'));
-    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(keyDir, 'id')]);
-    privateKey = await readFile(join(keyDir, 'id'), 'utf8');
-    await env.kubectl([
-      'create',
-      'secret',
-      'generic',
-      'webapp-ssh',
-      `--from-file=id_ed25519=${join(keyDir, 'id')}`,
-    ]);
-    ctl = await startController(env);
-  });
-
-  after(async function () {
-    await ctl?.cleanup();
-    await env?.cleanup();
-    if (keyDir) await rm(keyDir, { recursive: true, force: true });
-  });
-
   it('kubectl apply creates and activates the hosts, and the object turns Ready', async () => {
-    await env.kubectl(['apply', '-f', '-'], manifest('hello web', 'hello db'));
+    await kube.env.kubectl(['apply', '-f', '-'], manifest('hello web', 'hello db'));
     const o = await converged(1);
     assert.deepEqual(o.metadata.finalizers, ['reconix.dev/finalizer']);
     assert.equal(cond(o, 'Drifted')?.status, 'False');
@@ -106,31 +54,30 @@ describe('Kubernetes mode end to end (real kube-apiserver, local hosts)', functi
     for (const m of ['web', 'db']) assert.equal((await hostActivations(hostDir(m))).length, 1, m);
     const current = await hostCurrentSystem(hostDir('web'));
     assert.equal(await readFile(join(hostDir('web'), current ?? '-', 'etc/greeting'), 'utf8'), 'hello web');
-    const state = await env.getJson<{ metadata: { ownerReferences?: { kind: string; name: string }[] } }>(
-      'configmap',
-      'reconix-state-webapp',
-    );
+    const state = await kube.env.getJson<{
+      metadata: { ownerReferences?: { kind: string; name: string }[] };
+    }>('configmap', 'reconix-state-webapp');
     assert.deepEqual(
       state?.metadata.ownerReferences?.map((r) => `${r.kind}/${r.name}`),
       ['NixDeployment/webapp'],
     );
-    const metrics = await (await fetch(`http://127.0.0.1:${ctl.running.server.port}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${kube.ctl.running.server.port}/metrics`)).text();
     assert.match(metrics, /reconix_deployment_ready\{deployment="default\.webapp"\} 1/);
-    const table = await env.kubectl(['get', 'nixd']);
+    const table = await kube.env.kubectl(['get', 'nixd']);
     assert.match(table, /NAME\s+READY\s+DRIFTED\s+MACHINES\s+AGE\s+REASON/);
     assert.match(table, /webapp\s+True\s+False\s+2\s+\S+\s+ReconciliationSucceeded/);
   });
 
   it('its own status writes trigger no further reconcile', async () => {
-    const before = ctl.running.controller.reconciles.get(id);
+    const before = kube.ctl.running.controller.reconciles.get(id);
     await new Promise((r) => setTimeout(r, 5000)); // a quiet period is what is being measured
-    assert.equal(ctl.running.controller.reconciles.get(id), before);
+    assert.equal(kube.ctl.running.controller.reconciles.get(id), before);
     // One reconcile for the new object (two if a transient failure needed a retry), none for its status writes.
     assert.ok((before ?? 0) >= 1 && (before ?? 0) <= 2, `${before} reconciles`);
   });
 
   it('editing one machine re-activates that machine only', async () => {
-    await env.kubectl(['apply', '-f', '-'], manifest('hello again', 'hello db'));
+    await kube.env.kubectl(['apply', '-f', '-'], manifest('hello again', 'hello db'));
     await converged(2);
     assert.equal((await hostActivations(hostDir('web'))).length, 2);
     assert.equal((await hostActivations(hostDir('db'))).length, 1);
@@ -152,17 +99,17 @@ describe('Kubernetes mode end to end (real kube-apiserver, local hosts)', functi
       '/run/current-system',
     ]);
     const t0 = Date.now();
-    await env.kubectl(['annotate', '--overwrite', 'nixd/webapp', `reconix.dev/requestedAt=${t0}`]);
+    await kube.env.kubectl(['annotate', '--overwrite', 'nixd/webapp', `reconix.dev/requestedAt=${t0}`]);
     const drifted = await until('Drifted=True', async () => {
       const o = await get();
       return cond(o, 'Drifted')?.status === 'True' ? o : undefined;
     });
     assert.match(cond(drifted, 'Drifted')?.message ?? '', /web/);
     assert.ok(
-      ctl.starts.some((s) => s.id === id && s.at - t0 < 2000),
+      kube.ctl.starts.some((s) => s.id === id && s.at - t0 < 2000),
       'requestedAt reconciled at once',
     );
-    const events = await env.kubectl([
+    const events = await kube.env.kubectl([
       'get',
       'events',
       '--field-selector',
@@ -172,7 +119,13 @@ describe('Kubernetes mode end to end (real kube-apiserver, local hosts)', functi
     ]);
     assert.notEqual(events.trim(), '');
 
-    await env.kubectl(['patch', 'nixd/webapp', '--type=merge', '-p', '{"spec":{"driftPolicy":"Correct"}}']);
+    await kube.env.kubectl([
+      'patch',
+      'nixd/webapp',
+      '--type=merge',
+      '-p',
+      '{"spec":{"driftPolicy":"Correct"}}',
+    ]);
     const fixed = await converged(3);
     assert.equal(cond(fixed, 'Drifted')?.status, 'False');
     assert.equal(await hostCurrentSystem(web), activated);
@@ -180,14 +133,14 @@ describe('Kubernetes mode end to end (real kube-apiserver, local hosts)', functi
 
   it('converges after the API server restarts mid-reconcile, and misses no update', async () => {
     const gen = ((await get())?.metadata.generation ?? 0) + 1;
-    await env.kubectl(
+    await kube.env.kubectl(
       ['apply', '-f', '-'],
       manifest('before restart', 'hello db', { driftPolicy: 'Correct' }),
     );
-    await until('the reconcile to start', async () => ctl.starts.some((s) => s.generation === gen));
-    await env.kube.restartApiServer();
+    await until('the reconcile to start', async () => kube.ctl.starts.some((s) => s.generation === gen));
+    await kube.env.kube.restartApiServer();
     // An update right after the restart, while the controller's watch is still reconnecting.
-    await env.kubectl(
+    await kube.env.kubectl(
       ['apply', '-f', '-'],
       manifest('after restart', 'hello db', { driftPolicy: 'Correct' }),
     );
@@ -197,26 +150,26 @@ describe('Kubernetes mode end to end (real kube-apiserver, local hosts)', functi
       await readFile(join(hostDir('web'), current ?? '-', 'etc/greeting'), 'utf8'),
       'after restart',
     );
-    assert.ok(ctl.running.controller.watchRestarts > 0, 'the watch was restarted');
+    assert.ok(kube.ctl.running.controller.watchRestarts > 0, 'the watch was restarted');
   });
 
   it('never puts the SSH key in status, events or logs', async () => {
-    const secretLine = privateKey.split('\n')[2]!;
+    const secretLine = kube.ctl.key.privateKey.toString('utf8').split('\n')[2]!;
     assert.ok(secretLine.length > 20);
     const everything = [
-      await env.kubectl(['get', 'nixd', 'webapp', '-o', 'json']),
-      await env.kubectl(['get', 'events', '-o', 'json']),
-      await env.kubectl(['get', 'configmaps', '-o', 'json']),
-      ctl.log.lines.join('\n'),
+      await kube.env.kubectl(['get', 'nixd', 'webapp', '-o', 'json']),
+      await kube.env.kubectl(['get', 'events', '-o', 'json']),
+      await kube.env.kubectl(['get', 'configmaps', '-o', 'json']),
+      kube.ctl.log.lines.join('\n'),
     ].join('\n');
     assert.ok(!everything.includes(secretLine));
   });
 
   it('kubectl delete destroys the hosts, then the object goes', async () => {
     const dirs = ['web', 'db'].map(hostDir);
-    await env.kubectl(['delete', 'nixd', 'webapp', '--wait=false']);
+    await kube.env.kubectl(['delete', 'nixd', 'webapp', '--wait=false']);
     await until('the object to go', async () => (await get()) === undefined, 120_000);
     for (const d of dirs) assert.equal(existsSync(d), false, `${d} removed`);
-    assert.equal(await env.getJson('configmap', 'reconix-state-webapp'), undefined);
+    assert.equal(await kube.env.getJson('configmap', 'reconix-state-webapp'), undefined);
   });
 });

@@ -2,30 +2,14 @@
 // goes on when the reconix.dev/resume annotation is set; a wave whose health check fails is rolled back, Ready
 // says RolloutFailed, the machine's state is RolledBack, an event says so, and the metrics count the rollback.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { hostDirName } from '../../../src/providers/local/layout.js';
-import { run } from '../../../src/util/exec.js';
-import {
-  cond,
-  hostActivations,
-  hostCurrentSystem,
-  sshKeySecret,
-  startController,
-  startKubeEnv,
-  until,
-  type Condition,
-  type ControllerUnderTest,
-  type KubeEnv,
-} from './harness.js';
+import { cond, hostActivations, hostCurrentSystem, until } from './harness.js';
+import { keyedKubeSuite, nixDeployment, sshKeyRef, type DeploymentObject } from './fixtures.js';
 
-interface Obj {
-  metadata: { generation: number };
-  status?: {
-    observedGeneration?: number;
-    conditions?: Condition[];
+interface Obj extends DeploymentObject {
+  status?: DeploymentObject['status'] & {
     machineStates?: { name: string; state: string; message?: string }[];
   };
 }
@@ -43,30 +27,15 @@ const network = (gen: string, bad: string) => `{
   db = { ... }: { };
 }`;
 
-function manifest(gen: string, bad: string, strategy: Record<string, unknown>): string {
-  return stringify({
-    apiVersion: 'reconix.dev/v1alpha1',
-    kind: 'NixDeployment',
-    metadata: { name: 'fleet', namespace: 'default' },
-    spec: {
-      network: { inline: { 'network.nix': network(gen, bad) } },
-      builder: 'mini',
-      interval: '1h',
-      retryInterval: '1s',
-      sshKeySecretRef: { name: 'fleet-ssh', key: 'id_ed25519' },
-      rollout: { strategy },
-    },
-  });
-}
+const manifest = (gen: string, bad: string, strategy: Record<string, unknown>) =>
+  nixDeployment('fleet', network(gen, bad), { ...sshKeyRef('fleet-ssh'), rollout: { strategy } });
 
 describe('rollouts in Kubernetes mode (real kube-apiserver, local hosts)', function () {
   this.timeout(600_000);
-  let env: KubeEnv;
-  let ctl: ControllerUnderTest;
-  let keyDir: string;
+  const kube = keyedKubeSuite('fleet-ssh');
   const id = 'default.fleet';
-  const hostDir = (machine: string) => join(ctl.hostsDir, hostDirName(id, machine));
-  const get = () => env.getJson<Obj>('nixdeployment', 'fleet');
+  const hostDir = (machine: string) => join(kube.ctl.hostsDir, hostDirName(id, machine));
+  const get = () => kube.env.getJson<Obj>('nixdeployment', 'fleet');
   const readyWith = (generation: number, reason: string) =>
     until(
       `fleet at generation ${generation} with Ready reason ${reason}`,
@@ -79,24 +48,9 @@ describe('rollouts in Kubernetes mode (real kube-apiserver, local hosts)', funct
       240_000,
     );
 
-  before(async function () {
-    if (process.getuid?.() !== 0) this.skip();
-    env = await startKubeEnv();
-    keyDir = await mkdtemp(join(tmpdir(), 'reconix-kube-key-'));
-    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(keyDir, 'id')]);
-    await sshKeySecret(env, 'default', 'fleet-ssh', await readFile(join(keyDir, 'id')));
-    ctl = await startController(env);
-  });
-
-  after(async function () {
-    await ctl?.cleanup();
-    await env?.cleanup();
-    if (keyDir) await rm(keyDir, { recursive: true, force: true });
-  });
-
   it('pauses after the first wave and goes on when reconix.dev/resume is set', async () => {
     // GIVEN a rollout that pauses after web, its first wave
-    await env.kubectl(
+    await kube.env.kubectl(
       ['apply', '-f', '-'],
       manifest('1', '', { waves: [{ selector: { names: 'web' }, pause: true }] }),
     );
@@ -106,7 +60,7 @@ describe('rollouts in Kubernetes mode (real kube-apiserver, local hosts)', funct
     assert.equal((await hostActivations(hostDir('web'))).length, 1);
     assert.equal(await hostCurrentSystem(hostDir('db')), undefined, 'db is not activated yet');
     // WHEN the resume annotation is set
-    await env.kubectl(['annotate', 'nixdeployment', 'fleet', 'reconix.dev/resume=1']);
+    await kube.env.kubectl(['annotate', 'nixdeployment', 'fleet', 'reconix.dev/resume=1']);
     // THEN db is activated and the deployment turns Ready
     await readyWith(1, 'ReconciliationSucceeded');
     assert.equal((await hostActivations(hostDir('db'))).length, 1);
@@ -116,7 +70,10 @@ describe('rollouts in Kubernetes mode (real kube-apiserver, local hosts)', funct
   it('rolls back the wave whose health check fails: RolloutFailed, RolledBack machine, event, metric', async () => {
     const dbBefore = await hostCurrentSystem(hostDir('db'));
     // GIVEN generation 2, in which db fails its check, rolled out web first, then db
-    await env.kubectl(['apply', '-f', '-'], manifest('2', 'db', { waves: [{ selector: { names: 'web' } }] }));
+    await kube.env.kubectl(
+      ['apply', '-f', '-'],
+      manifest('2', 'db', { waves: [{ selector: { names: 'web' } }] }),
+    );
     // THEN Ready is False with RolloutFailed, naming the wave, the machine and the check
     const failed = await readyWith(2, 'RolloutFailed');
     const ready = cond(failed, 'Ready');
@@ -135,7 +92,7 @@ describe('rollouts in Kubernetes mode (real kube-apiserver, local hosts)', funct
     const events = await until(
       'a RolledBack event',
       async () => {
-        const list = await env.kubectl([
+        const list = await kube.env.kubectl([
           'get',
           'events',
           '--field-selector',
@@ -149,7 +106,7 @@ describe('rollouts in Kubernetes mode (real kube-apiserver, local hosts)', funct
       60_000,
     );
     assert.match(events.map((e) => e.message).join('\n'), /the rollout failed.*db/);
-    const metrics = await (await fetch(`http://127.0.0.1:${ctl.running.server.port}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${kube.ctl.running.server.port}/metrics`)).text();
     assert.match(metrics, /reconix_rollbacks_total\{deployment="default\.fleet",reason="[^"]+"\} 1/);
     assert.match(metrics, /reconix_rollout_wave\{deployment="default\.fleet"\} 2/);
   });

@@ -5,79 +5,60 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { LocalTargetProvider } from '../../../src/providers/local/index.js';
 import { run } from '../../../src/util/exec.js';
-import {
-  cond,
-  sshKeySecret,
-  startController,
-  startKubeEnv,
-  until,
-  type Condition,
-  type ControllerUnderTest,
-  type KubeEnv,
-} from './harness.js';
-import { makeClientKey, type ClientKey } from '../../support/hosts.js';
-
-interface Obj {
-  metadata: { generation: number };
-  status?: { observedGeneration?: number; conditions?: Condition[] };
-}
+import { cond, until } from './harness.js';
+import { conditionTrue, keyedKubeSuite, nixDeployment, sshKeyRef } from './fixtures.js';
+import type { DeploymentObject } from './fixtures.js';
 
 const machine = (text: string) =>
   `{ web = { deployment.targetEnv = "local"; environment.etc."greeting".text = "${text}"; }; }\n`;
 // The `;` after the machine's module is missing: a syntax error on line 3.
 const BROKEN = `{\n  web = { deployment.targetEnv = "local"; }\n  db = { deployment.targetEnv = "local"; };\n}\n`;
 
-function manifest(
-  name: string,
-  network: Record<string, unknown>,
-  extra: Record<string, unknown> = {},
-): string {
-  return stringify({
-    apiVersion: 'reconix.dev/v1alpha1',
-    kind: 'NixDeployment',
-    metadata: { name, namespace: 'default' },
-    // Short periods, so that a window of a few seconds spans several resyncs and retries.
-    spec: { network, builder: 'mini', interval: '2s', retryInterval: '1s', ...TENANT_KEY, ...extra },
-  });
-}
-
-// Kubernetes mode reaches hosts only with a key from the object's namespace.
-const TENANT_KEY = { sshKeySecretRef: { name: 'tenant-ssh', key: 'id_ed25519' } };
+// Short periods, so that a window of a few seconds spans several resyncs and retries; Kubernetes mode reaches
+// hosts only with a key from the object's namespace.
+const manifest = (name: string, network: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  nixDeployment(name, network, { interval: '2s', ...sshKeyRef('tenant-ssh'), ...extra });
 const QUIET_MS = 7000; // three resync intervals and more
 
 describe('stalled NixDeployments (real kube-apiserver, local hosts)', function () {
   this.timeout(600_000);
-  let tenantKey: ClientKey | undefined;
-  let env: KubeEnv;
-  let ctl: ControllerUnderTest;
   let work: string;
-  const get = (name: string) => env.getJson<Obj>('nixdeployment', name);
-  const reconciles = (name: string) => ctl.running.controller.reconciles.get(`default.${name}`) ?? 0;
+  const kube = keyedKubeSuite('tenant-ssh', {
+    deleteAll: true,
+    async prepare() {
+      work = await mkdtemp(join(tmpdir(), 'reconix-kube-stall-'));
+      // A source root as git-sync keeps it: a link swapped to a new tree.
+      await mkdir(join(work, 'tree1/web'), { recursive: true });
+      await writeFile(join(work, 'tree1/web/network.nix'), BROKEN);
+      await symlink(join(work, 'tree1'), join(work, 'current'));
+      // A local target that refuses to make hosts: its directory has a character sshd's configuration cannot hold.
+      const unusable = new LocalTargetProvider({
+        baseDir: join(work, 'hosts here'),
+        addressPrefix: '127.79',
+      });
+      return {
+        sourceRoot: join(work, 'current'),
+        secretPollMs: 500,
+        depsFor: (base, id, secrets) => ({
+          ...base,
+          ...(secrets.clientKey ? { clientKey: secrets.clientKey } : {}),
+          ...(id === 'default.unmakeable' ? { providers: { ...base.providers, local: unusable } } : {}),
+        }),
+      };
+    },
+  });
 
-  const stalled = (name: string) =>
-    until(`${name} Stalled`, async () => {
-      const o = await get(name);
-      const c = cond(o, 'Stalled');
-      return c?.status === 'True' && o?.status?.observedGeneration === o?.metadata.generation ? o : undefined;
-    });
-  const ready = (name: string) =>
-    until(
-      `${name} Ready`,
-      async () => {
-        const o = await get(name);
-        return cond(o, 'Ready')?.status === 'True' && o?.status?.observedGeneration === o?.metadata.generation
-          ? o
-          : undefined;
-      },
-      240_000,
-    );
+  const get = (name: string) => kube.env.getJson<DeploymentObject>('nixdeployment', name);
+  const reconciles = (name: string) => kube.ctl.running.controller.reconciles.get(`default.${name}`) ?? 0;
+
+  const stalled = (name: string) => conditionTrue(kube.env, name, 'Stalled');
+  const ready = (name: string) => conditionTrue(kube.env, name, 'Ready', 240_000);
   /** Nothing reconciles `name` over a quiet window, and it stays stalled. */
   async function leftAlone(name: string): Promise<void> {
     await until('the stalled reconcile to finish', async () =>
-      ctl.running.controller.isStalled(`default.${name}`),
+      kube.ctl.running.controller.isStalled(`default.${name}`),
     );
     const before = reconciles(name);
     await new Promise((r) => setTimeout(r, QUIET_MS)); // a quiet period is what is being measured
@@ -85,49 +66,12 @@ describe('stalled NixDeployments (real kube-apiserver, local hosts)', function (
     assert.equal(cond(await get(name), 'Stalled')?.status, 'True');
   }
 
-  before(async function () {
-    if (process.getuid?.() !== 0) this.skip();
-    env = await startKubeEnv();
-    work = await mkdtemp(join(tmpdir(), 'reconix-kube-stall-'));
-    // A source root as git-sync keeps it: a link swapped to a new tree.
-    await mkdir(join(work, 'tree1/web'), { recursive: true });
-    await writeFile(join(work, 'tree1/web/network.nix'), BROKEN);
-    await symlink(join(work, 'tree1'), join(work, 'current'));
-    // A local target that refuses to make hosts: its directory has a character sshd's configuration cannot hold.
-    const unusable = new LocalTargetProvider({ baseDir: join(work, 'hosts here'), addressPrefix: '127.79' });
-    tenantKey = await makeClientKey();
-    await sshKeySecret(env, 'default', 'tenant-ssh', tenantKey.privateKey);
-    ctl = await startController(env, {
-      sourceRoot: join(work, 'current'),
-      secretPollMs: 500,
-      depsFor: (base, id, secrets) => ({
-        ...base,
-        ...(secrets.clientKey ? { clientKey: secrets.clientKey } : {}),
-        ...(id === 'default.unmakeable' ? { providers: { ...base.providers, local: unusable } } : {}),
-      }),
-    });
-  });
-
   after(async function () {
-    await tenantKey?.cleanup();
-    if (env) {
-      await env.kubectl(['delete', 'nixd', '--all', '--wait=false']).catch(() => '');
-      await until(
-        'every object to go',
-        async () => {
-          const left = await env.kubectl(['get', 'nixd', '-o', 'name']);
-          return left.trim() === '';
-        },
-        120_000,
-      ).catch(() => undefined);
-    }
-    await ctl?.cleanup();
-    await env?.cleanup();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
   it('stalls on a Nix syntax error, naming the file and line, and stays quiet until the spec is fixed', async () => {
-    await env.kubectl(['apply', '-f', '-'], manifest('syntax', { inline: { 'network.nix': BROKEN } }));
+    await kube.env.kubectl(['apply', '-f', '-'], manifest('syntax', { inline: { 'network.nix': BROKEN } }));
     const o = await stalled('syntax');
     const s = cond(o, 'Stalled')!;
     assert.equal(s.reason, 'EvaluationFailed');
@@ -138,7 +82,7 @@ describe('stalled NixDeployments (real kube-apiserver, local hosts)', function (
     );
     await leftAlone('syntax');
     // WHEN the spec is fixed, THEN it is reconciled at once and turns Ready
-    await env.kubectl(
+    await kube.env.kubectl(
       ['apply', '-f', '-'],
       manifest('syntax', { inline: { 'network.nix': machine('fixed') } }),
     );
@@ -147,7 +91,7 @@ describe('stalled NixDeployments (real kube-apiserver, local hosts)', function (
   });
 
   it('stalls when the local host of a machine cannot be made', async () => {
-    await env.kubectl(
+    await kube.env.kubectl(
       ['apply', '-f', '-'],
       manifest('unmakeable', { inline: { 'network.nix': machine('x') } }),
     );
@@ -161,8 +105,8 @@ describe('stalled NixDeployments (real kube-apiserver, local hosts)', function (
   it('goes on when the Secret it lacked a key of gets that key', async () => {
     const key = join(work, 'id');
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-    await env.kubectl(['create', 'secret', 'generic', 'keyless-ssh', '--from-literal=other=nothing']);
-    await env.kubectl(
+    await kube.env.kubectl(['create', 'secret', 'generic', 'keyless-ssh', '--from-literal=other=nothing']);
+    await kube.env.kubectl(
       ['apply', '-f', '-'],
       manifest(
         'keyless',
@@ -177,7 +121,7 @@ describe('stalled NixDeployments (real kube-apiserver, local hosts)', function (
     // WHEN the key is added to the Secret (the object itself does not change)
     const generation = o.metadata.generation;
     const b64 = Buffer.from(await readFile(key, 'utf8')).toString('base64');
-    await env.kubectl([
+    await kube.env.kubectl([
       'patch',
       'secret',
       'keyless-ssh',
@@ -192,7 +136,7 @@ describe('stalled NixDeployments (real kube-apiserver, local hosts)', function (
   });
 
   it('goes on when the source root moves to a tree whose files are fixed', async () => {
-    await env.kubectl(['apply', '-f', '-'], manifest('fromgit', { files: ['web/network.nix'] }));
+    await kube.env.kubectl(['apply', '-f', '-'], manifest('fromgit', { files: ['web/network.nix'] }));
     const o = await stalled('fromgit');
     assert.match(cond(o, 'Stalled')?.message ?? '', /network\.nix:3\b/);
     await leftAlone('fromgit');

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
-import { stringify } from 'yaml';
 import { run } from '../../../src/util/exec.js';
 import { createTestHost, makeClientKey, type ClientKey, type TestHost } from '../../support/hosts.js';
 import { motoInstalled, startMoto, type Moto } from '../../support/moto.js';
@@ -17,24 +16,10 @@ import {
   type ControllerUnderTest,
   type KubeEnv,
 } from './harness.js';
+import { nixDeployment } from './fixtures.js';
 
 type Cond = { type: string; status: string; reason: string; message: string };
 type Obj = { status?: { conditions?: Cond[] } };
-
-function manifest(name: string, network: string, extra: Record<string, unknown> = {}): string {
-  return stringify({
-    apiVersion: 'reconix.dev/v1alpha1',
-    kind: 'NixDeployment',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      network: { inline: { 'network.nix': network } },
-      builder: 'mini',
-      interval: '1h',
-      retryInterval: '1s',
-      ...extra,
-    },
-  });
-}
 
 const AWS_CALLS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'];
 
@@ -111,7 +96,7 @@ describe('Kubernetes mode gives a NixDeployment no authority of the controller (
   });
 
   it('fails a deployment without spec.sshKeySecretRef, and never logs in with the controller key', async () => {
-    await env.kubectl(['apply', '-f', '-'], manifest('keyless', machine()));
+    await env.kubectl(['apply', '-f', '-'], nixDeployment('keyless', machine()));
     const c = await failed('keyless', /spec\.sshKeySecretRef is required in Kubernetes mode/);
     assert.match(c.message, /web/);
     assert.deepEqual(await logins(), []);
@@ -129,7 +114,7 @@ describe('Kubernetes mode gives a NixDeployment no authority of the controller (
     const before = (await logins()).length;
     await env.kubectl(
       ['apply', '-f', '-'],
-      manifest('keyfile', machine(`deployment.sshKeyFile = "${controllerKeyFile}";`), {
+      nixDeployment('keyfile', machine(`deployment.sshKeyFile = "${controllerKeyFile}";`), {
         sshKeySecretRef: { name: 'own-ssh', key: 'id_ed25519' },
       }),
     );
@@ -142,7 +127,7 @@ describe('Kubernetes mode gives a NixDeployment no authority of the controller (
   it('fails AWS resources without spec.awsCredentialsSecretRef, and AWS sees no call', async function () {
     if (!moto) this.skip();
     calls.length = 0;
-    await env.kubectl(['apply', '-f', '-'], manifest('nocreds', bucket('reconix-tenancy-refused')));
+    await env.kubectl(['apply', '-f', '-'], nixDeployment('nocreds', bucket('reconix-tenancy-refused')));
     await failed('nocreds', /spec\.awsCredentialsSecretRef is required in Kubernetes mode/);
     assert.deepEqual(calls, []);
     const buckets = await moto.clients().s3('us-east-1').send(new ListBucketsCommand({}));
@@ -153,7 +138,7 @@ describe('Kubernetes mode gives a NixDeployment no authority of the controller (
   it("uses the controller's AWS credentials when it runs with --allow-ambient-aws-credentials", async function () {
     if (!moto) this.skip();
     await startWith(true);
-    await env.kubectl(['apply', '-f', '-'], manifest('ambient', bucket('reconix-tenancy-ambient')));
+    await env.kubectl(['apply', '-f', '-'], nixDeployment('ambient', bucket('reconix-tenancy-ambient')));
     await ready('ambient');
     assert.ok(
       calls.includes('CreateBucketCommand') || calls.some((c) => /CreateBucket/.test(c)),

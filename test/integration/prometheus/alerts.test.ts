@@ -1,13 +1,11 @@
 // The shipped alert rules, evaluated by a real Prometheus on what a real `reconix controller --dir` process
 // exports while it manages a real local host: drift raised and resolved, failing reconciles raised and resolved.
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { run } from '../../../src/util/exec.js';
-import { eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
+import { eventually, type Workspace } from '../../support/workspace.js';
 import {
+  controlTrivial,
   quickManifest,
-  startController,
+  secondGeneration,
   startPrometheus,
   type ControllerProcess,
   type PrometheusServer,
@@ -32,12 +30,7 @@ describe('the shipped alerts on a real controller process, evaluated by a real P
     eventually(`${name} ${state}`, async () => (await alertState(name)) === state, 90_000, 250);
 
   before(async () => {
-    ws = await makeWorkspace('trivial');
-    // Only the local manifest: the other one names a host that is not ours.
-    await rm(join(ws.dir, 'none.yaml'));
-    await ws.write('local.yaml', quickManifest(DEPLOYMENT, undefined, 'Report'));
-    network = await ws.read('network.nix');
-    controller = await startController(ws.dir, ws.stateDir);
+    ({ ws, controller, network } = await controlTrivial(DEPLOYMENT));
     prometheus = await startPrometheus(`127.0.0.1:${controller.port}`, {
       ReconixMachineDrifted: '2s',
       ReconixReconcileFailing: '2s',
@@ -64,25 +57,11 @@ describe('the shipped alerts on a real controller process, evaluated by a real P
 
   it('fires ReconixMachineDrifted for a host switched out of band, keeps it through a broken manifest, and resolves it once the host is corrected', async () => {
     // GIVEN a second generation deployed by the controller
-    await ws.write('network.nix', network.replace('deployed by Reconix', 'deployed by Reconix, again'));
-    await eventually(
-      'generation 2',
-      async () => (await ws.state()).machines.machine?.activated?.generation === 2,
-      120_000,
-    );
+    await secondGeneration(ws, network);
     const desired = (await ws.state()).machines.machine!.activated!.system;
 
     // WHEN someone switches the host back to generation 1 by hand
-    const pid = (await ws.state()).machines.machine!.target!.pid as number;
-    await run('nsenter', [
-      '--mount',
-      '--target',
-      String(pid),
-      '--',
-      'sh',
-      '-c',
-      'nix-env -p /nix/var/nix/profiles/system --switch-generation 1 2>/dev/null && /nix/var/nix/profiles/system/bin/switch-to-configuration switch',
-    ]);
+    await ws.switchByHand('machine', 1);
 
     // THEN the drift alert fires for that machine, while Report leaves the host as it is
     await waitFor('ReconixMachineDrifted', 'firing');

@@ -107,11 +107,7 @@ describe('the shipped Grafana dashboard', function () {
       await ws.write('network.nix', network.replace('deployed by Reconix', 'deployed by Reconix, again'));
       await eventually('generation 2', generation(2), 120_000);
       const activated = (await ws.activations('machine')).length;
-      const pid = (await ws.state()).machines.machine!.target!.pid as number;
-      await run('nsenter', [
-        ...['--mount', '--target', String(pid), '--', 'sh', '-c'],
-        'nix-env -p /nix/var/nix/profiles/system --switch-generation 1 2>/dev/null && /nix/var/nix/profiles/system/bin/switch-to-configuration switch',
-      ]);
+      await ws.switchByHand('machine', 1);
       await eventually(
         'the drift corrected',
         async () => (await ws.activations('machine')).length >= activated + 2,

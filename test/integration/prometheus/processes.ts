@@ -1,7 +1,7 @@
 // The processes these tests run: `reconix controller --dir` as a user starts it, and a Prometheus server that
 // loads the shipped alert rules. Each has its own port and temp dir and is stopped by its PID.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { CLI } from '../../support/cli.js';
@@ -11,7 +11,7 @@ import {
   stopByPid,
   type PrometheusServer,
 } from '../../support/prometheus.js';
-import { REPO_ROOT, eventually } from '../../support/workspace.js';
+import { REPO_ROOT, eventually, makeWorkspace, type Workspace } from '../../support/workspace.js';
 
 export type { Alert, PrometheusServer } from '../../support/prometheus.js';
 
@@ -88,6 +88,44 @@ export async function startController(
     throw err;
   }
   return proc;
+}
+
+export interface ControlledWorkspace {
+  ws: Workspace;
+  controller: ControllerProcess;
+  /** The network file as the workspace began with it. */
+  network: string;
+}
+
+/**
+ * The trivial example with its local manifest only (the other one names a host that is not ours), as
+ * `deployment` under driftPolicy Report, managed by a controller process started with `extraArgs`. If the
+ * controller does not start, the workspace is removed.
+ */
+export async function controlTrivial(
+  deployment: string,
+  extraArgs: string[] = [],
+): Promise<ControlledWorkspace> {
+  const ws = await makeWorkspace('trivial');
+  try {
+    await rm(join(ws.dir, 'none.yaml'));
+    await ws.write('local.yaml', quickManifest(deployment, undefined, 'Report'));
+    const network = await ws.read('network.nix');
+    return { ws, controller: await startController(ws.dir, ws.stateDir, extraArgs), network };
+  } catch (err) {
+    await ws.dispose();
+    throw err;
+  }
+}
+
+/** Change the trivial network so that the controller deploys a second generation of its machine; wait for it. */
+export async function secondGeneration(ws: Workspace, network: string): Promise<void> {
+  await ws.write('network.nix', network.replace('deployed by Reconix', 'deployed by Reconix, again'));
+  await eventually(
+    'generation 2',
+    async () => (await ws.state()).machines.machine?.activated?.generation === 2,
+    120_000,
+  );
 }
 
 /**
