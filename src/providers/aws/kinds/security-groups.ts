@@ -101,7 +101,14 @@ async function describe(
   return out.SecurityGroups?.[0];
 }
 
-async function setRules(ctx: KindContext, region: string, id: string, have: FlatRule[], want: FlatRule[]) {
+/** Whether any rule had to change. */
+async function setRules(
+  ctx: KindContext,
+  region: string,
+  id: string,
+  have: FlatRule[],
+  want: FlatRule[],
+): Promise<boolean> {
   const key = (r: FlatRule) => ruleText(r);
   const wanted = new Set(want.map(key));
   const had = new Set(have.map(key));
@@ -123,6 +130,7 @@ async function setRules(ctx: KindContext, region: string, id: string, have: Flat
       if (!hasCode(err, 'InvalidPermission.Duplicate')) throw err;
     }
   }
+  return revoke.length > 0 || add.length > 0;
 }
 
 export const securityGroups: ResourceKind<SecurityGroupSpec> & {
@@ -173,7 +181,7 @@ export const securityGroups: ResourceKind<SecurityGroupSpec> & {
 
   async update(ctx, spec, f, facts) {
     const want = desiredRules(spec.rules, facts);
-    await aws(`${spec.key}: updating the rules of ${f.id}`, () =>
+    const changed = await aws(`${spec.key}: updating the rules of ${f.id}`, () =>
       setRules(ctx, spec.region, f.id, (f.attrs.rules as FlatRule[] | undefined) ?? [], want),
     );
     return retagAndDescribe(
@@ -182,6 +190,7 @@ export const securityGroups: ResourceKind<SecurityGroupSpec> & {
       f,
       () => describe(ctx, spec.region, f.id),
       (g) => found(spec.region, g),
+      changed,
     );
   },
 
