@@ -17,7 +17,7 @@ import { silentLogger } from '../src/util/log.js';
 import type { AddressOverride } from '../src/providers/aws/index.js';
 import { CallCounter } from '../test/support/aws-hooks.js';
 import { BENCH_ADDRESS_PREFIX, benchProvider } from './support/hosts.js';
-import { Probe, probeDeps } from './support/probe.js';
+import { awsPhases, Probe, probeDeps } from './support/probe.js';
 import { intOption, option } from './support/stats.js';
 
 async function main(): Promise<void> {
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     ? (JSON.parse(await readFile(addressMap, 'utf8')) as Record<string, AddressOverride>)
     : {};
   const awsCalls = new CallCounter();
+  const probe = new Probe();
 
   const loaded = await loadDeployments(manifest, join(stateDir, 'scratch'));
   const d = loaded.deployments[0];
@@ -45,10 +46,15 @@ async function main(): Promise<void> {
     evalCache: op !== 'prebuild',
     timeouts: { evaluationMs: intOption('evaluation-timeout', 600) * 1000 },
     ...(awsEndpoint
-      ? { aws: { endpoint: awsEndpoint, hooks: [awsCalls], addressOverride: (m: string) => overrides[m] } }
+      ? {
+          aws: {
+            endpoint: awsEndpoint,
+            hooks: [awsCalls, awsPhases(probe)],
+            addressOverride: (m: string) => overrides[m],
+          },
+        }
       : {}),
   });
-  const probe = new Probe();
   const req = requestFor(d.name, d.spec, d.source, op === 'deploy' ? 'deploy' : 'plan', {
     maxParallel: intOption('max-parallel', 20),
   });
