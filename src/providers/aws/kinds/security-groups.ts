@@ -1,13 +1,6 @@
 // ec2SecurityGroups: ingress rules from CIDR ranges or other groups, changed in place rule by rule.
-import {
-  AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
-  DeleteSecurityGroupCommand,
-  DescribeSecurityGroupsCommand,
-  RevokeSecurityGroupIngressCommand,
-  type IpPermission,
-  type SecurityGroup,
-} from '@aws-sdk/client-ec2';
+import type { IpPermission, SecurityGroup } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../sdk.js';
 import type { ResourceRecord } from '../../../core/model.js';
 import { aws, eventually, hasCode } from '../errors.js';
 import { resolve, type ResourceFacts } from '../refs.js';
@@ -15,6 +8,14 @@ import type { RuleSpec, SecurityGroupSpec } from '../spec.js';
 import { deploymentFilter, fromTagList, ownTags, tagSpecs, userTags, TAG_NAME, TAG_TOKEN } from '../tags.js';
 import { regionOf, type Found, type KindContext, type ResourceKind } from './kind.js';
 import { retagAndDescribe } from './tagging.js';
+
+const {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  RevokeSecurityGroupIngressCommand,
+} = ec2Sdk;
 
 /** One ingress rule, flat: what the spec says and what AWS lists compare as equal values. */
 export interface FlatRule {

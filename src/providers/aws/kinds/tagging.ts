@@ -1,8 +1,10 @@
 // User tags on EC2 objects, changed in place (Reconix's own tags are never touched here).
-import { CreateTagsCommand, DeleteTagsCommand } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../sdk.js';
 import { aws } from '../errors.js';
 import { tagDelta, toTagList, type Tags } from '../tags.js';
 import type { Found, KindContext } from './kind.js';
+
+const { CreateTagsCommand, DeleteTagsCommand } = ec2Sdk;
 
 export async function syncTags(
   ctx: KindContext,
