@@ -97,7 +97,9 @@ async function reconcile(
   const prof = cpuProf
     ? ['--cpu-prof', '--cpu-prof-dir', cpuProf, '--cpu-prof-name', `n${f.n}-${op}.cpuprofile`]
     : [];
-  const args = [...prof, join(HERE, 'deploy-once.js'), '--manifest', f.manifest, '--state', f.stateDir];
+  // V8 as src/cli/bin.ts (and the image) run the controller.
+  const node = ['--optimize-for-size', ...prof];
+  const args = [...node, join(HERE, 'deploy-once.js'), '--manifest', f.manifest, '--state', f.stateDir];
   args.push('--op', 'deploy', '--out', out, '--max-parallel', option('max-parallel', '50'));
   args.push('--evaluation-timeout', option('evaluation-timeout', '600'), '--address-prefix', PREFIX);
   if (f.aws) args.push('--aws-endpoint', f.aws.endpoint, '--address-map', f.aws.addressMap);
