@@ -29,5 +29,5 @@ COPY crds ./crds
 ENV NODE_ENV=production RECONIX_STATE_DIR=/var/lib/reconix
 USER 10001:10001
 EXPOSE 9402
-ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/dist/src/cli/bin.js"]
+ENTRYPOINT ["node", "--optimize-for-size", "--max-semi-space-size=2", "/app/dist/src/cli/bin.js"]
 CMD ["controller", "--kube", "--listen=0.0.0.0:9402"]

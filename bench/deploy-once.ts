@@ -1,7 +1,7 @@
 // One Reconix reconcile in a process of its own, as `reconix deploy` runs it (the same deps the CLI builds), so
 // that its peak memory is its own. Prints nothing; writes a JSON result (timings, phases, maxRSS, the report).
 //   node dist/bench/deploy-once.js --manifest M --state DIR --op deploy|plan|prebuild --out FILE [--max-parallel N]
-//     [--aws-endpoint URL --address-map FILE] [--evaluation-timeout SECONDS]
+//     [--aws-endpoint URL --address-map FILE] [--evaluation-timeout SECONDS] [--address-prefix 127.79]
 // With an AWS endpoint (moto), every AWS call is counted, and the address map ({machine: {endpoint,
 // hostPublicKey}}) says where SSH reaches each ec2 machine, as the command line's address override does.
 // `prebuild` plans, then builds what the plan would build: builds done before a timed deploy.
@@ -16,8 +16,8 @@ import { loadDeployments } from '../src/source/load.js';
 import { silentLogger } from '../src/util/log.js';
 import type { AddressOverride } from '../src/providers/aws/index.js';
 import { CallCounter } from '../test/support/aws-hooks.js';
-import { benchProvider } from './support/hosts.js';
-import { Probe, probeDeps } from './support/probe.js';
+import { BENCH_ADDRESS_PREFIX, benchProvider } from './support/hosts.js';
+import { awsPhases, Probe, probeDeps } from './support/probe.js';
 import { intOption, option } from './support/stats.js';
 
 async function main(): Promise<void> {
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     ? (JSON.parse(await readFile(addressMap, 'utf8')) as Record<string, AddressOverride>)
     : {};
   const awsCalls = new CallCounter();
+  const probe = new Probe();
 
   const loaded = await loadDeployments(manifest, join(stateDir, 'scratch'));
   const d = loaded.deployments[0];
@@ -40,15 +41,20 @@ async function main(): Promise<void> {
   const deps = await buildDeps({
     stateDir,
     log: silentLogger,
-    extraProviders: [benchProvider(join(stateDir, 'hosts'))],
+    extraProviders: [benchProvider(join(stateDir, 'hosts'), option('address-prefix', BENCH_ADDRESS_PREFIX))],
     // Building ahead must not fill the evaluation cache: the timed rollout after it pays its evaluation.
     evalCache: op !== 'prebuild',
     timeouts: { evaluationMs: intOption('evaluation-timeout', 600) * 1000 },
     ...(awsEndpoint
-      ? { aws: { endpoint: awsEndpoint, hooks: [awsCalls], addressOverride: (m: string) => overrides[m] } }
+      ? {
+          aws: {
+            endpoint: awsEndpoint,
+            hooks: [awsCalls, awsPhases(probe)],
+            addressOverride: (m: string) => overrides[m],
+          },
+        }
       : {}),
   });
-  const probe = new Probe();
   const req = requestFor(d.name, d.spec, d.source, op === 'deploy' ? 'deploy' : 'plan', {
     maxParallel: intOption('max-parallel', 20),
   });

@@ -6,9 +6,11 @@
 // RSS, disk), so that the largest fleet can be checked against the machine.
 //   node dist/bench/scale.js [--sizes 10,100,300,1000] [--target local|ec2] [--max-parallel 50]
 //     [--resources K] [--ops first,noop,one,ten] [--evaluation-timeout 600] [--cpu-prof DIR] [--json FILE]
+//     [--address-prefix 127.79] [--node-flags "FLAGS" (default: the flags of src/cli/node-flags.ts)]
 // `--target ec2` runs the machines as ec2 instances in moto, each bound (address override) to a bench host made
 // beforehand: the AWS calls are the ec2 target's and the resource pass's, the SSH traffic reaches real hosts.
 // `--resources K` adds K security groups (in moto) to every fleet, whichever the target.
+// `--address-prefix P`: the bench's hosts listen on P.x.y, so that two runs of the bench never share addresses.
 // Every host is stopped by PID and its directory removed at the end, also on SIGINT/SIGTERM.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -23,14 +25,23 @@ import { run } from '../src/util/exec.js';
 import { MOTO_ENV, startMoto, type Moto } from '../test/support/moto.js';
 import { withMachineCpu } from './support/cpu.js';
 import { fleetNames, writeFleet, writeVersions, type FleetTarget } from './support/fleet.js';
-import { BenchHosts, benchProvider, destroyHostsUnder, type BenchHost } from './support/hosts.js';
+import {
+  BENCH_ADDRESS_PREFIX,
+  BenchHosts,
+  benchProvider,
+  destroyHostsUnder,
+  type BenchHost,
+} from './support/hosts.js';
 import { sampleTree, stillRunning, stopTree, treeCpuMs, type TreePeaks } from './support/proctree.js';
 import type { PhaseSummary } from './support/probe.js';
 import { destroyDeployments } from './support/teardown.js';
 import { intOption, median, option, timed } from './support/stats.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+/** Node's flags for each reconcile: those Reconix ships with, unless --node-flags gives others ("" for none). */
+const nodeFlags = (): string[] => option('node-flags', NODE_FLAGS.join(' ')).split(' ').filter(Boolean);
 const OPS = ['first', 'noop', 'one', 'ten'] as const;
+const PREFIX = option('address-prefix', BENCH_ADDRESS_PREFIX);
 type Op = (typeof OPS)[number];
 
 export interface OpFigures {
@@ -91,15 +102,15 @@ async function reconcile(
     : [];
   const args = [...prof, join(HERE, 'deploy-once.js'), '--manifest', f.manifest, '--state', f.stateDir];
   args.push('--op', 'deploy', '--out', out, '--max-parallel', option('max-parallel', '50'));
-  args.push('--evaluation-timeout', option('evaluation-timeout', '600'));
+  args.push('--evaluation-timeout', option('evaluation-timeout', '600'), '--address-prefix', PREFIX);
   if (f.aws) args.push('--aws-endpoint', f.aws.endpoint, '--address-map', f.aws.addressMap);
   let peaks: TreePeaks | undefined;
   const { value, cpuMs: machineCpuMs } = await withMachineCpu(() =>
     timed(
       () =>
         new Promise<number | null>((resolve, reject) => {
-          // The controller as shipped: with the Node flags of the binary and the container.
-          const child = spawn(process.execPath, [...NODE_FLAGS, ...args], {
+          // The controller as shipped: with the Node flags of the binary and the container (or --node-flags).
+          const child = spawn(process.execPath, [...nodeFlags(), ...args], {
             stdio: ['ignore', 'inherit', 'inherit'],
           });
           running = child.pid;
@@ -157,7 +168,7 @@ export interface HostCost {
 /** What fresh hosts cost, started one after the other: start time, sshd's RSS, disk before any system. */
 async function hostCost(count: number): Promise<HostCost> {
   const dir = await mkdtemp(join(tmpdir(), 'reconix-bench-hostcost-'));
-  const hosts = await BenchHosts.create(dir, 'hostcost');
+  const hosts = await BenchHosts.create(dir, 'hostcost', PREFIX);
   try {
     const made: BenchHost[] = [];
     const times: number[] = [];
@@ -214,8 +225,9 @@ async function runFleet(
     const pids = await fleetPids(fleet, made);
     // With moto, a destroy would reach for the cloud resources too: the hosts are swept by PID, moto is reset.
     // Otherwise the deployment's own destroy stops them.
-    if (moto) await destroyHostsUnder(benchProvider(join(stateDir, 'hosts')), join(stateDir, 'hosts'));
-    else await destroyDeployments(stateDir, [name]);
+    if (moto)
+      await destroyHostsUnder(benchProvider(join(stateDir, 'hosts'), PREFIX), join(stateDir, 'hosts'));
+    else await destroyDeployments(stateDir, [name], PREFIX);
     await benchHosts?.destroyAll();
     const left = await stillRunning(pids);
     if (left.length > 0) console.error(`N=${n}: sshd processes left behind: ${left.join(' ')}`);
@@ -234,7 +246,7 @@ async function runFleet(
       await writeFile(fleet.aws.addressMap, '{}');
     }
     if (moto && target === 'ec2') {
-      benchHosts = await BenchHosts.create(stateDir, name);
+      benchHosts = await BenchHosts.create(stateDir, name, PREFIX);
       const limit = pLimit(8);
       const { ms } = await timed(() =>
         Promise.all(machines.map((m) => limit(async () => made.push(await benchHosts!.host(m))))),

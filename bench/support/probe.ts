@@ -5,6 +5,7 @@ import type { ReconcileDeps } from '../../src/observe/run.js';
 import type { Evaluator, HostSession } from '../../src/core/ports.js';
 import { CachingEvaluator } from '../../src/evaluate/cache.js';
 import type { StateBackend } from '../../src/state/backend.js';
+import type { AwsCall, AwsCallHook } from '../../src/providers/aws/index.js';
 
 export interface PhaseSummary {
   calls: number;
@@ -26,10 +27,15 @@ export class Probe {
     try {
       return await fn();
     } finally {
-      const list = this.spans.get(label) ?? [];
-      list.push([start - this.origin, performance.now() - this.origin]);
-      this.spans.set(label, list);
+      this.record(label, start, performance.now());
     }
+  }
+
+  /** One call of `label` from `start` to `end` (performance.now() values). */
+  record(label: string, start: number, end: number): void {
+    const list = this.spans.get(label) ?? [];
+    list.push([start - this.origin, end - this.origin]);
+    this.spans.set(label, list);
   }
 
   summary(): Record<string, PhaseSummary> {
@@ -53,6 +59,18 @@ export class Probe {
     }
     return out;
   }
+}
+
+/** Every AWS call as a phase `aws.<Command>`: what the cloud (or moto) takes, apart from the controller. */
+export function awsPhases(p: Probe): AwsCallHook {
+  const started = new WeakMap<AwsCall, number>();
+  return {
+    before: (call) => void started.set(call, performance.now()),
+    after: (call) => {
+      const start = started.get(call);
+      if (start !== undefined) p.record(`aws.${call.command}`, start, performance.now());
+    },
+  };
 }
 
 function probeSession(s: HostSession, p: Probe): HostSession {

@@ -5,10 +5,14 @@ import { buildDeps } from '../../src/cli/deps.js';
 import { destroy } from '../../src/apply/operations.js';
 import type { NetworkSource } from '../../src/core/ports.js';
 import { silentLogger } from '../../src/util/log.js';
-import { benchProvider, destroyHostsUnder } from './hosts.js';
+import { BENCH_ADDRESS_PREFIX, benchProvider, destroyHostsUnder } from './hosts.js';
 
-export async function destroyDeployments(stateDir: string, names: string[]): Promise<void> {
-  const provider = benchProvider(join(stateDir, 'hosts'));
+export async function destroyDeployments(
+  stateDir: string,
+  names: string[],
+  prefix = BENCH_ADDRESS_PREFIX,
+): Promise<void> {
+  const provider = benchProvider(join(stateDir, 'hosts'), prefix);
   try {
     const deps = await buildDeps({ stateDir, log: silentLogger, extraProviders: [provider] });
     for (const name of names) {

@@ -1,8 +1,8 @@
 // The flags Node runs Reconix with, where Reconix starts Node itself: the installed binary's first line and the
 // container's entry point (both checked against this list by test/unit/cli/node-flags.test.ts).
 //
-// A young generation of 2 MiB semi-spaces instead of V8's 16 MiB: a controller makes short-lived garbage at
-// every host it observes or copies to (SSH packets, JSON, streams), and with 16 MiB semi-spaces that garbage alone
-// kept 30 MB more resident at 300 machines (bench/scale: 133 against 104 MB peak RSS for a first deploy, 126
-// against 97 MB for a no-op resync), for no measurable CPU.
-export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+// V8 sized for memory rather than speed (--optimize-for-size), and a young generation of 2 MiB semi-spaces
+// instead of 16 MiB: a controller makes short-lived garbage at every host it observes or copies to and every cloud
+// resource it lists (SSH packets, JSON, streams), and by default V8 lets the heap grow to about twice what it holds.
+// Measured with bench/scale (BENCHMARKS.md, "Node's flags").
+export const NODE_FLAGS: readonly string[] = ['--optimize-for-size', '--max-semi-space-size=2'];

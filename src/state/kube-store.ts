@@ -157,6 +157,9 @@ export class KubeStateStore implements StateBackend {
       chain = next.catch(() => undefined);
       return next;
     };
+    // As in the file store: a save queued behind the write in progress, not started yet, serves the saves made
+    // meanwhile (it encodes the state when it starts), so that many resources saving at once write a few times.
+    let queued: Promise<void> | undefined;
     // A long build saves nothing for minutes: renew the hold so that nobody takes it for stale.
     const renew = setInterval(() => void enqueue(true).catch(() => undefined), this.renewEveryMs);
     renew.unref();
@@ -164,7 +167,14 @@ export class KubeStateStore implements StateBackend {
       state,
       save: () => {
         if (released) return Promise.reject(new Error(`state of ${id} saved after its lock was released`));
-        return enqueue(true);
+        if (queued) return queued;
+        const next = chain.then(() => {
+          queued = undefined;
+          return writeNow(true);
+        });
+        queued = next;
+        chain = next.catch(() => undefined);
+        return next;
       },
       release: async () => {
         if (released) return;

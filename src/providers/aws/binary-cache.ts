@@ -3,7 +3,8 @@
 // private keys are (files under the state dir, or the NixDeployment's Secret), never in the state or a log.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from './sdk.js';
 import pLimit from 'p-limit';
 import { Reason } from '../../api/conditions.js';
 import { fingerprint, NIX_CACHE_INFO, narinfoKey, narinfoText, narKey } from '../../cache/narinfo.js';
@@ -19,6 +20,8 @@ import { sha256Base16 } from '../../nixstore/nar.js';
 import type { AwsClients } from './clients.js';
 import { aws, hasCode, httpStatus } from './errors.js';
 import type { SecretStore } from './secrets.js';
+
+const { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } = s3Sdk;
 
 export interface S3BinaryCachesOptions {
   clients: AwsClients;

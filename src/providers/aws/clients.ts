@@ -1,6 +1,7 @@
 // AWS clients, one per service and region, with retries and backoff, and hooks that see every call.
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { ec2Sdk, s3Sdk } from './sdk.js';
 
 export interface AwsClients {
   ec2(region: string): EC2Client;
@@ -84,7 +85,7 @@ export function createAwsClients(opts: AwsClientOptions = {}): AwsClients {
     ec2(region) {
       let c = ec2.get(region);
       if (!c) {
-        c = new EC2Client(common(region));
+        c = new ec2Sdk.EC2Client(common(region));
         addHooks(c.middlewareStack as unknown as Stack, 'ec2', region, hooks);
         ec2.set(region, c);
       }
@@ -93,7 +94,7 @@ export function createAwsClients(opts: AwsClientOptions = {}): AwsClients {
     s3(region) {
       let c = s3.get(region);
       if (!c) {
-        c = new S3Client({ ...common(region), forcePathStyle: Boolean(opts.endpoint) });
+        c = new s3Sdk.S3Client({ ...common(region), forcePathStyle: Boolean(opts.endpoint) });
         addHooks(c.middlewareStack as unknown as Stack, 's3', region, hooks);
         s3.set(region, c);
       }

@@ -1,11 +1,13 @@
 // The AWS resource manager: key pairs, security groups, volumes, elastic IPs and buckets of a deployment,
-// reconciled in dependency order before the machines, each create preceded by a recorded token. Instances are the
-// ec2 target's: this returns the facts it needs about the resources.
+// reconciled before the machines, one dependency level after the other and a few of a level at once, each create
+// preceded by a recorded token. Instances are the ec2 target's: this returns the facts it needs about the resources.
+import pLimit from 'p-limit';
 import { Reason } from '../../api/conditions.js';
 import { failureOf, ReconixError } from '../../core/errors.js';
 import type { ResourceRecord } from '../../core/model.js';
 import { creationOrder, planResource, toChange } from '../../plan/resources.js';
 import { systemClock } from '../../core/clock.js';
+import { canonicalJson } from '../../util/json.js';
 import {
   type Clock,
   type ResourceChange,
@@ -18,7 +20,8 @@ import type { Ec2Facts } from './facts.js';
 import { newToken } from './instances/record.js';
 import { keyPairKeyFile } from './kinds/key-pairs.js';
 import type { Found, KindContext } from './kinds/kind.js';
-import { awsName, factsOf, keyOf, kindOf, matchSpec, observeKinds } from './registry.js';
+import type { ResourceFacts } from './refs.js';
+import { awsName, factsOf, FoundIndex, keyOf, kindOf, matchSpec, observeKinds, setFact } from './registry.js';
 import type { SecretStore } from './secrets.js';
 import { isAwsType, parseResources, type ResourceSpec } from './spec.js';
 import { destroyAll, obsolete } from './teardown.js';
@@ -33,6 +36,41 @@ export interface AwsResourceOptions {
   allowRecreate?: boolean;
   /** Destroy resources that left the spec. */
   killObsolete?: boolean;
+  /** Resources of one dependency level reconciled at once (default 16). */
+  parallel?: number;
+}
+
+/** AWS (and moto) throttle: a few calls at once, each retried with backoff by the client, are enough. */
+const PARALLEL = 16;
+
+/** One reconcile of the resources: what every resource's step reads and writes. */
+interface Pass {
+  ctx: ResourceContext;
+  kctx: KindContext;
+  apply: boolean;
+  /** What references resolve to, kept in line with the records as they are written. */
+  facts: ResourceFacts;
+  /**
+   * Saves of what AWS answered, waited for once at the end: a record without its id is found again by its token,
+   * so only the token's save must come before the next call, and one write covers the answers of many resources.
+   */
+  answered: Set<Promise<void>>;
+}
+
+/** The keys in creation order, by depth: a resource's level comes after the levels of all it refers to. */
+function levels(order: readonly string[], specs: Record<string, ResourceSpec>): string[][] {
+  const depth = new Map<string, number>();
+  const out: string[][] = [];
+  for (const key of order) {
+    let d = 0;
+    for (const dep of specs[key]!.deps) {
+      const x = dep === key ? undefined : depth.get(dep);
+      if (x !== undefined) d = Math.max(d, x + 1);
+    }
+    depth.set(key, d);
+    (out[d] ??= []).push(key);
+  }
+  return out;
 }
 
 export class AwsResourceManager implements ResourceManager {
@@ -67,29 +105,48 @@ export class AwsResourceManager implements ResourceManager {
       throw new ReconixError(Reason.InvalidManifest, (err as Error).message, { reaction: 'stall' });
     }
     const kctx = this.kctx(ctx);
-    const found = await observeKinds(kctx, Object.values(specs), records);
-    const changes: ResourceChange[] = [];
+    const observed = await observeKinds(kctx, Object.values(specs), records);
+    const found = new Map([...observed].map(([type, list]) => [type, new FoundIndex(list)]));
+    const none = new FoundIndex([]);
+    const pass: Pass = { ctx, kctx, apply, facts: factsOf(ctx.state.resources), answered: new Set() };
+    const done = new Map<string, ResourceChange>();
     const failed = new Map<string, Error>();
-    for (const key of order) {
-      const spec = specs[key]!;
-      const blocker = spec.deps.find((d) => failed.has(d));
-      if (blocker) {
-        changes.push({ resource: key, action: 'unchanged', note: `skipped: ${blocker} failed` });
-        failed.set(key, new SkippedResource(key, blocker));
-        continue;
-      }
-      try {
-        changes.push(await this.one(kctx, ctx, spec, found.get(spec.type) ?? [], apply));
-      } catch (err) {
-        failed.set(key, err as Error);
-        changes.push({ resource: key, action: 'unchanged', note: `failed: ${(err as Error).message}` });
-      }
+    const limit = pLimit(Math.max(1, this.o.parallel ?? PARALLEL));
+    // One level at a time, its resources at once: everything a resource refers to is made (or failed) before it.
+    for (const level of levels(order, specs)) {
+      await Promise.all(
+        level.map((key) =>
+          limit(async () => {
+            const spec = specs[key]!;
+            const blocker = spec.deps.find((d) => failed.has(d));
+            if (blocker) {
+              done.set(key, { resource: key, action: 'unchanged', note: `skipped: ${blocker} failed` });
+              failed.set(key, new SkippedResource(key, blocker));
+              return;
+            }
+            try {
+              done.set(key, await this.one(pass, spec, found.get(spec.type) ?? none));
+            } catch (err) {
+              failed.set(key, err as Error);
+              done.set(key, {
+                resource: key,
+                action: 'unchanged',
+                note: `failed: ${(err as Error).message}`,
+              });
+            }
+          }),
+        ),
+      );
     }
+    await Promise.all(pass.answered);
+    const changes = order.map((key) => done.get(key)!);
+    // In creation order, whichever finished first: the error says the same for the same failures.
+    const failures = new Map(order.filter((k) => failed.has(k)).map((k) => [k, failed.get(k)!]));
     const inSpec = (key: string) => specs[key] !== undefined;
     changes.push(
-      ...(await obsolete(kctx, ctx, inSpec, { apply, killObsolete: this.o.killObsolete ?? false }, failed)),
+      ...(await obsolete(kctx, ctx, inSpec, { apply, killObsolete: this.o.killObsolete ?? false }, failures)),
     );
-    const errors = [...failed.values()].filter((e) => !(e instanceof SkippedResource));
+    const errors = [...failures.values()].filter((e) => !(e instanceof SkippedResource));
     if (errors.length > 0) {
       const first = errors[0]!;
       throw new ReconixError(Reason.CloudError, errors.map((e) => e.message).join('; '), {
@@ -100,22 +157,12 @@ export class AwsResourceManager implements ResourceManager {
     return { changes, facts: this.facts(ctx) };
   }
 
-  private async one(
-    kctx: KindContext,
-    ctx: ResourceContext,
-    spec: ResourceSpec,
-    found: Found[],
-    apply: boolean,
-  ): Promise<ResourceChange> {
+  private async one(p: Pass, spec: ResourceSpec, found: FoundIndex): Promise<ResourceChange> {
+    const { ctx, kctx } = p;
     const kind = kindOf(spec.type);
     const rec = ctx.state.resources[spec.key];
     const f = matchSpec(spec, rec, found);
-    const want = {
-      key: spec.key,
-      type: spec.type,
-      deps: spec.deps,
-      attrs: kind.desired(spec, factsOf(ctx.state.resources)),
-    };
+    const want = { key: spec.key, type: spec.type, deps: spec.deps, attrs: kind.desired(spec, p.facts) };
     const step = planResource(
       want,
       f && { id: f.id, attrs: f.attrs },
@@ -124,16 +171,15 @@ export class AwsResourceManager implements ResourceManager {
       this.o.allowRecreate ?? false,
     );
     const change = toChange(step);
-    if (!apply || step.blocked) return change;
-    if (f && step.adopt) await this.record(ctx, spec, f);
-    if (step.action === 'unchanged' && f) await this.record(ctx, spec, f);
-    if (step.action === 'update' && f) {
-      await this.record(ctx, spec, await kind.update(kctx, spec, f, factsOf(ctx.state.resources)));
-    }
+    if (!p.apply || step.blocked) return change;
+    if (f && step.adopt) this.record(p, spec, f);
+    if (step.action === 'unchanged' && f) this.record(p, spec, f);
+    if (step.action === 'update' && f) this.record(p, spec, await kind.update(kctx, spec, f, p.facts));
     if (step.action === 'replace' && f) {
       const old = ctx.state.resources[spec.key] ?? this.asRecord(spec, f);
       await kind.destroy(kctx, { ...old, id: f.id }, { deleteNonEmptyBuckets: false });
       delete ctx.state.resources[spec.key];
+      setFact(p.facts, spec.type, spec.name, undefined);
       await ctx.save();
     }
     if (step.action === 'create' || step.action === 'replace') {
@@ -147,8 +193,10 @@ export class AwsResourceManager implements ResourceManager {
         facts: { region: spec.region, ...(name ? { name } : {}), ...kind.recordFacts?.(spec) },
         createdAt: this.clock.now().toISOString(),
       };
-      await ctx.save(); // the token is on disk before the create call
-      await this.record(ctx, spec, await kind.create(kctx, spec, factsOf(ctx.state.resources), token), token);
+      setFact(p.facts, spec.type, spec.name, undefined);
+      // The token is on disk before the create call: the save settles only once a write made after it is done.
+      await ctx.save();
+      this.record(p, spec, await kind.create(kctx, spec, p.facts, token), token);
     }
     ctx.log.info('resource reconciled', {
       deployment: ctx.deployment,
@@ -162,10 +210,10 @@ export class AwsResourceManager implements ResourceManager {
     return { type: spec.type, name: spec.name, id: f.id, facts: { ...f.facts, region: spec.region } };
   }
 
-  private async record(ctx: ResourceContext, spec: ResourceSpec, f: Found, token?: string): Promise<void> {
-    const prev = ctx.state.resources[spec.key];
+  private record(p: Pass, spec: ResourceSpec, f: Found, token?: string): void {
+    const prev = p.ctx.state.resources[spec.key];
     const tok = token ?? f.token ?? prev?.token;
-    ctx.state.resources[spec.key] = {
+    const next: ResourceRecord = {
       type: spec.type,
       name: spec.name,
       ...(tok ? { token: tok } : {}),
@@ -173,7 +221,13 @@ export class AwsResourceManager implements ResourceManager {
       facts: { ...f.facts, region: spec.region, ...kindOf(spec.type).recordFacts?.(spec) },
       createdAt: prev?.createdAt ?? this.clock.now().toISOString(),
     };
-    await ctx.save();
+    p.ctx.state.resources[spec.key] = next;
+    setFact(p.facts, spec.type, spec.name, next);
+    // A resync that finds the resource as recorded has nothing to write.
+    if (prev && canonicalJson(prev) === canonicalJson(next)) return;
+    const saved = p.ctx.save();
+    saved.catch(() => undefined); // seen where the pass waits for it
+    p.answered.add(saved);
   }
 
   /** What the ec2 target needs of the resources: their facts, the declared ones' regions, the key files. */

@@ -43,6 +43,17 @@ export function factsOf(resources: Record<string, ResourceRecord>): ResourceFact
   return facts;
 }
 
+/** Bring `facts` in line with one resource's record: its facts with the id, or none while it has no id. */
+export function setFact(
+  facts: ResourceFacts,
+  type: string,
+  name: string,
+  r: ResourceRecord | undefined,
+): void {
+  if (r?.id) (facts[type] ??= {})[name] = { ...r.facts, id: r.id };
+  else if (facts[type]) delete facts[type][name];
+}
+
 /** List every kind in every region it is used in, all at once; found objects by type. */
 export async function observeKinds(
   kctx: KindContext,
@@ -71,6 +82,47 @@ export async function observeKinds(
 }
 
 /**
+ * The objects found, looked up by what records and specs are matched on (region and id, token, tags, AWS name),
+ * so that matching K resources against K objects is not K times K. Each lookup gives the first object in listing
+ * order that fits, as a search of the list would.
+ */
+export class FoundIndex {
+  private readonly first = new Map<string, Found>();
+
+  constructor(found: readonly Found[]) {
+    for (const f of found) {
+      const region = f.facts.region;
+      if (typeof region !== 'string') continue;
+      this.put(['id', region, f.id, f.logical ?? ''], f);
+      if (f.token) this.put(['token', region, f.token], f);
+      if (f.logical) this.put(['logical', region, f.logical], f);
+      if (f.awsName) this.put(['name', region, f.awsName], f);
+      if (f.awsName && !f.logical) this.put(['untagged', region, f.awsName], f);
+    }
+  }
+
+  private put(parts: string[], f: Found): void {
+    const k = parts.join('\0');
+    if (!this.first.has(k)) this.first.set(k, f);
+  }
+
+  /** The object with id `id` tagged as `logical` (untagged: ''). */
+  byId = (region: string, id: string, logical: string) => this.get(['id', region, id, logical]);
+  byToken = (region: string, token: string) => this.get(['token', region, token]);
+  byLogical = (region: string, logical: string) => this.get(['logical', region, logical]);
+  /** Any object with this AWS name; `untagged`: only one without Reconix's tags. */
+  byName = (region: string, name: string, untagged = false) =>
+    this.get([untagged ? 'untagged' : 'name', region, name]);
+
+  private get(parts: string[]): Found | undefined {
+    return this.first.get(parts.join('\0'));
+  }
+}
+
+const indexOf = (found: readonly Found[] | FoundIndex): FoundIndex =>
+  found instanceof FoundIndex ? found : new FoundIndex(found);
+
+/**
  * The object that is a record's: by id (tagged as this resource: the recorded id alone may have been edited), by
  * token, by tags, or, for a create cut short before the object could be tagged (S3), untagged under the name the
  * record holds.
@@ -79,17 +131,17 @@ export function matchRecord(
   key: string,
   region: string,
   rec: ResourceRecord | undefined,
-  found: readonly Found[],
+  found: readonly Found[] | FoundIndex,
 ): Found | undefined {
-  const inRegion = found.filter((f) => f.facts.region === region);
+  const idx = indexOf(found);
   const hit =
-    (rec?.id && inRegion.find((f) => f.id === rec.id && f.logical === key)) ||
-    (rec?.token && inRegion.find((f) => f.token === rec.token)) ||
-    inRegion.find((f) => f.logical === key);
+    (rec?.id && idx.byId(region, rec.id, key)) ||
+    (rec?.token && idx.byToken(region, rec.token)) ||
+    idx.byLogical(region, key);
   if (hit) return hit;
   const name = rec?.facts.name;
   const cutShort = rec?.token && !rec.id && typeof name === 'string';
-  const byName = cutShort ? inRegion.find((f) => f.awsName === name && !f.logical) : undefined;
+  const byName = cutShort ? idx.byName(region, name, true) : undefined;
   return byName && rec?.token ? { ...byName, token: rec.token } : undefined;
 }
 
@@ -97,12 +149,13 @@ export function matchRecord(
 export function matchSpec(
   spec: ResourceSpec,
   rec: ResourceRecord | undefined,
-  found: readonly Found[],
+  found: readonly Found[] | FoundIndex,
 ): Found | undefined {
-  const hit = matchRecord(spec.key, spec.region, rec, found);
+  const idx = indexOf(found);
+  const hit = matchRecord(spec.key, spec.region, rec, idx);
   if (hit) return hit;
   const name = awsName(spec);
-  if (!name || !found.some((f) => f.facts.region === spec.region && f.awsName === name)) return undefined;
+  if (!name || !idx.byName(spec.region, name)) return undefined;
   throw new ReconixError(
     Reason.CloudError,
     `${spec.key}: ${name} exists in AWS but is not this deployment's (no reconix:name tag for ${spec.key}); ` +

@@ -1,13 +1,8 @@
 // The ec2 target's drift pass: instances that exist but differ from their machine's spec are changed in place
 // where EC2 allows it (tags, groups, address, volumes; the type by stop, modify, start when a reboot is allowed),
 // else replaced when allowed; duplicates tagged for a machine are terminated.
-import {
-  ModifyInstanceAttributeCommand,
-  StartInstancesCommand,
-  StopInstancesCommand,
-  TerminateInstancesCommand,
-  type Instance,
-} from '@aws-sdk/client-ec2';
+import type { Instance } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../sdk.js';
 import type { MachinePhysical } from '../../../core/model.js';
 import {
   destroyChange,
@@ -26,6 +21,13 @@ import { fromTagList, userTags } from '../tags.js';
 import { completeInstance, groupIds, listInstances, waitState } from './ec2.js';
 import { matchInstance, parseInstanceRecord, stateOf, strays, type InstanceRecord } from './record.js';
 import { parseInstance, type InstanceSpec } from './spec.js';
+
+const {
+  ModifyInstanceAttributeCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+} = ec2Sdk;
 
 export interface InstanceDriftOptions {
   kctx: KindContext;

@@ -1,16 +1,6 @@
 // EC2 calls about instances: the batched listing, launch, completion (address, volumes), power.
-import {
-  AssociateAddressCommand,
-  AttachVolumeCommand,
-  DescribeAddressesCommand,
-  DescribeInstanceAttributeCommand,
-  DescribeInstancesCommand,
-  DescribeSecurityGroupsCommand,
-  RunInstancesCommand,
-  type BlockDeviceMapping,
-  type Instance,
-  type RunInstancesCommandInput,
-} from '@aws-sdk/client-ec2';
+import type { BlockDeviceMapping, Instance, RunInstancesCommandInput } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../sdk.js';
 import { Reason } from '../../../api/conditions.js';
 import { ReconixError } from '../../../core/errors.js';
 import type { Clock } from '../../../core/ports.js';
@@ -20,6 +10,16 @@ import { resolve, UNKNOWN, type ResourceFacts } from '../refs.js';
 import { deploymentFilter, ownTags, tagSpecs } from '../tags.js';
 import { stateOf } from './record.js';
 import type { InstanceSpec } from './spec.js';
+
+const {
+  AssociateAddressCommand,
+  AttachVolumeCommand,
+  DescribeAddressesCommand,
+  DescribeInstanceAttributeCommand,
+  DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
+  RunInstancesCommand,
+} = ec2Sdk;
 
 /** Every instance of a deployment in a region: one call (more only past 1000 instances). */
 export async function listInstances(

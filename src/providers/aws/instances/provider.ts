@@ -1,7 +1,7 @@
 // The `ec2` target, the one owner of the deployment's instances from launch to termination: created crash-safely
 // (token recorded first, looked up by token and tags before any launch), observed with one listing per region,
 // host key handed over in the user data; started, stopped, rebooted, changed or replaced (drift.ts), terminated.
-import { RebootInstancesCommand, StopInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../sdk.js';
 import { Reason } from '../../../api/conditions.js';
 import { ReconixError } from '../../../core/errors.js';
 import type { MachinePhysical, MachineRecord, TargetObservation, TargetRecord } from '../../../core/model.js';
@@ -36,6 +36,8 @@ import { reconcileInstances } from './drift.js';
 import { settleInstance, type SettleDeps } from './settle.js';
 import { checkReferences, parseInstance, type InstanceSpec } from './spec.js';
 import { observation, view, type AddressOverride, type AddressOverrides } from './view.js';
+
+const { RebootInstancesCommand, StopInstancesCommand, TerminateInstancesCommand } = ec2Sdk;
 
 export type { AddressOverride, AddressOverrides };
 

@@ -1,6 +1,7 @@
 // Bringing a launched or found instance into its record: adopted, running, completed with what its machine asks
 // for (address, volumes), and marked ready. Every path that makes an instance run ends here.
-import { StartInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
+import type { Instance } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../sdk.js';
 import type { Clock, TargetContext } from '../../../core/ports.js';
 import type { AwsClients } from '../clients.js';
 import { aws } from '../errors.js';
@@ -9,6 +10,8 @@ import type { SecretStore } from '../secrets.js';
 import { completeInstance, describeInstance, userDataOf, waitState } from './ec2.js';
 import { hostKeyFromUserData, hostKeySecret, stateOf, toTarget, type InstanceRecord } from './record.js';
 import type { InstanceSpec } from './spec.js';
+
+const { StartInstancesCommand } = ec2Sdk;
 
 export interface SettleDeps {
   clients: AwsClients;

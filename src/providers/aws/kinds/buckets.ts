@@ -1,6 +1,17 @@
 // s3Buckets: found by name (S3 cannot filter by tag), tagged right after creation; policy, versioning, lifecycle
 // and tags change in place. A bucket that still holds objects is deleted only when the user says so.
-import {
+import type { LifecycleRule } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../sdk.js';
+import { Reason } from '../../../api/conditions.js';
+import { ReconixError } from '../../../core/errors.js';
+import { sameJson } from '../../../plan/resources.js';
+import { aws, hasCode, httpStatus } from '../errors.js';
+import { canonicalJson } from '../../../util/json.js';
+import type { BucketSpec } from '../spec.js';
+import { fromTagList, ownTags, toTagList, userTags, TAG_DEPLOYMENT, TAG_NAME, TAG_TOKEN } from '../tags.js';
+import { regionOf, type Found, type KindContext, type ResourceKind } from './kind.js';
+
+const {
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteBucketLifecycleCommand,
@@ -16,16 +27,7 @@ import {
   PutBucketPolicyCommand,
   PutBucketTaggingCommand,
   PutBucketVersioningCommand,
-  type LifecycleRule,
-} from '@aws-sdk/client-s3';
-import { Reason } from '../../../api/conditions.js';
-import { ReconixError } from '../../../core/errors.js';
-import { sameJson } from '../../../plan/resources.js';
-import { aws, hasCode, httpStatus } from '../errors.js';
-import { canonicalJson } from '../../../util/json.js';
-import type { BucketSpec } from '../spec.js';
-import { fromTagList, ownTags, toTagList, userTags, TAG_DEPLOYMENT, TAG_NAME, TAG_TOKEN } from '../tags.js';
-import { regionOf, type Found, type KindContext, type ResourceKind } from './kind.js';
+} = s3Sdk;
 
 const absent = (err: unknown, ...codes: string[]) => hasCode(err, ...codes);
 

@@ -1,16 +1,18 @@
 // elasticIPs: addresses allocated in the VPC domain; machines refer to them with deployment.ec2.elasticIPv4.
-import {
-  AllocateAddressCommand,
-  DescribeAddressesCommand,
-  DisassociateAddressCommand,
-  ReleaseAddressCommand,
-  type Address,
-} from '@aws-sdk/client-ec2';
+import type { Address } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../sdk.js';
 import { aws, hasCode } from '../errors.js';
 import type { ElasticIpSpec } from '../spec.js';
 import { deploymentFilter, fromTagList, ownTags, tagSpecs, userTags, TAG_NAME, TAG_TOKEN } from '../tags.js';
 import { regionOf, type Found, type KindContext, type ResourceKind } from './kind.js';
 import { retagAndDescribe } from './tagging.js';
+
+const {
+  AllocateAddressCommand,
+  DescribeAddressesCommand,
+  DisassociateAddressCommand,
+  ReleaseAddressCommand,
+} = ec2Sdk;
 
 function found(region: string, a: Address): Found {
   const tags = fromTagList(a.Tags);

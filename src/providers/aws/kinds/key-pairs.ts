@@ -1,11 +1,7 @@
 // ec2KeyPairs: the key is made here and only its public half goes to AWS. The private half is a 0600 file that
 // only Reconix reads (named after the create call's token, so a retried create imports the same key).
-import {
-  DeleteKeyPairCommand,
-  DescribeKeyPairsCommand,
-  ImportKeyPairCommand,
-  type KeyPairInfo,
-} from '@aws-sdk/client-ec2';
+import type { KeyPairInfo } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../sdk.js';
 import type { ResourceRecord } from '../../../core/model.js';
 import { aws, hasCode } from '../errors.js';
 import { generateEd25519, publicKeyOf } from '../keys.js';
@@ -14,6 +10,8 @@ import type { SecretStore } from '../secrets.js';
 import type { KeyPairSpec } from '../spec.js';
 import { deploymentFilter, fromTagList, ownTags, tagSpecs, TAG_NAME, TAG_TOKEN } from '../tags.js';
 import { regionOf, type Found, type KindContext, type ResourceKind } from './kind.js';
+
+const { DeleteKeyPairCommand, DescribeKeyPairsCommand, ImportKeyPairCommand } = ec2Sdk;
 
 /** The secret holding a key pair's private key. */
 export function keyPairSecret(key: string, token: string): string {

@@ -1,13 +1,6 @@
 // ec2SecurityGroups: ingress rules from CIDR ranges or other groups, changed in place rule by rule.
-import {
-  AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
-  DeleteSecurityGroupCommand,
-  DescribeSecurityGroupsCommand,
-  RevokeSecurityGroupIngressCommand,
-  type IpPermission,
-  type SecurityGroup,
-} from '@aws-sdk/client-ec2';
+import type { IpPermission, SecurityGroup } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../sdk.js';
 import type { ResourceRecord } from '../../../core/model.js';
 import { aws, eventually, hasCode } from '../errors.js';
 import { resolve, type ResourceFacts } from '../refs.js';
@@ -15,6 +8,14 @@ import type { RuleSpec, SecurityGroupSpec } from '../spec.js';
 import { deploymentFilter, fromTagList, ownTags, tagSpecs, userTags, TAG_NAME, TAG_TOKEN } from '../tags.js';
 import { regionOf, type Found, type KindContext, type ResourceKind } from './kind.js';
 import { retagAndDescribe } from './tagging.js';
+
+const {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  RevokeSecurityGroupIngressCommand,
+} = ec2Sdk;
 
 /** One ingress rule, flat: what the spec says and what AWS lists compare as equal values. */
 export interface FlatRule {
@@ -101,7 +102,14 @@ async function describe(
   return out.SecurityGroups?.[0];
 }
 
-async function setRules(ctx: KindContext, region: string, id: string, have: FlatRule[], want: FlatRule[]) {
+/** Whether any rule had to change. */
+async function setRules(
+  ctx: KindContext,
+  region: string,
+  id: string,
+  have: FlatRule[],
+  want: FlatRule[],
+): Promise<boolean> {
   const key = (r: FlatRule) => ruleText(r);
   const wanted = new Set(want.map(key));
   const had = new Set(have.map(key));
@@ -123,6 +131,7 @@ async function setRules(ctx: KindContext, region: string, id: string, have: Flat
       if (!hasCode(err, 'InvalidPermission.Duplicate')) throw err;
     }
   }
+  return revoke.length > 0 || add.length > 0;
 }
 
 export const securityGroups: ResourceKind<SecurityGroupSpec> & {
@@ -173,7 +182,7 @@ export const securityGroups: ResourceKind<SecurityGroupSpec> & {
 
   async update(ctx, spec, f, facts) {
     const want = desiredRules(spec.rules, facts);
-    await aws(`${spec.key}: updating the rules of ${f.id}`, () =>
+    const changed = await aws(`${spec.key}: updating the rules of ${f.id}`, () =>
       setRules(ctx, spec.region, f.id, (f.attrs.rules as FlatRule[] | undefined) ?? [], want),
     );
     return retagAndDescribe(
@@ -182,6 +191,7 @@ export const securityGroups: ResourceKind<SecurityGroupSpec> & {
       f,
       () => describe(ctx, spec.region, f.id),
       (g) => found(spec.region, g),
+      changed,
     );
   },
 

@@ -1,8 +1,10 @@
 // User tags on EC2 objects, changed in place (Reconix's own tags are never touched here).
-import { CreateTagsCommand, DeleteTagsCommand } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../sdk.js';
 import { aws } from '../errors.js';
 import { tagDelta, toTagList, type Tags } from '../tags.js';
 import type { Found, KindContext } from './kind.js';
+
+const { CreateTagsCommand, DeleteTagsCommand } = ec2Sdk;
 
 export async function syncTags(
   ctx: KindContext,
@@ -11,7 +13,7 @@ export async function syncTags(
   id: string,
   current: Tags,
   desired: Tags,
-): Promise<void> {
+): Promise<boolean> {
   const { set, remove } = tagDelta(current, desired);
   const ec2 = ctx.clients.ec2(region);
   if (Object.keys(set).length > 0) {
@@ -24,11 +26,13 @@ export async function syncTags(
       ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: remove.map((Key) => ({ Key })) })),
     );
   }
+  return Object.keys(set).length > 0 || remove.length > 0;
 }
 
 /**
  * The end of an in-place update: bring the user tags of `f` in line with `spec`, then describe the object again
- * (`f` stays if it cannot be found any more).
+ * (`f` stays if it cannot be found any more). `changed: false` says the update changed nothing else: when the tags
+ * need no change either, `f` is the object as it is, and no call is made for it.
  */
 export async function retagAndDescribe<T>(
   ctx: KindContext,
@@ -36,8 +40,11 @@ export async function retagAndDescribe<T>(
   f: Found,
   describe: () => Promise<T | undefined>,
   toFound: (described: T) => Found,
+  changed = true,
 ): Promise<Found> {
-  await syncTags(ctx, spec.region, spec.key, f.id, (f.attrs.tags as Tags | undefined) ?? {}, spec.tags);
+  const tags = (f.attrs.tags as Tags | undefined) ?? {};
+  const retagged = await syncTags(ctx, spec.region, spec.key, f.id, tags, spec.tags);
+  if (!changed && !retagged) return f;
   const described = await aws(`${spec.key}: describing ${f.id}`, describe);
   return described ? toFound(described) : f;
 }

@@ -1,17 +1,19 @@
 // ebsVolumes: made with the create call's token as ClientToken; size, type and IOPS change in place.
-import {
-  CreateVolumeCommand,
-  DeleteVolumeCommand,
-  DescribeVolumesCommand,
-  DetachVolumeCommand,
-  ModifyVolumeCommand,
-  type Volume,
-} from '@aws-sdk/client-ec2';
+import type { Volume } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../sdk.js';
 import { aws, eventually, hasCode, waitFor } from '../errors.js';
 import type { VolumeSpec } from '../spec.js';
 import { deploymentFilter, fromTagList, ownTags, tagSpecs, userTags, TAG_NAME, TAG_TOKEN } from '../tags.js';
 import { regionOf, type Found, type KindContext, type ResourceKind } from './kind.js';
 import { syncTags } from './tagging.js';
+
+const {
+  CreateVolumeCommand,
+  DeleteVolumeCommand,
+  DescribeVolumesCommand,
+  DetachVolumeCommand,
+  ModifyVolumeCommand,
+} = ec2Sdk;
 
 function found(region: string, v: Volume): Found {
   const tags = fromTagList(v.Tags);
