@@ -173,5 +173,8 @@ export async function evaluateInBatches<T>(o: BatchOptions<T>): Promise<Record<s
       reaction: 'retry',
     });
   }
-  return result;
+  // In the machines' order, whichever batch finished first: plans and reports list machines in this order.
+  const ordered: Record<string, T> = {};
+  for (const m of o.machines) if (Object.hasOwn(result, m)) ordered[m] = result[m]!;
+  return ordered;
 }

@@ -1,0 +1,31 @@
+// Batches finish in any order; the systems come back in the machines' order, which plans and reports follow.
+import assert from 'node:assert/strict';
+import { EvalMemory, evaluateInBatches } from '../../../src/evaluate/batches.js';
+
+describe('evaluating in batches', () => {
+  it('returns the machines in the order asked, whichever batch finished first', async () => {
+    const machines = ['a', 'b', 'c', 'd', 'e'];
+    // A known cost, so that two batches run at once: a, b, c and then d, e.
+    const memory = new EvalMemory();
+    memory.recordBase('order', 100 * 2 ** 20);
+    memory.record('order', { size: 1, peak: 101 * 2 ** 20 });
+    memory.record('order', { size: 2, peak: 102 * 2 ** 20 });
+    const batches: string[][] = [];
+    const result = await evaluateInBatches({
+      deployment: 'order',
+      machines,
+      budget: 2 ** 30,
+      workers: 2,
+      memory,
+      // The first batch is the slowest: the later ones finish before it.
+      run: async (batch) => {
+        batches.push(batch);
+        await new Promise((r) => setTimeout(r, batch.includes('a') ? 50 : 1));
+        return { value: Object.fromEntries(batch.map((m) => [m, m.toUpperCase()])), peak: undefined };
+      },
+    });
+    assert.ok(batches.length >= 2 && batches[0]!.includes('a'), JSON.stringify(batches));
+    assert.deepEqual(Object.keys(result), machines);
+    assert.deepEqual(Object.values(result), ['A', 'B', 'C', 'D', 'E']);
+  });
+});
