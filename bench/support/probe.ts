@@ -134,8 +134,11 @@ export function probeDeps(deps: ReconcileDeps, p: Probe): ReconcileDeps {
       nar: (path) => store.nar(path),
     },
     connector: {
-      connect: async (endpoint, auth, check) =>
-        probeSession(await p.time('host.connect', () => connector.connect(endpoint, auth, check)), p),
+      connect: async (endpoint, auth, check, options) =>
+        probeSession(
+          await p.time('host.connect', () => connector.connect(endpoint, auth, check, options)),
+          p,
+        ),
     },
     state: probeState(deps.state, p),
   };

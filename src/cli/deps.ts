@@ -2,12 +2,12 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SshHostConnector } from '../ssh/index.js';
+import { ConnectionPool, SshHostConnector } from '../ssh/index.js';
 import { LocalTargetProvider } from '../providers/local/index.js';
 import { NoneTargetProvider } from '../providers/none.js';
 import type { ClientKey, ReconcileDeps } from '../observe/run.js';
 import { systemClock } from '../core/clock.js';
-import { type Logger, type TargetProvider } from '../core/ports.js';
+import { type HostConnector, type Logger, type TargetProvider } from '../core/ports.js';
 import { NixEvaluator } from '../evaluate/index.js';
 import { CachingEvaluator } from '../evaluate/cache.js';
 import { EvalMemory } from '../evaluate/batches.js';
@@ -71,6 +71,11 @@ export interface DepsOptions {
   /** Take evaluations whose inputs did not change from the cache (default); false evaluates every time. */
   evalCache?: boolean;
   timeouts?: DepsTimeouts;
+  /**
+   * Keep SSH connections open between reconciles for this long unused (a controller's resyncs then reuse them);
+   * absent or 0, every reconcile closes the connections it opened, as a one-shot command must.
+   */
+  keepConnectionsMs?: number;
 }
 
 /**
@@ -83,6 +88,16 @@ export interface DepsTimeouts {
   copyMs?: number;
   evalMemory?: number;
   evalWorkers?: number;
+}
+
+function connector(t: DepsTimeouts, keepMs: number | undefined): HostConnector {
+  const ssh = new SshHostConnector(t.copyMs === undefined ? {} : { copyTimeoutMs: t.copyMs });
+  return keepMs ? new ConnectionPool(ssh, { idleMs: keepMs }) : ssh;
+}
+
+/** Close the connections a controller's deps keep between reconciles (none for a one-shot command's). */
+export function closeConnections(deps: Pick<ReconcileDeps, 'connector'>): void {
+  if (deps.connector instanceof ConnectionPool) deps.connector.close();
 }
 
 export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
@@ -123,7 +138,7 @@ export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {
           }),
     store,
     providers,
-    connector: new SshHostConnector(t.copyMs === undefined ? {} : { copyTimeoutMs: t.copyMs }),
+    connector: connector(t, opts.keepConnectionsMs),
     state: new FileStateStore(opts.stateDir),
     clientKey: await clientKey(opts.stateDir),
     readKeyFile: (p) => fs.readFile(p, 'utf8'),

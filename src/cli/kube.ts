@@ -5,7 +5,7 @@ import { ReconixMetrics } from '../metrics/metrics.js';
 import { gitRevision } from '../source/load.js';
 import { runKubeController, type KubeRunOptions } from '../controller/kube/run.js';
 import { logger, type LogFormat } from '../util/log.js';
-import { buildDeps, type DepsTimeouts } from './deps.js';
+import { buildDeps, closeConnections, type DepsTimeouts } from './deps.js';
 import type { AwsSettings } from './aws.js';
 import { lazyAws, type AwsBundle } from './lazy-aws.js';
 import { createHash } from 'node:crypto';
@@ -13,6 +13,8 @@ import { FleetBoard } from '../fleet/board.js';
 
 export interface KubeCommandOptions {
   stateDir: string;
+  /** SSH connections kept open between resyncs while unused this long; 0 closes them after each reconcile. */
+  keepConnectionsMs?: number;
   listen: string;
   concurrency: number;
   kubeconfig?: string;
@@ -59,6 +61,7 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
     log,
     evalCache: o.evalCache !== false,
     ...(o.timeouts ? { timeouts: o.timeouts } : {}),
+    ...(o.keepConnectionsMs ? { keepConnectionsMs: o.keepConnectionsMs } : {}),
   });
   const depsFor = awsDepsFor(o.stateDir, { ...o.aws });
   const running = await runKubeController({
@@ -94,6 +97,7 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
   const stop = async () => {
     log.info('controller stopping');
     await running.stop();
+    closeConnections(baseDeps);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());

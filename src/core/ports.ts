@@ -184,8 +184,21 @@ export interface HostSession {
   close(): void;
 }
 
+export interface ConnectOptions {
+  /**
+   * A new connection, never one kept from before: what a confirmation that the host still accepts connections
+   * needs (magic rollback).
+   */
+  fresh?: boolean;
+}
+
 export interface HostConnector {
-  connect(endpoint: SshEndpoint, auth: SshAuth, check: HostKeyCheck): Promise<HostSession>;
+  connect(
+    endpoint: SshEndpoint,
+    auth: SshAuth,
+    check: HostKeyCheck,
+    options?: ConnectOptions,
+  ): Promise<HostSession>;
 }
 
 /** Context a target provider gets for one call. */

@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import { Reason } from '../api/conditions.js';
 import { ReconixError } from '../core/errors.js';
 import type { PhysicalView, SshEndpoint } from '../core/model.js';
-import type { HostSession } from '../core/ports.js';
+import type { ConnectOptions, HostSession } from '../core/ports.js';
 import { evaluateSystems, type DesiredSystems } from '../evaluate/systems.js';
 import type {
   Configured,
@@ -75,6 +75,7 @@ export async function connectHost(
   physical: PhysicalView,
   name: string,
   observed?: SshEndpoint,
+  options: ConnectOptions = {},
 ): Promise<HostSession> {
   const { deps } = ctx;
   const m = machine(physical, name);
@@ -83,7 +84,7 @@ export async function connectHost(
   const privateKey = m.sshKeyFile ? await deps.readKeyFile(m.sshKeyFile) : deps.clientKey.privateKey;
   const rec = (doc.state.machines[name] ??= { targetEnv: m.targetEnv });
   const pinned = m.hostPublicKey ?? rec.hostKey;
-  const session = await deps.connector.connect(endpoint, { privateKey }, pinned ? { pinned } : {});
+  const session = await deps.connector.connect(endpoint, { privateKey }, pinned ? { pinned } : {}, options);
   if (!pinned) {
     // An existing host seen for the first time: pin what it presented from now on.
     rec.hostKey = session.hostKey;

@@ -147,7 +147,9 @@ async function configure(ctx: RunContext, doc: OpenedState, done: RunResults): P
   if (req.op !== 'deploy' || ctx.signal.aborted) return;
   ctx.enter('apply');
   const actions = stageActions(req.stopAfter, systemPlan.actions);
-  const reconnect = (name: string) => connectHost(ctx, doc, physical, name, targets[name]?.endpoint);
+  // A new connection each time: it confirms that the host still accepts one.
+  const reconnect = (name: string) =>
+    connectHost(ctx, doc, physical, name, targets[name]?.endpoint, { fresh: true });
   if (req.stopAfter) {
     done.applied = await applySystems(
       ctx,

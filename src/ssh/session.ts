@@ -190,6 +190,21 @@ export class SshHostSession implements HostSession {
     return this.exec(command, input === undefined ? {} : { input });
   }
 
+  /** Whether the connection is still open (nothing has closed it, on either side). */
+  get alive(): boolean {
+    return this.lost === undefined;
+  }
+
+  /** Kept open for a later reconcile: the host's `nix-store --serve` ends, the connection stays. */
+  park(): void {
+    const serve = this.serve;
+    this.serve = undefined;
+    serve?.then(
+      (s) => s.close(),
+      () => undefined,
+    );
+  }
+
   close(): void {
     this.lost ??= new Error('session closed');
     this.serve?.then(

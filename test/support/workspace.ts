@@ -115,10 +115,10 @@ function loopbackOnly(deps: ReconcileDeps): ReconcileDeps {
   return {
     ...deps,
     connector: {
-      connect(endpoint, auth, check) {
+      connect(endpoint, auth, check, options) {
         if (!isIP(endpoint.host) || !/^127\./.test(endpoint.host))
           return Promise.reject(new Error(`the test refuses to connect to ${endpoint.host}: not loopback`));
-        return inner.connect(endpoint, auth, check);
+        return inner.connect(endpoint, auth, check, options);
       },
     },
   };

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { reconcileDeployment } from '../../reconcile/reconciler.js';
 import { gitRevision, loadDeployments } from '../../source/load.js';
 import { logger, type LogFormat } from '../../util/log.js';
-import { buildDeps } from '../deps.js';
+import { buildDeps, closeConnections } from '../deps.js';
+import { parseDuration } from '../../util/duration.js';
 import type { KubeCommandOptions } from '../kube.js';
 import type { ReconcileRequest } from '../../core/request.js';
 import type { ReconcileReport } from '../../report/report.js';
@@ -17,8 +18,9 @@ type ControllerOptions = {
   dir?: string;
   kube?: boolean;
   stuckAfter: string;
+  keepConnections: string;
   fleetPagePublic: boolean;
-} & Omit<KubeCommandOptions, 'stateDir' | 'timeouts'>;
+} & Omit<KubeCommandOptions, 'stateDir' | 'timeouts' | 'keepConnectionsMs'>;
 
 export function controllerCommand(cli: Cli): Command {
   return cli.program
@@ -40,6 +42,12 @@ export function controllerCommand(cli: Cli): Command {
       '--stuck-after <duration>',
       '(--dir) /healthz fails while a reconcile runs longer than this',
       '1h',
+    )
+    .option(
+      '--keep-connections <duration>',
+      'keep SSH connections open between resyncs while unused this long (a resync then reuses them); ' +
+        '0s closes them after every reconcile',
+      '15m',
     )
     .option(
       '--kube',
@@ -74,6 +82,12 @@ export function controllerCommand(cli: Cli): Command {
     )
     .action(async (o: ControllerOptions) => {
       const { stateDir, restrictEval, logFormat, evalCache } = globals(cli);
+      let keepConnectionsMs: number;
+      try {
+        keepConnectionsMs = parseDuration(o.keepConnections);
+      } catch (err) {
+        return cli.program.error(`error: --keep-connections: ${(err as Error).message}`);
+      }
       if (o.fleetPage) {
         try {
           checkFleetListen(o.listen, o.fleetPagePublic);
@@ -90,11 +104,12 @@ export function controllerCommand(cli: Cli): Command {
           aws: { ...cli.extras.aws },
           timeouts: timeoutGlobals(cli),
           evalCache,
+          keepConnectionsMs,
         });
       if (!o.dir) return cli.program.error('error: controller needs --dir, or --kube');
       await directoryController(
         cli,
-        { ...o, dir: o.dir, evalCache },
+        { ...o, dir: o.dir, evalCache, keepConnectionsMs },
         stateDir,
         restrictEval === true,
         logFormat,
@@ -104,7 +119,7 @@ export function controllerCommand(cli: Cli): Command {
 
 async function directoryController(
   cli: Cli,
-  o: ControllerOptions & { dir: string; evalCache: boolean | undefined },
+  o: ControllerOptions & { dir: string; evalCache: boolean | undefined; keepConnectionsMs: number },
   stateDir: string,
   restrictEval: boolean,
   logFormat: LogFormat | undefined,
@@ -117,16 +132,15 @@ async function directoryController(
     restrictEval,
     timeouts: timeoutGlobals(cli),
     evalCache: o.evalCache !== false,
+    keepConnectionsMs: o.keepConnectionsMs,
   });
   // Metrics and the file watcher are loaded only by the controller: one-shot commands start faster.
-  const [{ ReconixMetrics }, { serveMetrics }, { DirectoryController }, { parseDuration }, fleetPage] =
-    await Promise.all([
-      import('../../metrics/metrics.js'),
-      import('../../metrics/server.js'),
-      import('../../controller/directory/controller.js'),
-      import('../../util/duration.js'),
-      o.fleetPage ? fleetModules() : undefined,
-    ]);
+  const [{ ReconixMetrics }, { serveMetrics }, { DirectoryController }, fleetPage] = await Promise.all([
+    import('../../metrics/metrics.js'),
+    import('../../metrics/server.js'),
+    import('../../controller/directory/controller.js'),
+    o.fleetPage ? fleetModules() : undefined,
+  ]);
   const fleet = fleetPage ? new fleetPage.FleetBoard() : undefined;
   const reconcile = (req: ReconcileRequest) => reconcileDeployment(req, deps);
   const metrics = new ReconixMetrics();
@@ -160,6 +174,7 @@ async function directoryController(
   const stop = async () => {
     log.info('controller stopping');
     await controller.stop();
+    closeConnections(deps);
     await server.close();
     process.exit(0);
   };
