@@ -13,22 +13,22 @@ export const SYSTEM_PROFILE = '/nix/var/nix/profiles/system';
 export const ACTIVATIONS = '/nix/var/reconix/activations';
 
 /**
- * Prints tab-separated records: the resolved target of /run/current-system, the boot id, and one line per link of
- * the profiles directory named `system*` (the profile itself and its generations) with its target, mtime and the
- * type of what it finally points to (`N` when that is missing). The script takes no input, so nothing from a spec
- * reaches the remote shell. `readlink -e` prints nothing for a missing link.
+ * Prints tab-separated records: the resolved target of /run/current-system, the boot id, the newest detached
+ * activation and its status, and one line per link of the profiles directory named `system*` (the profile itself
+ * and its generations) with its target, mtime and the type of what it finally points to (`N` when that is
+ * missing). The script takes no input, so nothing from a spec reaches the remote shell. It runs on every host at
+ * every resync, so it starts one process, `find`, in place of the shell (exec): the rest is builtins (`cd -P`
+ * resolves the link as `readlink -e` would, `read` and a glob read the files).
  */
 export const OBSERVE_SCRIPT = [
   `p=${SYSTEM_PROFILE}`,
-  `printf 'current\\t%s\\n' "$(readlink -e /run/current-system)"`,
-  // Builtins where they do (read, a glob), and one find for the profile and all its generations: every process
-  // the script starts is paid on every host at every resync.
+  `if cd -P /run/current-system 2>/dev/null; then printf 'current\\t%s\\n' "$PWD"; fi`,
   `b=; read -r b </proc/sys/kernel/random/boot_id; printf 'boot\\t%s\\n' "$b"`,
-  `if [ -d "\${p%/*}" ]; then find "\${p%/*}" -maxdepth 1 -type l -name "\${p##*/}*" -printf 'gen\\t%f\\t%l\\t%T@\\t%Y\\n'; fi`,
   // The newest detached activation (ids sort by start time, and a glob expands sorted) and its status line.
   `a=; for d in ${ACTIVATIONS}/*; do [ -e "$d" ] && a=\${d##*/}; done`,
   `if [ -n "$a" ]; then st=; read -r st 2>/dev/null <"${ACTIVATIONS}/$a/status"; printf 'activation\\t%s\\t%s\\n' "$a" "$st"; fi`,
-  'exit 0',
+  `if [ ! -d "\${p%/*}" ]; then exit 0; fi`,
+  `exec find "\${p%/*}" -maxdepth 1 -type l -name "\${p##*/}*" -printf 'gen\\t%f\\t%l\\t%T@\\t%Y\\n'`,
 ].join('\n');
 
 /** The profile's own name in its directory (`system`), as the observe script lists it among its generations. */

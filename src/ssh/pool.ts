@@ -174,8 +174,9 @@ class PooledSession implements HostSession {
     private untried: boolean,
     private readonly reopen: () => Promise<HostSession>,
   ) {
-    if (current.substitute) this.substitute = (paths, from) => this.use().substitute!(paths, from);
-    if (current.runCommand) this.runCommand = (command, input) => this.use().runCommand!(command, input);
+    if (current.substitute) this.substitute = async (paths, from) => this.use().substitute!(paths, from);
+    if (current.runCommand)
+      this.runCommand = async (command, input) => this.use().runCommand!(command, input);
   }
 
   get hostKey(): string {
@@ -194,23 +195,27 @@ class PooledSession implements HostSession {
     return this.read((s) => s.listGenerations());
   }
 
-  importPaths(paths: readonly StorePathInfo[], source: NarSource): Promise<CopyStats> {
+  async importPaths(paths: readonly StorePathInfo[], source: NarSource): Promise<CopyStats> {
     return this.use().importPaths(paths, source);
   }
 
-  setProfile(system: string): Promise<number> {
+  async setProfile(system: string): Promise<number> {
     return this.use().setProfile(system);
   }
 
-  switchTo(system: string, mode: ActivationMode, output?: (line: string) => void): Promise<string | void> {
+  async switchTo(
+    system: string,
+    mode: ActivationMode,
+    output?: (line: string) => void,
+  ): Promise<string | void> {
     return this.use().switchTo(system, mode, output);
   }
 
-  switchGeneration(n: number): Promise<string> {
+  async switchGeneration(n: number): Promise<string> {
     return this.use().switchGeneration(n);
   }
 
-  deleteGenerations(numbers: number[]): Promise<void> {
+  async deleteGenerations(numbers: number[]): Promise<void> {
     return this.use().deleteGenerations(numbers);
   }
 

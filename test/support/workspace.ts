@@ -6,7 +6,8 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DeploymentState } from '../../src/core/model.js';
-import { buildDeps } from '../../src/cli/deps.js';
+import { buildDeps, closeConnections } from '../../src/cli/deps.js';
+import { ConnectionPool, type ConnectionCounts } from '../../src/ssh/pool.js';
 import type { ReconcileDeps } from '../../src/observe/run.js';
 import { destroy } from '../../src/apply/operations.js';
 import { reconcileDeployment } from '../../src/reconcile/reconciler.js';
@@ -22,6 +23,10 @@ export interface Workspace {
   dir: string;
   stateDir: string;
   deps: ReconcileDeps;
+  /** What the kept connections' pool counted, with `keepConnectionsMs`. */
+  connections(): ConnectionCounts | undefined;
+  /** Close the kept connections, as a controller does when it stops. */
+  closeConnections(): void;
   /** Load the deployment named in `manifest` (relative to dir). */
   load(manifest?: string): Promise<LoadedDeployment>;
   run(
@@ -41,18 +46,30 @@ export interface Workspace {
   dispose(): Promise<void>;
 }
 
-export async function makeWorkspace(example: string, manifest = 'local.yaml'): Promise<Workspace> {
+export interface WorkspaceOptions {
+  /** Keep SSH connections between reconciles, as a controller does (`--keep-connections`). */
+  keepConnectionsMs?: number;
+}
+
+export async function makeWorkspace(
+  example: string,
+  manifest = 'local.yaml',
+  options: WorkspaceOptions = {},
+): Promise<Workspace> {
   const dir = await mkdtemp(join(tmpdir(), 'reconix-ws-'));
   const stateDir = join(dir, '.state');
   await cp(join(REPO_ROOT, 'examples', example), join(dir, 'net'), { recursive: true });
   const netDir = join(dir, 'net');
   await keepOnLoopback(join(netDir, 'physical-none.nix'));
-  const deps = loopbackOnly(await buildDeps({ stateDir, log: silentLogger }));
+  const built = await buildDeps({ stateDir, log: silentLogger, ...options });
+  const deps = loopbackOnly(built);
   const loaded: string[] = [];
   const ws: Workspace = {
     dir: netDir,
     stateDir,
     deps,
+    connections: () => (built.connector instanceof ConnectionPool ? built.connector.counts() : undefined),
+    closeConnections: () => closeConnections(built),
     async load(m = manifest) {
       const result = await loadDeployments(join(netDir, m), join(stateDir, 'scratch'));
       const d = result.deployments[0];
@@ -92,6 +109,7 @@ export async function makeWorkspace(example: string, manifest = 'local.yaml'): P
         const req = d ? requestFor(name, d.spec, d.source, 'deploy') : undefined;
         if (req) await destroy({ ...req, name }, deps).catch(() => undefined);
       }
+      closeConnections(built);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -14,11 +14,21 @@ import {
 
 describe('the observe script', () => {
   let dir: string;
-  const observeIn = (shell: string, activations: string, profile = SYSTEM_PROFILE) =>
+  const observeIn = (
+    shell: string,
+    activations: string,
+    profile = SYSTEM_PROFILE,
+    current = '/run/current-system',
+  ) =>
     parseObservation(
       execFileSync(
         shell,
-        ['-c', OBSERVE_SCRIPT.replaceAll(ACTIVATIONS, activations).replaceAll(SYSTEM_PROFILE, profile)],
+        [
+          '-c',
+          OBSERVE_SCRIPT.replaceAll(ACTIVATIONS, activations)
+            .replaceAll(SYSTEM_PROFILE, profile)
+            .replaceAll('/run/current-system', current),
+        ],
         { encoding: 'utf8' },
       ),
     );
@@ -69,6 +79,21 @@ describe('the observe script', () => {
       const dangling = observeIn(shell, path.join(dir, 'absent'), path.join(profiles, 'system'));
       assert.equal(dangling.profileSystem, undefined);
       assert.equal(dangling.generations.length, 2);
+    });
+
+    it(`resolves the current system through its links under ${shell}, and names none through a dangling one`, async () => {
+      const system = path.join(dir, 'store-system');
+      await mkdir(system);
+      await symlink(system, path.join(dir, 'hop'));
+      await symlink(path.join(dir, 'hop'), path.join(dir, 'current-system'));
+      const absent = path.join(dir, 'absent');
+      const obs = observeIn(shell, absent, path.join(absent, 'system'), path.join(dir, 'current-system'));
+      assert.equal(obs.currentSystem, system);
+      assert.deepEqual(obs.generations, []); // no profiles directory: the script still succeeds
+      await rm(system, { recursive: true });
+      const gone = observeIn(shell, absent, path.join(absent, 'system'), path.join(dir, 'current-system'));
+      assert.equal(gone.currentSystem, undefined);
+      assert.match(gone.bootId ?? '', /^[0-9a-f-]{36}$/);
     });
 
     it(`names no activation under ${shell} when there is none, or its status is missing`, async () => {
