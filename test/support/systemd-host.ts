@@ -6,9 +6,9 @@
 // removed: no process, mount or namespace is left.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { access, readdir, readFile, readlink } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { innerPaths, type HostLayout } from '../../src/providers/local/layout.js';
-import { canConnect, DEFAULT_BINARIES } from '../../src/providers/local/sshd.js';
+import { canConnect, DEFAULT_BINARIES, namespaceMembers } from '../../src/providers/local/sshd.js';
 import { peerCgroups, removeCgroup } from './peer-cgroups.js';
 import { eventually } from './workspace.js';
 
@@ -165,19 +165,6 @@ export async function stopPeer(unshare: number, layout: HostLayout, timeoutMs = 
     );
   }
   for (const cg of (await peerCgroups(layout)).dirs) await removeCgroup(cg, timeoutMs);
-}
-
-/** PIDs sharing the mount namespace of `pid`, never our own namespace's. */
-async function namespaceMembers(pid: number): Promise<number[]> {
-  const ns = await readlink(`/proc/${pid}/ns/mnt`).catch(() => undefined);
-  const own = await readlink('/proc/self/ns/mnt').catch(() => undefined);
-  if (ns === undefined || ns === own) return [];
-  const members: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    if ((await readlink(`/proc/${entry}/ns/mnt`).catch(() => undefined)) === ns) members.push(Number(entry));
-  }
-  return members;
 }
 
 /** Exited and reaped: no zombie either, which would still name the host's namespaces. */

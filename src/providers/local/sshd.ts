@@ -175,7 +175,7 @@ function signal(pids: number[], sig: NodeJS.Signals): void {
 }
 
 /** PIDs sharing the mount namespace of `pid`, never our own namespace's. */
-async function namespaceMembers(pid: number): Promise<number[]> {
+export async function namespaceMembers(pid: number): Promise<number[]> {
   const ns = await readlink(`/proc/${pid}/ns/mnt`).catch(() => undefined);
   const own = await readlink('/proc/self/ns/mnt').catch(() => undefined);
   if (ns === undefined || ns === own) return [];

@@ -3,9 +3,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { CRD_FILE, CRD_NAME } from '../../../src/api/crd.js';
 import { buildDeps } from '../../../src/cli/deps.js';
 import type { AwsSettings } from '../../../src/cli/aws.js';
@@ -22,14 +20,9 @@ import {
 import { startKube, type KubePeer } from '../../support/kube.js';
 import { eventually } from '../../support/workspace.js';
 import { run } from '../../../src/util/exec.js';
+import { repoRoot } from '../../support/repo.js';
 
-/** The repository's root, from the source tree or the compiled copy in dist/. */
-export function repoRoot(): string {
-  for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
-    if (existsSync(join(d, 'package.json')) && existsSync(join(d, 'crds'))) return d;
-    if (dirname(d) === d) throw new Error('repository root not found');
-  }
-}
+export { repoRoot };
 
 /** `eventually`, with the longer default wait that an API server's round trips need. */
 export function until<T>(

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import {
   CRD_FILE,
@@ -11,18 +10,7 @@ import {
   toStructural,
 } from '../../../src/api/crd.js';
 import { DNS_LABEL } from '../../../src/source/schema.js';
-
-function repoRoot(): string {
-  for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
-    try {
-      readFileSync(join(d, 'package.json'));
-      if (!d.endsWith('dist')) return d;
-    } catch {
-      // keep walking up
-    }
-    if (dirname(d) === d) throw new Error('repository root not found');
-  }
-}
+import { repoRoot } from '../../support/repo.js';
 
 describe('the NixDeployment CRD', () => {
   it('committed in crds/ is what the schema generates (run `npm run gen:crd` when this fails)', () => {
