@@ -12,7 +12,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InfraFacts } from '../src/core/model.js';
-import { NIX_DIR } from '../src/evaluate/evaluator.js';
+import { instantiateArgs, NIX_DIR } from '../src/evaluate/evaluator.js';
 import { watchPeak } from '../src/evaluate/peak-rss.js';
 import { runProcess } from '../src/util/exec.js';
 import { fleetNames, writeFleet } from './support/fleet.js';
@@ -61,27 +61,18 @@ async function evaluate(
   try {
     const manifest = await writeFleet(dir, 'eval-scale', names, 'local', 50);
     const net = dirname(manifest);
-    const json = async (name: string, value: unknown) => {
-      await writeFile(join(dir, name), JSON.stringify(value));
-      return join(dir, name);
+    // The baseline's nix/ takes the same arguments: the evaluator's own list of them.
+    const src = {
+      deployment: 'eval-scale',
+      files: [join(net, 'network.nix'), join(net, 'physical.nix')],
+      args: {},
+      builder: 'mini' as const,
     };
-    const args = [
-      '--eval',
-      '--strict',
-      '--json',
-      '--read-write-mode',
-      join(nixDir, 'eval-network.nix'),
-      ...[
-        '--argstr',
-        'networkFiles',
-        await json('files.json', [join(net, 'network.nix'), join(net, 'physical.nix')]),
-      ],
-      ...['--argstr', 'argsFile', await json('args.json', {})],
-      ...['--argstr', 'builder', 'mini'],
-      ...['--argstr', 'factsFile', await json('facts.json', facts(names))],
-      ...['--argstr', 'onlyFile', await json('only.json', names.slice(0, evaluated))],
-      ...['-A', 'systems'],
-    ];
+    const args = await instantiateArgs(nixDir, dir, src, 'systems', {
+      writeDerivations: true,
+      facts: facts(names),
+      only: names.slice(0, evaluated),
+    });
     let watch: ReturnType<typeof watchPeak> | undefined;
     const { value: r, ms } = await timed(() =>
       runProcess('nix-instantiate', args, {

@@ -64,6 +64,44 @@ interface EvaluateExtra {
   onPeak?: (bytes: number | undefined) => void;
 }
 
+/**
+ * The arguments of one nix-instantiate of `attr` of eval-network.nix in `nixDir`, with its inputs written as JSON
+ * files into `dir`.
+ */
+export async function instantiateArgs(
+  nixDir: string,
+  dir: string,
+  src: NetworkSource,
+  attr: string,
+  extra: Pick<EvaluateExtra, 'facts' | 'only' | 'option' | 'writeDerivations'> & {
+    restrict?: boolean;
+    showTrace?: boolean;
+  },
+): Promise<string[]> {
+  const write = async (name: string, value: unknown) => {
+    const file = join(dir, name);
+    await writeFile(file, JSON.stringify(value));
+    return file;
+  };
+  const args = [
+    ...(extra.restrict ? restrictedArgs({ network: networkDir(src), eval: dir, lib: nixDir }) : []),
+    '--eval',
+    '--strict',
+    '--json',
+    ...(extra.writeDerivations ? ['--read-write-mode'] : []),
+    ...(extra.showTrace ? ['--show-trace'] : []),
+    join(nixDir, 'eval-network.nix'),
+    ...['--argstr', 'networkFiles', await write('network-files.json', src.files)],
+    ...['--argstr', 'argsFile', await write('args.json', src.args)],
+    ...['--argstr', 'builder', src.builder],
+    ...['-A', attr],
+  ];
+  if (extra.facts) args.push('--argstr', 'factsFile', await write('facts.json', extra.facts));
+  if (extra.only) args.push('--argstr', 'onlyFile', await write('only.json', extra.only));
+  if (extra.option) args.push('--argstr', 'optionFile', await write('option.json', extra.option));
+  return args;
+}
+
 export class NixEvaluator implements Evaluator {
   private readonly runner: Runner;
   private readonly nixDir: string;
@@ -144,37 +182,14 @@ export class NixEvaluator implements Evaluator {
     await mkdir(this.options.scratchDir, { recursive: true });
     const dir = await mkdtemp(join(this.options.scratchDir, 'eval-'));
     try {
-      const write = async (name: string, value: unknown) => {
-        const file = join(dir, name);
-        await writeFile(file, JSON.stringify(value));
-        return file;
-      };
       const restrict = this.options.restrictEval === true;
       const home = join(dir, 'home');
       if (restrict) await mkdir(home);
-      const args = [
-        ...(restrict ? restrictedArgs({ network: networkDir(src), eval: dir, lib: this.nixDir }) : []),
-        '--eval',
-        '--strict',
-        '--json',
-        ...(extra.writeDerivations ? ['--read-write-mode'] : []),
-        ...(this.options.showTrace ? ['--show-trace'] : []),
-        join(this.nixDir, 'eval-network.nix'),
-        '--argstr',
-        'networkFiles',
-        await write('network-files.json', src.files),
-        '--argstr',
-        'argsFile',
-        await write('args.json', src.args),
-        '--argstr',
-        'builder',
-        src.builder,
-        '-A',
-        attr,
-      ];
-      if (extra.facts) args.push('--argstr', 'factsFile', await write('facts.json', extra.facts));
-      if (extra.only) args.push('--argstr', 'onlyFile', await write('only.json', extra.only));
-      if (extra.option) args.push('--argstr', 'optionFile', await write('option.json', extra.option));
+      const args = await instantiateArgs(this.nixDir, dir, src, attr, {
+        ...extra,
+        restrict,
+        showTrace: this.options.showTrace === true,
+      });
       const env = this.options.env ?? process.env;
       let watch: ReturnType<typeof watchPeak> | undefined;
       const result = await this.runner(this.nixInstantiate, args, {
