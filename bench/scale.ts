@@ -227,6 +227,7 @@ async function runFleet(
   const onSignal = (): void =>
     void (running === undefined ? Promise.resolve() : stopTree(running))
       .then(teardown)
+      .catch((err: unknown) => console.error(`N=${n}: the teardown failed: ${(err as Error).message}`))
       .finally(() => process.exit(130));
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
@@ -268,12 +269,9 @@ async function runFleet(
     }
   } finally {
     if (fleet.resident) {
-      const code = await fleet.resident.close();
+      const ended = await fleet.resident.close();
       running = undefined;
-      if (code !== 0)
-        console.error(
-          `N=${n}: the resident controller ${typeof code === 'string' ? code : `exited with ${code}`}`,
-        );
+      if (ended !== undefined) console.error(`N=${n}: the resident controller ${ended}`);
     }
     // A signal during the teardown must not end the process before the hosts are gone.
     await teardown();

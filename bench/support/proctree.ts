@@ -139,8 +139,10 @@ export async function stopTree(root: number): Promise<void> {
       // gone already
     }
   }
-  // Its lock on the state must be gone before a destroy takes it.
-  for (let i = 0; i < 100 && (await stillRunning([root])).length > 0; i++) {
+  // Its lock on the state must be gone before a destroy takes it: until its parent (this process, which spawned
+  // it) has reaped it, the store takes a zombie with the holder's PID and start time for the holder still alive.
+  const reaped = async (): Promise<boolean> => !(await readFile(`/proc/${root}/stat`).catch(() => undefined));
+  for (let i = 0; i < 100 && !(await reaped()); i++) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }

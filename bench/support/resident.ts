@@ -9,7 +9,8 @@ const EXIT_WITHIN_MS = 30_000;
 
 export class ResidentController {
   private readonly child: ChildProcess;
-  private readonly exited: Promise<number | null>;
+  /** Resolves once it has ended (and was reaped): undefined if it exited with 0, else how it ended. */
+  private readonly exited: Promise<string | undefined>;
   private waiting: { resolve: () => void; reject: (err: Error) => void } | undefined;
   private exit: string | undefined;
 
@@ -17,11 +18,14 @@ export class ResidentController {
   constructor(args: readonly string[]) {
     this.child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
     this.exited = new Promise((resolve) => {
-      this.child.once('error', (err) => ((this.exit = err.message), this.fail(), resolve(null)));
+      this.child.once(
+        'error',
+        (err) => ((this.exit = `could not start: ${err.message}`), this.fail(), resolve(this.exit)),
+      );
       this.child.once('exit', (code, signal) => {
         this.exit = signal ? `was killed by ${signal}` : `exited with ${code}`;
         this.fail();
-        resolve(code);
+        resolve(code === 0 ? undefined : this.exit);
       });
     });
     // A closed pipe (the process gone) is reported by the exit, not as an unhandled stream error.
@@ -51,15 +55,15 @@ export class ResidentController {
 
   /**
    * Close its stdin and wait for it to end; stopped by PID (with what it started, not the hosts) if it has not
-   * ended in 30 s. Returns its exit code, or a message saying how it had to be stopped.
+   * ended in 30 s. Returns undefined if it exited with 0, else how it ended.
    */
-  async close(): Promise<number | string | null> {
+  async close(): Promise<string | undefined> {
     this.child.stdin!.end();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), EXIT_WITHIN_MS)));
-    const code = await Promise.race([this.exited, late]);
+    const ended = await Promise.race([this.exited, late]);
     clearTimeout(timer);
-    if (code !== 'late') return code;
+    if (ended !== 'late') return ended;
     await this.stop();
     return `still running ${EXIT_WITHIN_MS / 1000} s after its stdin closed: stopped`;
   }
