@@ -2,42 +2,67 @@
 // that its peak memory is its own. Prints nothing; writes a JSON result (timings, phases, maxRSS, the report).
 //   node dist/bench/deploy-once.js --manifest M --state DIR --op deploy|plan|prebuild --out FILE [--max-parallel N]
 //     [--aws-endpoint URL --address-map FILE] [--evaluation-timeout SECONDS] [--address-prefix 127.79]
+//   node dist/bench/deploy-once.js --resident --manifest M --state DIR [--op ...] (the same options but --out)
 // With an AWS endpoint (moto), every AWS call is counted, and the address map ({machine: {endpoint,
 // hostPublicKey}}) says where SSH reaches each ec2 machine, as the command line's address override does.
 // `prebuild` plans, then builds what the plan would build: builds done before a timed deploy.
+// `--resident` is the long-running controller instead: its deps are built once, as `reconix controller` builds
+// them (SSH connections kept 15 minutes between reconciles), then every line `deploy OUTFILE` on stdin reloads the
+// manifest, runs one reconcile, writes OUTFILE (CPU, phases and AWS calls of that reconcile, and the SSH connections
+// it opened and reused) and prints `done` on stdout. The end of stdin closes the kept connections and the process.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { buildDeps } from '../src/cli/deps.js';
+import { createInterface } from 'node:readline';
+import { buildDeps, closeConnections } from '../src/cli/deps.js';
+import type { ReconcileDeps } from '../src/observe/run.js';
 import type { Action } from '../src/plan/actions.js';
 import { reconcileDeployment } from '../src/reconcile/reconciler.js';
 import { requestFor } from '../src/source/deployments.js';
 import { loadDeployments } from '../src/source/load.js';
+import { ConnectionPool } from '../src/ssh/index.js';
 import { silentLogger } from '../src/util/log.js';
-import type { AddressOverride } from '../src/providers/aws/index.js';
+import type { AddressOverride, AwsCallHook } from '../src/providers/aws/index.js';
 import { CallCounter } from '../test/support/aws-hooks.js';
 import { BENCH_ADDRESS_PREFIX, benchProvider } from './support/hosts.js';
 import { awsPhases, Probe, probeDeps } from './support/probe.js';
 import { intOption, option } from './support/stats.js';
 
+/** What `reconix controller` keeps connections open for by default (--keep-connections). */
+const KEEP_CONNECTIONS_MS = 15 * 60_000;
+
+/** What one reconcile counts: a new pair for each, behind the AWS hooks built once with the deps. */
+interface Counters {
+  awsCalls: CallCounter;
+  probe: Probe;
+  phases: AwsCallHook;
+}
+
+function counters(): Counters {
+  const probe = new Probe();
+  return { awsCalls: new CallCounter(), probe, phases: awsPhases(probe) };
+}
+
 async function main(): Promise<void> {
+  const resident = process.argv.includes('--resident');
   const manifest = option('manifest', '');
   const stateDir = option('state', '');
   const op = option('op', 'deploy');
   const out = option('out', '');
-  if (!manifest || !stateDir || !out) throw new Error('--manifest, --state and --out are required');
+  if (!manifest || !stateDir || (!out && !resident))
+    throw new Error('--manifest, --state and --out are required');
   const started = performance.now();
   const awsEndpoint = option('aws-endpoint', '');
   const addressMap = option('address-map', '');
   const overrides: Record<string, AddressOverride> = addressMap
     ? (JSON.parse(await readFile(addressMap, 'utf8')) as Record<string, AddressOverride>)
     : {};
-  const awsCalls = new CallCounter();
-  const probe = new Probe();
+  let current = counters();
+  const forward: AwsCallHook = {
+    before: (call) => (current.awsCalls.before(call), current.phases.before?.(call)),
+    after: (call, ok) => current.phases.after?.(call, ok),
+  };
 
-  const loaded = await loadDeployments(manifest, join(stateDir, 'scratch'));
-  const d = loaded.deployments[0];
-  if (!d) throw new Error(`no deployment in ${manifest}: ${JSON.stringify(loaded.errors)}`);
   const deps = await buildDeps({
     stateDir,
     log: silentLogger,
@@ -45,16 +70,56 @@ async function main(): Promise<void> {
     // Building ahead must not fill the evaluation cache: the timed rollout after it pays its evaluation.
     evalCache: op !== 'prebuild',
     timeouts: { evaluationMs: intOption('evaluation-timeout', 600) * 1000 },
+    ...(resident ? { keepConnectionsMs: KEEP_CONNECTIONS_MS } : {}),
     ...(awsEndpoint
-      ? {
-          aws: {
-            endpoint: awsEndpoint,
-            hooks: [awsCalls, awsPhases(probe)],
-            addressOverride: (m: string) => overrides[m],
-          },
-        }
+      ? { aws: { endpoint: awsEndpoint, hooks: [forward], addressOverride: (m: string) => overrides[m] } }
       : {}),
   });
+  if (!resident) {
+    if (!(await reconcileOnce(deps, current, manifest, stateDir, op, out, started))) process.exitCode = 1;
+    return;
+  }
+  const pool = deps.connector instanceof ConnectionPool ? deps.connector : undefined;
+  try {
+    for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+      if (line.trim() === '') continue;
+      const m = /^deploy (\S.*)$/.exec(line.trim());
+      if (!m) throw new Error(`--resident: stdin line ${JSON.stringify(line)} is not "deploy OUTFILE"`);
+      current = counters();
+      const before = pool?.counts() ?? { opened: 0, reused: 0 };
+      const cpu = process.cpuUsage();
+      await reconcileOnce(deps, current, manifest, stateDir, op, m[1]!, performance.now(), () => {
+        const used = process.cpuUsage(cpu);
+        const after = pool?.counts() ?? before;
+        return {
+          cpuMs: (used.user + used.system) / 1000,
+          sshOpened: after.opened - before.opened,
+          sshReused: after.reused - before.reused,
+        };
+      });
+      process.stdout.write('done\n');
+    }
+  } finally {
+    closeConnections(deps);
+  }
+}
+
+/** One reconcile of the manifest's (first) deployment; writes its result to `out`, returns whether it went well. */
+async function reconcileOnce(
+  deps: ReconcileDeps,
+  { awsCalls, probe }: Counters,
+  manifest: string,
+  stateDir: string,
+  op: string,
+  out: string,
+  started: number,
+  /** A resident process's own figures of this reconcile; without it, the process's. */
+  ownFigures?: () => { cpuMs: number; sshOpened: number; sshReused: number },
+): Promise<boolean> {
+  // Loaded for every reconcile: a resident process sees the network files change between them.
+  const loaded = await loadDeployments(manifest, join(stateDir, 'scratch'));
+  const d = loaded.deployments[0];
+  if (!d) throw new Error(`no deployment in ${manifest}: ${JSON.stringify(loaded.errors)}`);
   const req = requestFor(d.name, d.spec, d.source, op === 'deploy' ? 'deploy' : 'plan', {
     maxParallel: intOption('max-parallel', 20),
   });
@@ -73,9 +138,11 @@ async function main(): Promise<void> {
     op,
     deployment: d.name,
     reconcileMs,
-    /** Since the process started: Node's startup, loading the manifest, building the deps, the reconcile. */
+    /** Since the process started: Node's startup, loading the manifest, building the deps, the reconcile(s). */
     processMs: performance.now(),
+    /** Until the reconcile started: a resident process's is loading the manifest only (its deps are built). */
     setupMs: reconcileStart - started,
+    // The peak of the process so far, also in a resident process: the kernel keeps no peak per reconcile.
     maxRssKiB: usage.maxRSS,
     rssBytesAtEnd: process.memoryUsage().rss,
     cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000,
@@ -83,10 +150,11 @@ async function main(): Promise<void> {
     awsCalls: awsCalls.calls.length,
     awsCallsByCommand: awsCalls.summary(),
     phases: probe.summary(),
+    ...ownFigures?.(),
     report,
   };
   await writeFile(out, JSON.stringify(result, null, 2) + '\n');
-  if (!report.ok) process.exitCode = 1;
+  return report.ok;
 }
 
 main().catch((err: unknown) => {

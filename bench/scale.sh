@@ -3,6 +3,7 @@
 # of dist/ meanwhile does not change the code under measurement. Arguments go to bench/scale.js, e.g.
 #   bash bench/scale.sh --sizes 10,100,300,1000 --json /tmp/scale.json
 #   bash bench/scale.sh --sizes 10,100 --target ec2 --resources 500
+#   bash bench/scale.sh --sizes 10,100 --resident   (one controller process per fleet, its SSH connections kept)
 # Needs root (local hosts are mount namespaces); the ec2 variant and --resources need moto_server.
 set -u
 cd "$(dirname "$0")/.."

@@ -6,7 +6,12 @@
 // RSS, disk), so that the largest fleet can be checked against the machine.
 //   node dist/bench/scale.js [--sizes 10,100,300,1000] [--target local|ec2] [--max-parallel 50]
 //     [--resources K] [--ops first,noop,one,ten] [--evaluation-timeout 600] [--cpu-prof DIR] [--json FILE]
-//     [--address-prefix 127.79] [--node-flags "FLAGS" (default: the flags of src/cli/node-flags.ts)]
+//     [--address-prefix 127.79] [--node-flags "FLAGS" (default: the flags of src/cli/node-flags.ts)] [--resident]
+// `--resident`: the four reconciles of a fleet run one after the other in ONE process (deploy-once.js --resident)
+// with the deps of `reconix controller`, which keeps SSH connections open between them: the no-op resync reuses
+// the connections of the first deploy. An op's wall time is then from its command to the process's answer, its
+// SSH figures the handshakes made (`ssh`) and the connections reused (`reused`), and the controller's maxRSS the
+// process's peak so far.
 // `--target ec2` runs the machines as ec2 instances in moto, each bound (address override) to a bench host made
 // beforehand: the AWS calls are the ec2 target's and the resource pass's, the SSH traffic reaches real hosts.
 // `--resources K` adds K security groups (in moto) to every fleet, whichever the target.
@@ -21,9 +26,9 @@ import pLimit from 'p-limit';
 import { NODE_FLAGS } from '../src/cli/node-flags.js';
 import { parseHostRecord } from '../src/providers/local/index.js';
 import { FileStateStore } from '../src/state/file-store.js';
-import { run } from '../src/util/exec.js';
 import { MOTO_ENV, startMoto, type Moto } from '../test/support/moto.js';
 import { withMachineCpu } from './support/cpu.js';
+import { diskBytes, hostCost, rssKiB } from './support/hostcost.js';
 import { fleetNames, writeFleet, writeVersions, type FleetTarget } from './support/fleet.js';
 import {
   BENCH_ADDRESS_PREFIX,
@@ -34,14 +39,16 @@ import {
 } from './support/hosts.js';
 import { sampleTree, stillRunning, stopTree, treeCpuMs, type TreePeaks } from './support/proctree.js';
 import type { PhaseSummary } from './support/probe.js';
+import { ResidentController } from './support/resident.js';
 import { destroyDeployments } from './support/teardown.js';
-import { intOption, median, option, timed } from './support/stats.js';
+import { intOption, option, timed } from './support/stats.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** Node's flags for each reconcile: those Reconix ships with, unless --node-flags gives others ("" for none). */
 const nodeFlags = (): string[] => option('node-flags', NODE_FLAGS.join(' ')).split(' ').filter(Boolean);
 const OPS = ['first', 'noop', 'one', 'ten'] as const;
 const PREFIX = option('address-prefix', BENCH_ADDRESS_PREFIX);
+const RESIDENT = process.argv.includes('--resident');
 type Op = (typeof OPS)[number];
 
 export interface OpFigures {
@@ -55,7 +62,9 @@ export interface OpFigures {
   /** CPU of the hosts' sshd and what ran in their sessions (observe scripts, nix-store, activations). */
   hostsCpuMs: number;
   peaks: TreePeaks;
+  /** Connections opened (handshakes); a resident controller's reused ones are `sshReused`. */
   sshConnections: number;
+  sshReused?: number;
   awsCalls: number;
   awsCallsByCommand: Record<string, number>;
   nixEvaluations: number;
@@ -71,6 +80,9 @@ interface Once {
   awsCalls: number;
   awsCallsByCommand: Record<string, number>;
   phases: Record<string, PhaseSummary>;
+  /** Written by a resident controller only. */
+  sshOpened?: number;
+  sshReused?: number;
   report: { ok: boolean; message?: string };
 }
 
@@ -80,6 +92,8 @@ interface Fleet {
   stateDir: string;
   manifest: string;
   aws?: { endpoint: string; addressMap: string };
+  /** The fleet's resident controller (--resident), started before its first reconcile. */
+  resident?: ResidentController;
 }
 
 const calls = (phases: Record<string, PhaseSummary>, k: string): number => phases[k]?.calls ?? 0;
@@ -87,7 +101,30 @@ const calls = (phases: Record<string, PhaseSummary>, k: string): number => phase
 /** The reconcile process running now, stopped with its Nix processes when the bench is interrupted. */
 let running: number | undefined;
 
-/** One reconcile in a child process, its tree sampled while it runs. */
+/** Node's arguments of a reconcile process, `name` for its CPU profile (the controller as shipped). */
+function onceArgs(f: Fleet, cpuProf: string, name: string): string[] {
+  const prof = cpuProf
+    ? ['--cpu-prof', '--cpu-prof-dir', cpuProf, '--cpu-prof-name', `${name}.cpuprofile`]
+    : [];
+  const args = [...nodeFlags(), ...prof, join(HERE, 'deploy-once.js'), '--manifest', f.manifest];
+  args.push('--state', f.stateDir, '--op', 'deploy', '--max-parallel', option('max-parallel', '50'));
+  args.push('--evaluation-timeout', option('evaluation-timeout', '600'), '--address-prefix', PREFIX);
+  if (f.aws) args.push('--aws-endpoint', f.aws.endpoint, '--address-map', f.aws.addressMap);
+  return args;
+}
+
+/** A reconcile of the fleet's resident controller, its tree sampled meanwhile: the peaks once it is done. */
+async function residentOp(r: ResidentController, out: string): Promise<TreePeaks> {
+  const sampler = sampleTree(r.pid ?? -1);
+  const done = r.deploy(out);
+  // Sampled until the end either way: a failed reconcile must not leave the sampler running.
+  await done.catch(() => undefined);
+  const peaks = await sampler.stop();
+  await done;
+  return peaks;
+}
+
+/** One reconcile in a child process (or the fleet's resident controller), its tree sampled while it runs. */
 async function reconcile(
   f: Fleet,
   op: Op,
@@ -97,36 +134,29 @@ async function reconcile(
   const hostsBefore = await treeCpuMs(await hosts());
   const out = join(f.dir, `result-${op}.json`);
   await rm(out, { force: true });
-  const prof = cpuProf
-    ? ['--cpu-prof', '--cpu-prof-dir', cpuProf, '--cpu-prof-name', `n${f.n}-${op}.cpuprofile`]
-    : [];
-  const args = [...prof, join(HERE, 'deploy-once.js'), '--manifest', f.manifest, '--state', f.stateDir];
-  args.push('--op', 'deploy', '--out', out, '--max-parallel', option('max-parallel', '50'));
-  args.push('--evaluation-timeout', option('evaluation-timeout', '600'), '--address-prefix', PREFIX);
-  if (f.aws) args.push('--aws-endpoint', f.aws.endpoint, '--address-map', f.aws.addressMap);
   let peaks: TreePeaks | undefined;
+  const resident = f.resident;
   const { value, cpuMs: machineCpuMs } = await withMachineCpu(() =>
-    timed(
-      () =>
-        new Promise<number | null>((resolve, reject) => {
-          // The controller as shipped: with the Node flags of the binary and the container (or --node-flags).
-          const child = spawn(process.execPath, [...nodeFlags(), ...args], {
-            stdio: ['ignore', 'inherit', 'inherit'],
-          });
-          running = child.pid;
-          const sampler = sampleTree(child.pid ?? -1);
-          child.once('error', reject);
-          child.once('exit', (c) => {
-            running = undefined;
-            void sampler.stop().then((p) => ((peaks = p), resolve(c)));
-          });
-        }),
-    ),
+    timed(async () => {
+      if (resident) return residentOp(resident, out).then((p) => ((peaks = p), 0));
+      return new Promise<number | null>((resolve, reject) => {
+        // The controller as shipped: with the Node flags of the binary and the container (or --node-flags).
+        const args = [...onceArgs(f, cpuProf, `n${f.n}-${op}`), '--out', out];
+        const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+        running = child.pid;
+        const sampler = sampleTree(child.pid ?? -1);
+        child.once('error', reject);
+        child.once('exit', (c) => {
+          running = undefined;
+          void sampler.stop().then((p) => ((peaks = p), resolve(c)));
+        });
+      });
+    }),
   );
   const text = await readFile(out, 'utf8').catch(() => undefined);
   if (text === undefined) throw new Error(`N=${f.n} ${op}: exited with ${value.value} and no result`);
   const r = JSON.parse(text) as Once;
-  if (value.value !== 0) throw new Error(`N=${f.n} ${op} failed: ${r.report.message}`);
+  if (value.value !== 0 || !r.report.ok) throw new Error(`N=${f.n} ${op} failed: ${r.report.message}`);
   const hostsCpuMs = (await treeCpuMs(await hosts())) - hostsBefore;
   return {
     n: f.n,
@@ -138,7 +168,9 @@ async function reconcile(
     controllerMaxRssKiB: r.maxRssKiB,
     hostsCpuMs,
     peaks: peaks!,
-    sshConnections: calls(r.phases, 'host.connect'),
+    // A resident controller's connect calls are also those its kept connections served: the handshakes are fewer.
+    sshConnections: resident ? (r.sshOpened ?? 0) : calls(r.phases, 'host.connect'),
+    ...(resident ? { sshReused: r.sshReused ?? 0 } : {}),
     awsCalls: r.awsCalls,
     awsCallsByCommand: r.awsCallsByCommand,
     nixEvaluations: calls(r.phases, 'nix.eval.physical') + calls(r.phases, 'nix.eval.systems'),
@@ -146,48 +178,6 @@ async function reconcile(
     activations: calls(r.phases, 'host.switchTo'),
     phases: r.phases,
   };
-}
-
-async function rssKiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-}
-
-async function diskBytes(dir: string): Promise<number> {
-  const { stdout } = await run('du', ['-sb', dir]);
-  return Number(stdout.split(/\s/)[0]);
-}
-
-export interface HostCost {
-  hosts: number;
-  startMs: number;
-  sshdRssKiB: number;
-  diskBytes: number;
-}
-
-/** What fresh hosts cost, started one after the other: start time, sshd's RSS, disk before any system. */
-async function hostCost(count: number): Promise<HostCost> {
-  const dir = await mkdtemp(join(tmpdir(), 'reconix-bench-hostcost-'));
-  const hosts = await BenchHosts.create(dir, 'hostcost', PREFIX);
-  try {
-    const made: BenchHost[] = [];
-    const times: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const { value, ms } = await timed(() => hosts.host(`h${i}`));
-      made.push(value);
-      times.push(ms);
-    }
-    const rss = await Promise.all(made.map((h) => rssKiB(parseHostRecord(h.record)!.pid!)));
-    return {
-      hosts: count,
-      startMs: median(times),
-      sshdRssKiB: median(rss),
-      diskBytes: (await diskBytes(join(dir, 'hosts'))) / count,
-    };
-  } finally {
-    await hosts.destroyAll();
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 /** The sshd PIDs the fleet's state records (local hosts) or the bench made (ec2). */
@@ -237,6 +227,7 @@ async function runFleet(
   const onSignal = (): void =>
     void (running === undefined ? Promise.resolve() : stopTree(running))
       .then(teardown)
+      .catch((err: unknown) => console.error(`N=${n}: the teardown failed: ${(err as Error).message}`))
       .finally(() => process.exit(130));
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
@@ -257,6 +248,11 @@ async function runFleet(
       );
       await writeFile(fleet.aws!.addressMap, JSON.stringify(map));
     }
+    if (RESIDENT) {
+      // Started once the address map is written: it reads the map when it starts.
+      fleet.resident = new ResidentController([...onceArgs(fleet, cpuProf, `n${n}-resident`), '--resident']);
+      running = fleet.resident.pid;
+    }
     for (const op of ops) {
       if (op === 'one') await writeVersions(netDir, { [machines[0]!]: 2 });
       if (op === 'ten')
@@ -272,11 +268,16 @@ async function runFleet(
       }
     }
   } finally {
+    if (fleet.resident) {
+      const ended = await fleet.resident.close();
+      running = undefined;
+      if (ended !== undefined) console.error(`N=${n}: the resident controller ${ended}`);
+    }
     // A signal during the teardown must not end the process before the hosts are gone.
     await teardown();
     process.removeListener('SIGINT', onSignal).removeListener('SIGTERM', onSignal);
   }
-  return { n, target, resources, figures, ...extra };
+  return { n, target, resident: RESIDENT, resources, figures, ...extra };
 }
 
 function line(f: OpFigures): string {
@@ -286,7 +287,7 @@ function line(f: OpFigures): string {
     `N=${f.n} ${f.op.padEnd(5)} wall ${s(f.wallMs)} (reconcile ${s(f.reconcileMs)}), controller CPU ` +
     `${s(f.controllerCpuMs)}, hosts CPU ${s(f.hostsCpuMs)}, machine CPU ${s(f.machineCpuMs)}, controller RSS ${mb(f.peaks.rootBytes)} ` +
     `(maxRSS ${mb(f.controllerMaxRssKiB * 1024)}), Nix peak ${mb(f.peaks.nixMaxBytes)} one / ` +
-    `${mb(f.peaks.nixSumBytes)} all, ssh ${f.sshConnections}, aws ${f.awsCalls}, evals ${f.nixEvaluations}, ` +
+    `${mb(f.peaks.nixSumBytes)} all, ssh ${f.sshConnections}${f.sshReused === undefined ? '' : `, reused ${f.sshReused}`}, aws ${f.awsCalls}, evals ${f.nixEvaluations}, ` +
     `copies ${f.copies}, activations ${f.activations}`
   );
 }
@@ -303,7 +304,7 @@ async function main(): Promise<void> {
     throw new Error(`--ops: first, then any of ${OPS.slice(1).join(', ')}`);
   const jsonOut = option('json', '');
   const started = Date.now();
-  const cost = await hostCost(intOption('host-sample', 5));
+  const cost = await hostCost(intOption('host-sample', 5), PREFIX);
   console.log(
     `one host: starts in ${(cost.startMs / 1000).toFixed(2)} s, sshd ${(cost.sshdRssKiB / 1024).toFixed(1)} MiB RSS, ` +
       `${(cost.diskBytes / 1e6).toFixed(2)} MB on disk before any system (median of ${cost.hosts})`,
@@ -318,7 +319,11 @@ async function main(): Promise<void> {
     for (const n of sizes) {
       fleets.push(await runFleet(n, target, moto, cpuProf, ops));
       // After every fleet: a larger one that fails (an evaluation past its deadline) keeps the smaller ones' figures.
-      if (jsonOut) await writeFile(jsonOut, JSON.stringify({ target, cost, fleets }, null, 2) + '\n');
+      if (jsonOut)
+        await writeFile(
+          jsonOut,
+          JSON.stringify({ target, resident: RESIDENT, cost, fleets }, null, 2) + '\n',
+        );
     }
   } finally {
     await moto?.stop();
@@ -340,7 +345,10 @@ async function main(): Promise<void> {
   const totalMs = Date.now() - started;
   console.log(`whole run: ${(totalMs / 1000).toFixed(0)} s`);
   if (jsonOut)
-    await writeFile(jsonOut, JSON.stringify({ target, cost, fleets, ratios, totalMs }, null, 2) + '\n');
+    await writeFile(
+      jsonOut,
+      JSON.stringify({ target, resident: RESIDENT, cost, fleets, ratios, totalMs }, null, 2) + '\n',
+    );
 }
 
 main().catch((err: unknown) => {

@@ -91,18 +91,34 @@ export async function stillRunning(pids: readonly number[]): Promise<number[]> {
   return pids.filter((_, i) => alive[i]);
 }
 
-/** CPU time of `pids` and of their children they waited for (sshd's sessions), in milliseconds. */
+/**
+ * CPU time of `pids`, of their children they waited for (sshd's ended sessions) and of their descendants still
+ * running (the sessions a resident controller keeps open), in milliseconds. An ended child's time moves into its
+ * parent's, so the sum only grows while the tree runs.
+ */
 export async function treeCpuMs(pids: readonly number[]): Promise<number> {
-  const ticks = await Promise.all(
-    pids.map(async (p) => {
-      const s = await readFile(`/proc/${p}/stat`, 'utf8').catch(() => '');
-      if (!s) return 0;
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      // utime stime cutime cstime: fields 14-17 overall, 12-15 after the command.
-      return [11, 12, 13, 14].reduce((t, i) => t + Number(f[i] ?? 0), 0);
-    }),
+  const all = await Promise.all(
+    (await readdir('/proc'))
+      .filter((e) => /^\d+$/.test(e))
+      .map(async (e) => {
+        const s = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
+        const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+        // ppid is field 4 overall; utime stime cutime cstime are fields 14-17 (2 and 12-15 after the command).
+        const ticks = [11, 12, 13, 14].reduce((t, i) => t + Number(f[i] ?? 0), 0);
+        return { pid: Number(e), ppid: Number(f[1]), ticks: s ? ticks : 0 };
+      }),
   );
-  return ticks.reduce((a, b) => a + b, 0) * 10; // USER_HZ is 100 on Linux
+  const children = new Map<number, number[]>();
+  for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
+  const ticks = new Map(all.map((p) => [p.pid, p.ticks]));
+  const seen = new Set<number>();
+  const queue = [...pids];
+  for (let p = queue.pop(); p !== undefined; p = queue.pop()) {
+    if (seen.has(p)) continue;
+    seen.add(p);
+    queue.push(...(children.get(p) ?? []));
+  }
+  return [...seen].reduce((t, p) => t + (ticks.get(p) ?? 0), 0) * 10; // USER_HZ is 100 on Linux
 }
 
 /**
@@ -123,8 +139,10 @@ export async function stopTree(root: number): Promise<void> {
       // gone already
     }
   }
-  // Its lock on the state must be gone before a destroy takes it.
-  for (let i = 0; i < 100 && (await stillRunning([root])).length > 0; i++) {
+  // Its lock on the state must be gone before a destroy takes it: until its parent (this process, which spawned
+  // it) has reaped it, the store takes a zombie with the holder's PID and start time for the holder still alive.
+  const reaped = async (): Promise<boolean> => !(await readFile(`/proc/${root}/stat`).catch(() => undefined));
+  for (let i = 0; i < 100 && !(await reaped()); i++) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
