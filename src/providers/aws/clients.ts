@@ -69,6 +69,19 @@ function addHooks(stack: Stack, service: AwsCall['service'], region: string, hoo
   );
 }
 
+/**
+ * The HTTP handler's own warnings, but for one: that calls wait for one of its 50 sockets. Reconix sends the calls
+ * of a fleet's creation (1,000 instances) at once and lets the handler queue them, on purpose.
+ */
+const handlerLogger = {
+  debug: (): void => undefined,
+  info: (): void => undefined,
+  warn: (message: unknown): void => {
+    if (!String(message).includes('socket usage at capacity')) console.warn(message);
+  },
+  error: (message: unknown): void => console.error(message),
+};
+
 /** Clients made on first use and kept for the lifetime of this object (one per region and service). */
 export function createAwsClients(opts: AwsClientOptions = {}): AwsClients {
   const ec2 = new Map<string, EC2Client>();
@@ -78,6 +91,7 @@ export function createAwsClients(opts: AwsClientOptions = {}): AwsClients {
     region,
     maxAttempts: opts.maxAttempts ?? 10,
     retryMode: opts.retryMode ?? 'adaptive',
+    requestHandler: { logger: handlerLogger },
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
   });
