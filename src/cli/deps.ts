@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConnectionPool, SshHostConnector } from '../ssh/index.js';
+import { ConnectionPool, SshHostConnector, type ConnectionCounts } from '../ssh/index.js';
 import { LocalTargetProvider } from '../providers/local/index.js';
 import { NoneTargetProvider } from '../providers/none.js';
 import type { ClientKey, ReconcileDeps } from '../observe/run.js';
@@ -93,6 +93,14 @@ export interface DepsTimeouts {
 function connector(t: DepsTimeouts, keepMs: number | undefined): HostConnector {
   const ssh = new SshHostConnector(t.copyMs === undefined ? {} : { copyTimeoutMs: t.copyMs });
   return keepMs ? new ConnectionPool(ssh, { idleMs: keepMs }) : ssh;
+}
+
+/** What the pool of a controller's deps counts (undefined for a one-shot command's deps, which keep none). */
+export function connectionCounts(
+  deps: Pick<ReconcileDeps, 'connector'>,
+): (() => ConnectionCounts) | undefined {
+  const pool = deps.connector;
+  return pool instanceof ConnectionPool ? () => pool.counts() : undefined;
 }
 
 /** Close the connections a controller's deps keep between reconciles (none for a one-shot command's). */

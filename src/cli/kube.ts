@@ -5,7 +5,7 @@ import { ReconixMetrics } from '../metrics/metrics.js';
 import { gitRevision } from '../source/load.js';
 import { runKubeController, type KubeRunOptions } from '../controller/kube/run.js';
 import { logger, type LogFormat } from '../util/log.js';
-import { buildDeps, closeConnections, type DepsTimeouts } from './deps.js';
+import { buildDeps, closeConnections, connectionCounts, type DepsTimeouts } from './deps.js';
 import type { AwsSettings } from './aws.js';
 import { lazyAws, type AwsBundle } from './lazy-aws.js';
 import { createHash } from 'node:crypto';
@@ -64,12 +64,15 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
     ...(o.keepConnectionsMs ? { keepConnectionsMs: o.keepConnectionsMs } : {}),
   });
   const depsFor = awsDepsFor(o.stateDir, { ...o.aws });
+  const metrics = new ReconixMetrics();
+  const counts = connectionCounts(baseDeps);
+  if (counts) metrics.watchConnections(counts);
   const running = await runKubeController({
     kubeConfig,
     baseDeps,
     depsFor,
     log,
-    metrics: new ReconixMetrics(),
+    metrics,
     scratchDir: path.join(o.stateDir, 'scratch'),
     buildSandbox: o.buildSandbox,
     revisionOf: gitRevision,

@@ -100,6 +100,40 @@ export class ReconixMetrics {
     registers: [this.registry],
   });
 
+  /**
+   * The SSH connections a controller keeps between resyncs, read from `counts` at every scrape: kept idle now,
+   * opened (handshakes) and reused since the start.
+   */
+  watchConnections(counts: () => { opened: number; reused: number; idle: number }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'reconix_ssh_connections_kept',
+      help: 'SSH connections kept open, unused, for the next resync.',
+      registers,
+      collect() {
+        this.set(counts().idle);
+      },
+    });
+    new Counter({
+      name: 'reconix_ssh_connections_opened_total',
+      help: 'SSH connections opened (handshakes).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(counts().opened);
+      },
+    });
+    new Counter({
+      name: 'reconix_ssh_connections_reused_total',
+      help: 'Host sessions served by a connection kept from an earlier reconcile.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(counts().reused);
+      },
+    });
+  }
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'reconix_' });
   }

@@ -1,6 +1,7 @@
 // The `local` target: hosts Reconix creates on this machine, each a mount namespace running sshd on a loopback address.
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { Reason } from '../../api/conditions.js';
 import { ReconixError } from '../../core/errors.js';
 import type { MachinePhysical, MachineRecord, TargetObservation, TargetRecord } from '../../core/model.js';
@@ -36,6 +37,11 @@ export interface LocalTargetOptions {
   startTimeoutMs?: number;
   /** Whether this process may create hosts; default: running as root. */
   isRoot?: () => boolean;
+  /**
+   * Hosts made or started at once; default 8. Making one is CPU work (a host key, a namespace, sshd's start): a
+   * fleet's thousand at once would only queue on the cores and run past the start timeout.
+   */
+  parallel?: number;
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -48,8 +54,10 @@ export class LocalTargetProvider implements TargetProvider {
   private readonly addresses: AddressAllocator;
   private readonly machinery: HostMachinery;
   private readonly isRoot: () => boolean;
+  private readonly making: LimitFunction;
 
   constructor(options: LocalTargetOptions) {
+    this.making = pLimit(Math.max(1, options.parallel ?? 8));
     // An unusable base directory only matters once a local host is made: other commands must still work.
     let baseDir = options.baseDir;
     try {
@@ -107,7 +115,15 @@ export class LocalTargetProvider implements TargetProvider {
     return { ...obs, running, detail: running ? `sshd PID ${record.pid}` : 'sshd is not running' };
   }
 
-  async create(machine: MachinePhysical, ctx: TargetContext, previous?: TargetRecord): Promise<TargetRecord> {
+  create(machine: MachinePhysical, ctx: TargetContext, previous?: TargetRecord): Promise<TargetRecord> {
+    return this.making(() => this.createNow(machine, ctx, previous));
+  }
+
+  private async createNow(
+    machine: MachinePhysical,
+    ctx: TargetContext,
+    previous?: TargetRecord,
+  ): Promise<TargetRecord> {
     if (!this.isRoot()) {
       throw new ReconixError(
         Reason.RootRequired,
@@ -149,7 +165,7 @@ export class LocalTargetProvider implements TargetProvider {
   async start(machine: string, target: TargetRecord, ctx: TargetContext): Promise<TargetRecord> {
     const record = await this.require(machine, target, ctx);
     try {
-      return toTarget(await this.startRecord(record, ctx));
+      return toTarget(await this.making(() => this.startRecord(record, ctx)));
     } catch (err) {
       throw new ReconixError(
         Reason.ProvisioningFailed,

@@ -1,6 +1,6 @@
 // `reconix controller --dir` as a process on a GitOps repository: it says when the repository holds no manifest,
 // finds a deployment added two folders deep, reconciles it on a real local host, reloads on an edit in that
-// folder, and logs readable text lines with the deployment's name.
+// folder over the host's connection it kept, and logs readable text lines with the deployment's name.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +17,7 @@ describe('the directory controller on a GitOps repository', function () {
   let repo: string;
   let controller: ChildProcess | undefined;
   let stderr = '';
+  let listen = '';
   const stateDir = () => join(dir, 'state');
   const lines = (re: RegExp) => stderr.split('\n').filter((l) => re.test(l));
 
@@ -58,7 +59,7 @@ describe('the directory controller on a GitOps repository', function () {
     );
     controller.stderr!.setEncoding('utf8');
     controller.stderr!.on('data', (s: string) => (stderr += s));
-    const listen = await eventually(
+    listen = await eventually(
       'the listen address',
       async () => stderr.match(/listen=(127\.0\.0\.1:\d+)/)?.[1],
     );
@@ -107,5 +108,12 @@ describe('the directory controller on a GitOps repository', function () {
     );
     assert.notEqual(await system(), first);
     assert.deepEqual(lines(/^\{/), [], 'text logs only');
+
+    // The host's connection was kept from the first reconcile for the second (--keep-connections, 15m).
+    const metrics = await (await fetch(`http://${listen}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    assert.equal(value('reconix_ssh_connections_kept'), 1, metrics);
+    assert.ok(value('reconix_ssh_connections_reused_total') >= 1, metrics);
+    assert.ok(value('reconix_ssh_connections_opened_total') >= 1, metrics);
   });
 });
