@@ -77,15 +77,16 @@ export class ConnectionPool implements HostConnector {
     check: HostKeyCheck,
     options: ConnectOptions = {},
   ): Promise<HostSession> {
-    const key = poolKey(endpoint, auth, check);
-    const kept = options.fresh ? undefined : this.take(key);
+    // Kept under the key the host presented, so a connection made before its key was pinned serves the next
+    // reconcile, which pins it. A connect without a pin accepts any key: it gets a connection of its own.
+    const keyOf = (hostKey: string) => poolKey(endpoint, auth, hostKey);
+    const reopen = () => this.open(endpoint, auth, check);
+    const kept = options.fresh || !check.pinned ? undefined : this.take(keyOf(check.pinned));
     if (kept) {
       this.reused++;
-      return new PooledSession(this, key, kept, true, () => this.open(endpoint, auth, check));
+      return new PooledSession(this, keyOf, kept, true, reopen);
     }
-    return new PooledSession(this, key, await this.open(endpoint, auth, check), false, () =>
-      this.open(endpoint, auth, check),
-    );
+    return new PooledSession(this, keyOf, await reopen(), false, reopen);
   }
 
   counts(): ConnectionCounts {
@@ -142,10 +143,14 @@ export class ConnectionPool implements HostConnector {
   }
 }
 
-/** What a connection may be reused for: hashed, so that no private key is kept as a map key. */
-function poolKey(endpoint: SshEndpoint, auth: SshAuth, check: HostKeyCheck): string {
+/**
+ * What a connection may be reused for: hashed, so that no private key is kept as a map key. The host key is taken
+ * as "type base64", without a comment.
+ */
+function poolKey(endpoint: SshEndpoint, auth: SshAuth, hostKey: string): string {
   const key = createHash('sha256').update(auth.privateKey).digest('hex');
-  const parts = [endpoint.host, String(endpoint.port), endpoint.user, key, check.pinned ?? ''];
+  const host = hostKey.trim().split(/\s+/).slice(0, 2).join(' ');
+  const parts = [endpoint.host, String(endpoint.port), endpoint.user, key, host];
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
@@ -168,7 +173,7 @@ class PooledSession implements HostSession {
 
   constructor(
     private readonly pool: ConnectionPool,
-    private readonly key: string,
+    private readonly keyOf: (hostKey: string) => string,
     private current: HostSession,
     /** The connection came from the pool and nothing has gone over it yet in this session. */
     private untried: boolean,
@@ -222,7 +227,7 @@ class PooledSession implements HostSession {
   close(): void {
     if (this.done) return;
     this.done = true;
-    this.pool.release(this.key, this.current);
+    this.pool.release(this.keyOf(this.current.hostKey), this.current);
   }
 
   private use(): HostSession {

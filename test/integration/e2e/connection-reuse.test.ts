@@ -1,8 +1,10 @@
 // A controller's SSH connections, kept between resyncs (--keep-connections) on a real local host: a resync reuses
 // the connection the deploy opened and still sees what the host runs now; a connection the host cut while it was
-// idle is replaced, not reported as an unreachable host; stopping closes what was kept.
+// idle is replaced, not reported as an unreachable host; stopping closes what was kept; an existing host whose key
+// is learnt on first contact is resynced over the connection that learnt it.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { createTestHost, type TestHost } from '../../support/hosts.js';
 import { makeWorkspace, eventually, type Workspace } from '../../support/workspace.js';
 
 /** The host's sshd processes serving a connection: the children of its listening sshd. */
@@ -82,5 +84,35 @@ describe("a controller's SSH connections, kept between resyncs", function () {
       10_000,
       20,
     );
+  });
+});
+
+describe('kept connections to an existing host whose key is learnt on first contact', function () {
+  this.timeout(180_000);
+  let ws: Workspace;
+  let host: TestHost;
+
+  before(async () => {
+    ws = await makeWorkspace('trivial', 'none.yaml', { keepConnectionsMs: 10 * 60_000 });
+    host = await createTestHost({ clientPublicKey: ws.deps.clientKey.publicKey });
+    await ws.write(
+      'physical-none.nix',
+      `{ machine = { deployment.targetEnv = "none"; deployment.targetHost = "${host.address}"; }; }\n`,
+    );
+  });
+  after(async () => {
+    await ws?.dispose();
+    await host?.destroy();
+  });
+
+  it('resyncs over the connection made before the key was pinned', async () => {
+    const first = await ws.run('deploy');
+    assert.equal(first.ok, true, first.message);
+    assert.equal((await ws.state()).machines.machine!.hostKey, host.hostKey, 'pinned on first contact');
+    const opened = ws.connections()!.opened;
+    const noop = await ws.run('deploy');
+    assert.equal(noop.machines.machine!.outcome, 'unchanged', noop.message);
+    assert.equal(ws.connections()!.opened, opened, 'the pinned resync reuses the first connection');
+    assert.equal(ws.connections()!.idle, 1);
   });
 });

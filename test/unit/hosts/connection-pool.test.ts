@@ -87,6 +87,22 @@ describe('the connection pool', () => {
     assert.equal(pool.counts().opened, 6);
   });
 
+  it('keeps a connection made before the key was pinned for the session that pins the key the host presented', async () => {
+    (await pool.connect(host(), auth, {})).close();
+    const unpinned = await pool.connect(host(), auth, {});
+    assert.equal(
+      pool.counts().reused,
+      0,
+      'a connect without a pin accepts any key: it gets its own connection',
+    );
+    unpinned.close();
+    const pinned = await pool.connect(host(), auth, { pinned: 'ssh-ed25519 AAAA root@host' });
+    assert.equal(pool.counts().reused, 1, 'the pin is compared without its comment');
+    pinned.close();
+    await pool.connect(host(), auth, { pinned: 'ssh-ed25519 BBBB' });
+    assert.equal(pool.counts().reused, 1, 'never for another key');
+  });
+
   it('opens a new connection when asked for a fresh one, and never reuses a closed one', async () => {
     (await pool.connect(host(), auth, pin)).close();
     await pool.connect(host(), auth, pin, { fresh: true });
