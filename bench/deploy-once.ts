@@ -14,13 +14,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { buildDeps, closeConnections } from '../src/cli/deps.js';
+import { buildDeps, connectionPool } from '../src/cli/deps.js';
 import type { ReconcileDeps } from '../src/observe/run.js';
 import type { Action } from '../src/plan/actions.js';
 import { reconcileDeployment } from '../src/reconcile/reconciler.js';
 import { requestFor } from '../src/source/deployments.js';
 import { loadDeployments } from '../src/source/load.js';
-import { ConnectionPool } from '../src/ssh/index.js';
 import { silentLogger } from '../src/util/log.js';
 import type { AddressOverride, AwsCallHook } from '../src/providers/aws/index.js';
 import { CallCounter } from '../test/support/aws-hooks.js';
@@ -79,7 +78,7 @@ async function main(): Promise<void> {
     if (!(await reconcileOnce(deps, current, manifest, stateDir, op, out, started))) process.exitCode = 1;
     return;
   }
-  const pool = deps.connector instanceof ConnectionPool ? deps.connector : undefined;
+  const pool = connectionPool(deps);
   try {
     for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
       if (line.trim() === '') continue;
@@ -100,7 +99,7 @@ async function main(): Promise<void> {
       process.stdout.write('done\n');
     }
   } finally {
-    closeConnections(deps);
+    pool?.close();
   }
 }
 

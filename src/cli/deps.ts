@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConnectionPool, SshHostConnector, type ConnectionCounts } from '../ssh/index.js';
+import { ConnectionPool, SshHostConnector } from '../ssh/index.js';
 import { LocalTargetProvider } from '../providers/local/index.js';
 import { NoneTargetProvider } from '../providers/none.js';
 import type { ClientKey, ReconcileDeps } from '../observe/run.js';
@@ -95,17 +95,9 @@ function connector(t: DepsTimeouts, keepMs: number | undefined): HostConnector {
   return keepMs ? new ConnectionPool(ssh, { idleMs: keepMs }) : ssh;
 }
 
-/** What the pool of a controller's deps counts (undefined for a one-shot command's deps, which keep none). */
-export function connectionCounts(
-  deps: Pick<ReconcileDeps, 'connector'>,
-): (() => ConnectionCounts) | undefined {
-  const pool = deps.connector;
-  return pool instanceof ConnectionPool ? () => pool.counts() : undefined;
-}
-
-/** Close the connections a controller's deps keep between reconciles (none for a one-shot command's). */
-export function closeConnections(deps: Pick<ReconcileDeps, 'connector'>): void {
-  if (deps.connector instanceof ConnectionPool) deps.connector.close();
+/** The connections a controller's deps keep between reconciles; none for a one-shot command's. */
+export function connectionPool(deps: Pick<ReconcileDeps, 'connector'>): ConnectionPool | undefined {
+  return deps.connector instanceof ConnectionPool ? deps.connector : undefined;
 }
 
 export async function buildDeps(opts: DepsOptions): Promise<ReconcileDeps> {

@@ -5,7 +5,7 @@ import { ReconixMetrics } from '../metrics/metrics.js';
 import { gitRevision } from '../source/load.js';
 import { runKubeController, type KubeRunOptions } from '../controller/kube/run.js';
 import { logger, type LogFormat } from '../util/log.js';
-import { buildDeps, closeConnections, connectionCounts, type DepsTimeouts } from './deps.js';
+import { buildDeps, connectionPool, type DepsTimeouts } from './deps.js';
 import type { AwsSettings } from './aws.js';
 import { lazyAws, type AwsBundle } from './lazy-aws.js';
 import { createHash } from 'node:crypto';
@@ -65,8 +65,8 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
   });
   const depsFor = awsDepsFor(o.stateDir, { ...o.aws });
   const metrics = new ReconixMetrics();
-  const counts = connectionCounts(baseDeps);
-  if (counts) metrics.watchConnections(counts);
+  const pool = connectionPool(baseDeps);
+  if (pool) metrics.watchConnections(() => pool.counts());
   const running = await runKubeController({
     kubeConfig,
     baseDeps,
@@ -100,7 +100,7 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
   const stop = async () => {
     log.info('controller stopping');
     await running.stop();
-    closeConnections(baseDeps);
+    pool?.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());

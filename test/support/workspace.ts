@@ -6,8 +6,8 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DeploymentState } from '../../src/core/model.js';
-import { buildDeps, closeConnections } from '../../src/cli/deps.js';
-import { ConnectionPool, type ConnectionCounts } from '../../src/ssh/pool.js';
+import { buildDeps, connectionPool } from '../../src/cli/deps.js';
+import type { ConnectionCounts } from '../../src/ssh/pool.js';
 import type { ReconcileDeps } from '../../src/observe/run.js';
 import { destroy } from '../../src/apply/operations.js';
 import { reconcileDeployment } from '../../src/reconcile/reconciler.js';
@@ -68,8 +68,8 @@ export async function makeWorkspace(
     dir: netDir,
     stateDir,
     deps,
-    connections: () => (built.connector instanceof ConnectionPool ? built.connector.counts() : undefined),
-    closeConnections: () => closeConnections(built),
+    connections: () => connectionPool(built)?.counts(),
+    closeConnections: () => connectionPool(built)?.close(),
     async load(m = manifest) {
       const result = await loadDeployments(join(netDir, m), join(stateDir, 'scratch'));
       const d = result.deployments[0];
@@ -109,7 +109,7 @@ export async function makeWorkspace(
         const req = d ? requestFor(name, d.spec, d.source, 'deploy') : undefined;
         if (req) await destroy({ ...req, name }, deps).catch(() => undefined);
       }
-      closeConnections(built);
+      connectionPool(built)?.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { reconcileDeployment } from '../../reconcile/reconciler.js';
 import { gitRevision, loadDeployments } from '../../source/load.js';
 import { logger, type LogFormat } from '../../util/log.js';
-import { buildDeps, closeConnections, connectionCounts } from '../deps.js';
+import { buildDeps, connectionPool } from '../deps.js';
 import { parseDuration } from '../../util/duration.js';
 import type { KubeCommandOptions } from '../kube.js';
 import type { ReconcileRequest } from '../../core/request.js';
@@ -144,8 +144,8 @@ async function directoryController(
   const fleet = fleetPage ? new fleetPage.FleetBoard() : undefined;
   const reconcile = (req: ReconcileRequest) => reconcileDeployment(req, deps);
   const metrics = new ReconixMetrics();
-  const counts = connectionCounts(deps);
-  if (counts) metrics.watchConnections(counts);
+  const pool = connectionPool(deps);
+  if (pool) metrics.watchConnections(() => pool.counts());
   const scratch = path.join(stateDir, 'scratch');
   const controller = new DirectoryController({
     dir: o.dir,
@@ -176,7 +176,7 @@ async function directoryController(
   const stop = async () => {
     log.info('controller stopping');
     await controller.stop();
-    closeConnections(deps);
+    pool?.close();
     await server.close();
     process.exit(0);
   };
