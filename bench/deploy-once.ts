@@ -2,6 +2,7 @@
 // that its peak memory is its own. Prints nothing; writes a JSON result (timings, phases, maxRSS, the report).
 //   node dist/bench/deploy-once.js --manifest M --state DIR --op deploy|plan|prebuild --out FILE [--max-parallel N]
 //     [--aws-endpoint URL --address-map FILE] [--evaluation-timeout SECONDS] [--address-prefix 127.79]
+//     [--restrict-eval]
 //   node dist/bench/deploy-once.js --resident --manifest M --state DIR [--op ...] (the same options but --out)
 // With an AWS endpoint (moto), every AWS call is counted, and the address map ({machine: {endpoint,
 // hostPublicKey}}) says where SSH reaches each ec2 machine, as the command line's address override does.
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
     extraProviders: [benchProvider(join(stateDir, 'hosts'), option('address-prefix', BENCH_ADDRESS_PREFIX))],
     // Building ahead must not fill the evaluation cache: the timed rollout after it pays its evaluation.
     evalCache: op !== 'prebuild',
+    restrictEval: process.argv.includes('--restrict-eval'),
     timeouts: { evaluationMs: intOption('evaluation-timeout', 600) * 1000 },
     ...(resident ? { keepConnectionsMs: KEEP_CONNECTIONS_MS } : {}),
     ...(awsEndpoint

@@ -7,11 +7,14 @@
 //   node dist/bench/scale.js [--sizes 10,100,300,1000] [--target local|ec2] [--max-parallel 50]
 //     [--resources K] [--ops first,noop,one,ten] [--evaluation-timeout 600] [--cpu-prof DIR] [--json FILE]
 //     [--address-prefix 127.79] [--node-flags "FLAGS" (default: the flags of src/cli/node-flags.ts)] [--resident]
+//     [--restrict-eval]
 // `--resident`: the four reconciles of a fleet run one after the other in ONE process (deploy-once.js --resident)
 // with the deps of `reconix controller`, which keeps SSH connections open between them: the no-op resync reuses
 // the connections of the first deploy. An op's wall time is then from its command to the process's answer, its
 // SSH figures the handshakes made (`ssh`) and the connections reused (`reused`), and the controller's maxRSS the
 // process's peak so far.
+// `--restrict-eval`: the controller evaluates in Nix's restricted mode (as `reconix --restrict-eval` and Kubernetes
+// mode do), where Nix names what each machine's evaluation read: a change re-evaluates the machines that read it.
 // `--target ec2` runs the machines as ec2 instances in moto, each bound (address override) to a bench host made
 // beforehand: the AWS calls are the ec2 target's and the resource pass's, the SSH traffic reaches real hosts.
 // `--resources K` adds K security groups (in moto) to every fleet, whichever the target.
@@ -110,6 +113,7 @@ function onceArgs(f: Fleet, cpuProf: string, name: string): string[] {
   args.push('--state', f.stateDir, '--op', 'deploy', '--max-parallel', option('max-parallel', '50'));
   args.push('--evaluation-timeout', option('evaluation-timeout', '600'), '--address-prefix', PREFIX);
   if (f.aws) args.push('--aws-endpoint', f.aws.endpoint, '--address-map', f.aws.addressMap);
+  if (process.argv.includes('--restrict-eval')) args.push('--restrict-eval');
   return args;
 }
 

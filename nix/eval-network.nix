@@ -7,6 +7,9 @@
 #   factsFile     JSON InfraFacts ({ machines.<n> = { privateIPv4, publicIPv4, hostPublicKey }, resources })
 #   onlyFile      JSON list of machine names: `systems` and `keys` cover only these
 #   optionFile    JSON list of an option's path (["networking" "hostName"]): what `option` shows
+#   hostEntriesFile JSON { <machine> = { host, knownHost } } of every machine, as `hostEntries` gives them: the
+#                 network's /etc/hosts and known-host lines, so that a machine's evaluation does not evaluate every
+#                 other machine's addresses and keys
 #   builder       "nixos" (<nixpkgs/nixos>), "mini" (./mini-nixos) or "auto" (nixos when nixpkgs is found);
 #                 the only place where the two paths differ
 # Outputs: physical (phase 1, builds nothing), systems.<n> = { drvPath, out } (phase 2, with --read-write-mode
@@ -17,6 +20,7 @@
   factsFile ? null,
   onlyFile ? null,
   optionFile ? null,
+  hostEntriesFile ? null,
   builder ? "auto",
 }:
 let
@@ -181,21 +185,29 @@ let
   # The network's /etc/hosts lines and known host keys are the same for every machine: made once, as two files,
   # and named by each machine's networking.hostFiles and programs.ssh.knownHostsFiles. As N per-machine
   # definitions (one knownHosts submodule per machine in every machine) they cost N^2 module evaluations.
-  hostsLines = concatMap (
+  # One machine's part of them: its /etc/hosts line and its known-host line, each null when it has none.
+  hostEntry =
     n:
     let
       a = addressOf n;
-    in
-    if a != null && validHostName n then [ "${a} ${n}\n" ] else [ ]
-  ) machineNames;
-  knownHostsLines = concatMap (
-    n:
-    let
       key = hostKeyOf n;
-      a = addressOf n;
     in
-    if key == null then [ ] else [ "${concatStringsSep "," ([ n ] ++ lib.optional (a != null) a)} ${key}\n" ]
-  ) machineNames;
+    {
+      host = if a != null && validHostName n then "${a} ${n}\n" else null;
+      knownHost =
+        if key == null then null else "${concatStringsSep "," ([ n ] ++ lib.optional (a != null) a)} ${key}\n";
+    };
+  # Given (hostEntriesFile), a machine's evaluation reads no other machine's files for them.
+  givenEntries = if hostEntriesFile == null then null else readJSON hostEntriesFile;
+  entryOf =
+    n:
+    if givenEntries == null then
+      hostEntry n
+    else
+      givenEntries.${n} or (throw "reconix: no host entry was given for the machine `${n}'");
+  entries = map entryOf machineNames;
+  hostsLines = concatMap (e: if e.host == null then [ ] else [ e.host ]) entries;
+  knownHostsLines = concatMap (e: if e.knownHost == null then [ ] else [ e.knownHost ]) entries;
   hostsFile = builtins.toFile "reconix-hosts" (concatStringsSep "" hostsLines);
   knownHostsFile = builtins.toFile "reconix-known-hosts" (concatStringsSep "" knownHostsLines);
   factsModule =
@@ -318,14 +330,24 @@ let
       machineNames
     else
       map (n: if nodes ? ${n} then n else throw "The machine `${n}' is not defined in the network.") only;
+  physicalNetwork = {
+    description = networkInfo.description or "Unnamed network";
+    resources = mapAttrs (_: mapAttrs (_: toPlain)) resourceValues;
+  };
   forSelected = f: listToAttrs (map (n: { name = n; value = f n nodes.${n}.config; }) selected);
 in
 {
-  physical = {
-    description = networkInfo.description or "Unnamed network";
+  physical = physicalNetwork // {
     machines = mapAttrs (name: node: physicalOf name node.config.deployment) nodes;
-    resources = mapAttrs (_: mapAttrs (_: toPlain)) resourceValues;
   };
+  # The physical view in parts: what is the network's own, and the selected machines'.
+  inherit physicalNetwork;
+  physicalMachines = listToAttrs (
+    map (n: {
+      name = n;
+      value = physicalOf n nodes.${n}.config.deployment;
+    }) selected
+  );
 
   systems = forSelected (
     _: config:
@@ -375,6 +397,15 @@ in
           throw "The machine `${name}' has no option ${shown} (no attribute ${k})."
       ) config optionPath
     );
+
+  # The machines' names, and the selected machines' host entries (for hostEntriesFile).
+  names = machineNames;
+  hostEntries = listToAttrs (
+    map (n: {
+      name = n;
+      value = hostEntry n;
+    }) selected
+  );
 
   # For tools and tests: whether <nixpkgs/nixos> is in use.
   builder = if useNixos then "nixos" else "mini";

@@ -108,6 +108,8 @@ export interface BatchOptions<T> {
   memory: EvalMemory;
   log?: Logger | undefined;
   signal?: AbortSignal | undefined;
+  /** No batch holds more machines than this, whatever the budget allows. */
+  maxBatch?: number;
   /** Evaluate one batch; the signal stops it (on cancellation, or when another batch failed). */
   run(batch: string[], signal: AbortSignal): Promise<BatchResult<T>>;
 }
@@ -153,8 +155,9 @@ export async function evaluateInBatches<T>(o: BatchOptions<T>): Promise<Record<s
         running: [...running.values()],
         cost,
       });
-      if (plan.size === 0) break;
-      const batch = queue.splice(0, plan.size);
+      const size = Math.min(plan.size, o.maxBatch ?? Infinity);
+      if (size === 0) break;
+      const batch = queue.splice(0, size);
       if (plan.oversize && cost) {
         o.log?.warn(
           `${o.deployment}: evaluating machine ${batch[0]} alone needs about ${formatSize(cost.base + cost.perMachine)}, over the evaluation memory budget of ${formatSize(o.budget)}`,

@@ -41,27 +41,35 @@ export class Uncacheable extends Error {}
  * SHA-256 over the names, kinds and contents of every file under `roots`, in path order; symlinks are followed
  * for files, and for directories only their target is digested (so that a loop cannot hold the walk). `.git` and
  * the `skip` directories (the state directory) are left out. Files git ignores are digested too: a network may
- * import a local, unversioned file.
+ * import a local, unversioned file. With `entries`, also what each path under the roots holds, by its absolute path
+ * (see `readsDigest`).
  */
-export async function treeDigest(roots: readonly string[], skip: readonly string[] = []): Promise<string> {
+export async function treeDigest(
+  roots: readonly string[],
+  skip: readonly string[] = [],
+  entries?: Map<string, string>,
+): Promise<string> {
   const hash = createHash('sha256');
   const skipped = new Set(skip.map((s) => path.resolve(s)));
   let files = 0;
   let bytes = 0;
   const walk = async (dir: string, rel: string): Promise<void> => {
-    const entries = await fs.readdir(dir, { withFileTypes: true });
-    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const children = await fs.readdir(dir, { withFileTypes: true });
+    for (const e of children.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const full = path.join(dir, e.name);
       const name = `${rel}/${e.name}`;
       if (e.name === '.git' || skipped.has(full)) continue;
       if (e.isDirectory()) {
         hash.update(`d ${name}\0`);
+        entries?.set(full, DIR);
         await walk(full, name);
         continue;
       }
       const st = await fs.stat(full).catch(() => undefined);
       if (e.isSymbolicLink() && (st === undefined || st.isDirectory())) {
-        hash.update(`l ${name} ${await fs.readlink(full)}\0`);
+        const target = await fs.readlink(full);
+        hash.update(`l ${name} ${target}\0`);
+        entries?.set(full, `l ${target}`);
         continue;
       }
       if (!st?.isFile()) continue;
@@ -72,13 +80,53 @@ export async function treeDigest(roots: readonly string[], skip: readonly string
           `${roots.join(', ')} holds more than ${TREE_LIMITS.files} files or ${TREE_LIMITS.bytes} bytes`,
         );
       }
-      hash.update(`f ${name} ${st.size} ${st.mode & 0o111 ? 'x' : '-'}\0`);
-      hash.update(await fs.readFile(full));
+      const kind = `f ${st.size} ${st.mode & 0o111 ? 'x' : '-'}`;
+      const content = await fs.readFile(full);
+      hash.update(`f ${name} ${kind.slice(2)}\0`);
+      hash.update(content);
+      entries?.set(full, `${kind} ${createHash('sha256').update(content).digest('hex')}`);
     }
   };
   for (const root of roots) {
     hash.update(`r ${root}\0`);
+    entries?.set(path.resolve(root), DIR);
     await walk(root, '');
+  }
+  return hash.digest('hex');
+}
+
+/** What `treeDigest` records for a directory. */
+const DIR = 'd';
+
+/**
+ * One digest of what the given paths hold now, from a tree's `entries`: a file's contents, a directory's whole
+ * subtree, or that the path does not exist. Store paths never change and are left out. Undefined when a path is
+ * neither in the tree nor absent from it (outside the roots, or in a directory the tree leaves out): what it holds
+ * is not known, so whatever read it must be evaluated again.
+ */
+export async function readsDigest(
+  reads: readonly string[],
+  entries: ReadonlyMap<string, string>,
+  roots: readonly string[],
+  storeDir = '/nix/store',
+): Promise<string | undefined> {
+  const hash = createHash('sha256');
+  let sorted: string[] | undefined;
+  const inRoots = (p: string) => roots.some((r) => p === r || p.startsWith(r + path.sep));
+  for (const p of [...reads].sort()) {
+    if (p.startsWith(`${storeDir}/`)) continue;
+    const held = entries.get(p);
+    if (held === DIR) {
+      sorted ??= [...entries.keys()].sort();
+      hash.update(`d ${p}\0`);
+      for (const k of sorted) if (k.startsWith(p + path.sep)) hash.update(`${k} ${entries.get(k)}\0`);
+    } else if (held !== undefined) {
+      hash.update(`${p} ${held}\0`);
+    } else if (inRoots(p) && (await fs.lstat(p).catch(() => undefined)) === undefined) {
+      hash.update(`absent ${p}\0`);
+    } else {
+      return undefined;
+    }
   }
   return hash.digest('hex');
 }

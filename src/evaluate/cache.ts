@@ -9,12 +9,13 @@ import { runProcess, type Runner } from '../util/exec.js';
 import {
   evalCacheKey,
   nixPathEntries,
+  readsDigest,
   resolveNixPath,
   treeDigest,
   Uncacheable,
   type KeyParts,
 } from './cache-key.js';
-import { NIX_DIR, NixEvaluator } from './evaluator.js';
+import { NIX_DIR, NixEvaluator, type HostEntry } from './evaluator.js';
 
 /** How many results one deployment's cache file keeps (the most recently used first). */
 export const CACHE_ENTRIES = 8;
@@ -69,9 +70,13 @@ export class CachingEvaluator implements Evaluator {
   }
 
   async physical(src: NetworkSource): Promise<PhysicalView> {
-    const key = await this.key(src, { kind: 'physical' });
-    const hit = key === undefined ? undefined : await this.lookup(src.deployment, key);
+    const inputs = await this.inputs(src);
+    const key = inputs && evalCacheKey({ ...inputs.parts, kind: 'physical' });
+    const doc = key === undefined ? undefined : await this.read(src.deployment);
+    const hit = doc?.entries.find((e) => e.key === key)?.value;
     if (hit !== undefined) return hit as PhysicalView;
+    const tracing = this.tracing();
+    if (inputs && doc && tracing) return this.physicalByMachine(tracing, src, inputs, key!, doc);
     const value = await this.inner.physical(src);
     if (key !== undefined) await this.store(src.deployment, key, value);
     return value;
@@ -84,8 +89,10 @@ export class CachingEvaluator implements Evaluator {
     options?: EvaluateOptions,
   ): Promise<Record<string, SystemRef>> {
     if (machines.length === 0) return {};
-    const key = await this.key(src, { kind: 'systems', facts, machines });
-    const hit = key === undefined ? undefined : await this.lookup(src.deployment, key);
+    const inputs = await this.inputs(src);
+    const key = inputs && evalCacheKey({ ...inputs.parts, kind: 'systems', facts, machines });
+    const doc = key === undefined ? undefined : await this.read(src.deployment);
+    const hit = doc?.entries.find((e) => e.key === key)?.value;
     if (hit !== undefined) {
       const refs = hit as Record<string, SystemRef>;
       const drvs = Object.values(refs).map((r) => r.drvPath);
@@ -93,23 +100,158 @@ export class CachingEvaluator implements Evaluator {
       // A lost outPath is built again from its derivation by the apply; a lost derivation needs an evaluation.
       if (drvs.every((d) => valid.has(d))) return refs;
     }
-    const value = await this.inner.systems(src, facts, machines, options);
-    if (key !== undefined) await this.store(src.deployment, key, value);
+    const tracing = this.tracing();
+    if (!inputs || !doc || !tracing) {
+      const value = await this.inner.systems(src, facts, machines, options);
+      if (key !== undefined) await this.store(src.deployment, key, value);
+      return value;
+    }
+    return this.byMachine(tracing, src, facts, machines, options, inputs, key!, doc);
+  }
+
+  /** The inner evaluator, when it can say what each machine's evaluation read. */
+  private tracing(): NixEvaluator | undefined {
+    return this.inner instanceof NixEvaluator && this.inner.tracesReads ? this.inner : undefined;
+  }
+
+  /**
+   * The physical view when something changed, machine by machine (see `byMachine`): the names, the network's own
+   * part (description and resources), and each machine's part.
+   */
+  private async physicalByMachine(
+    tracing: NixEvaluator,
+    src: NetworkSource,
+    inputs: Inputs,
+    key: string,
+    doc: CacheDoc,
+  ): Promise<PhysicalView> {
+    const t = new Tracker(inputs, this.options.skip);
+    const base = evalCacheKey({ ...inputs.parts, tree: '', kind: 'physical' });
+    const names = await this.names(tracing, src, t, base, doc);
+    let network = doc.network;
+    if (!(await t.holds(network, base))) {
+      const fresh = await tracing.physicalNetworkAndReads(src);
+      network = { ...traced(base, fresh.reads), value: fresh.value };
+    }
+    const records: Record<string, PhysicalRecord> = {};
+    const stale: string[] = [];
+    for (const m of names.names) {
+      const r = doc.physical[m];
+      if (r && (await t.holds(r, base))) records[m] = r;
+      else stale.push(m);
+    }
+    const fresh = await tracing.physicalMachinesAndReads(src, stale);
+    for (const m of stale) records[m] = { ...traced(base, fresh.reads[m]), view: fresh.values[m]! };
+    const value: PhysicalView = {
+      ...network!.value,
+      machines: Object.fromEntries(names.names.map((m) => [m, records[m]!.view])),
+    };
+    const sealed: Record<string, PhysicalRecord> = {};
+    for (const m of names.names) sealed[m] = await t.seal(records[m]!);
+    await this.store(src.deployment, key, value, {
+      names: await t.seal(names),
+      network: await t.seal(network!),
+      physical: sealed,
+    });
     return value;
   }
 
-  /** The key of one evaluation, or undefined (with a line in the log, once) when it cannot be cached. */
-  private async key(
+  /** The network's machine names, from what was kept when what it read still holds. */
+  private async names(
+    tracing: NixEvaluator,
     src: NetworkSource,
-    extra: Pick<KeyParts, 'kind' | 'facts' | 'machines'>,
-  ): Promise<string | undefined> {
+    t: Tracker,
+    base: string,
+    doc: CacheDoc,
+    options?: EvaluateOptions,
+  ): Promise<NamesRecord> {
+    if (doc.names && (await t.holds(doc.names, base))) return doc.names;
+    const fresh = await tracing.namesAndReads(src, options);
+    return { ...traced(base, fresh.reads), names: fresh.names };
+  }
+
+  /**
+   * A deployment's systems when something changed, machine by machine. What a machine's evaluation read is kept
+   * beside its result; a machine whose reads still hold what they held, with every other input the same, keeps its
+   * result, and the others are evaluated again. Three results are kept so: the machines' names; each machine's host
+   * entry (its /etc/hosts and known-host lines, which every system holds); each machine's system, whose inputs
+   * include every machine's host entry.
+   */
+  private async byMachine(
+    tracing: NixEvaluator,
+    src: NetworkSource,
+    facts: InfraFacts,
+    machines: string[],
+    options: EvaluateOptions | undefined,
+    inputs: Inputs,
+    key: string,
+    doc: CacheDoc,
+  ): Promise<Record<string, SystemRef>> {
+    const t = new Tracker(inputs, this.options.skip);
+    const namesBase = evalCacheKey({ ...inputs.parts, tree: '', kind: 'physical' });
+    const names = await this.names(tracing, src, t, namesBase, doc, options);
+    const base = evalCacheKey({ ...inputs.parts, tree: '', kind: 'systems', facts });
+    // Each machine's host entry.
+    const hosts: Record<string, HostRecord> = {};
+    const staleHosts: string[] = [];
+    for (const m of names.names) {
+      const r = doc.hosts[m];
+      if (r && (await t.holds(r, base))) hosts[m] = r;
+      else staleHosts.push(m);
+    }
+    const freshHosts = await tracing.hostEntriesAndReads(src, facts, staleHosts, options);
+    for (const m of staleHosts)
+      hosts[m] = { ...traced(base, freshHosts.reads[m]), entry: freshHosts.values[m]! };
+    const entries = Object.fromEntries(names.names.map((m) => [m, hosts[m]!.entry]));
+
+    // Each machine's system.
+    const systemsBase = evalCacheKey({
+      ...inputs.parts,
+      tree: '',
+      kind: 'systems',
+      facts: { facts, entries },
+    });
+    const kept: Record<string, SystemRef> = {};
+    for (const m of machines) {
+      const r = doc.machines[m];
+      if (r && (await t.holds(r, systemsBase))) kept[m] = r.ref;
+    }
+    const valid = await this.options.store.validPaths(Object.values(kept).map((r) => r.drvPath));
+    for (const [m, ref] of Object.entries(kept)) if (!valid.has(ref.drvPath)) delete kept[m];
+    const stale = machines.filter((m) => !Object.hasOwn(kept, m));
+    if (stale.length < machines.length) {
+      this.options.log.info(
+        `${src.deployment}: evaluating ${stale.length} of ${machines.length} machines; the others read nothing that changed`,
+        { evaluated: stale.length, kept: machines.length - stale.length, hostEntries: staleHosts.length },
+      );
+    }
+    const fresh = await tracing.systemsAndReads(src, facts, stale, entries, options);
+
+    const records: Record<string, MachineRecord> = {};
+    for (const [m, r] of Object.entries(doc.machines)) if (r.base === systemsBase) records[m] = r;
+    for (const m of stale)
+      records[m] = await t.seal({ ...traced(systemsBase, fresh.reads[m]), ref: fresh.values[m]! });
+    const hostRecords: Record<string, HostRecord> = {};
+    for (const m of names.names) hostRecords[m] = await t.seal(hosts[m]!);
+    const value: Record<string, SystemRef> = {};
+    for (const m of machines) value[m] = kept[m] ?? fresh.values[m]!;
+    await this.store(src.deployment, key, value, {
+      machines: records,
+      hosts: hostRecords,
+      names: await t.seal(names),
+    });
+    return value;
+  }
+
+  /** What every evaluation of `src` reads besides its kind, machines and facts; undefined when it cannot be cached. */
+  private async inputs(src: NetworkSource): Promise<Inputs | undefined> {
     const env = this.options.env ?? process.env;
     try {
       const roots = src.root ? [src.root] : [...new Set(src.files.map((f) => path.dirname(f)))];
       const user = os.userInfo().username;
-      return evalCacheKey({
-        ...extra,
-        tree: await treeDigest(roots, this.options.skip),
+      const entries = new Map<string, string>();
+      const parts = {
+        tree: await treeDigest(roots, this.options.skip, entries),
         files: src.files,
         args: src.args,
         builder: src.builder,
@@ -117,7 +259,8 @@ export class CachingEvaluator implements Evaluator {
         nixVersion: await this.version(),
         nixPath: await resolveNixPath(nixPathEntries(env.NIX_PATH, env.HOME ?? os.homedir(), user)),
         restricted: this.inner instanceof NixEvaluator && this.inner.isRestricted,
-      });
+      };
+      return { parts, entries, roots: roots.map((r) => path.resolve(r)) };
     } catch (err) {
       if (!(err instanceof Uncacheable)) throw err;
       if (!this.bypassed.has(src.deployment)) {
@@ -144,27 +287,136 @@ export class CachingEvaluator implements Evaluator {
     return path.join(this.options.dir, `${encodeURIComponent(deployment)}.json`);
   }
 
-  private async entries(deployment: string): Promise<Entry[]> {
+  private async read(deployment: string): Promise<CacheDoc> {
     try {
-      const doc = JSON.parse(await fs.readFile(this.file(deployment), 'utf8')) as { entries?: unknown };
-      return Array.isArray(doc.entries) ? (doc.entries as Entry[]) : [];
+      const doc = JSON.parse(await fs.readFile(this.file(deployment), 'utf8')) as Partial<CacheDoc>;
+      const record = <T>(v: T | undefined) => (typeof v === 'object' && v !== null ? v : undefined);
+      return {
+        entries: Array.isArray(doc.entries) ? doc.entries : [],
+        machines: record(doc.machines) ?? {},
+        hosts: record(doc.hosts) ?? {},
+        physical: record(doc.physical) ?? {},
+        names: Array.isArray(record(doc.names)?.names) ? doc.names : undefined,
+        network: record(doc.network)?.value ? doc.network : undefined,
+      };
     } catch {
       // A missing or damaged cache is an empty one.
-      return [];
+      return { entries: [], machines: {}, hosts: {}, physical: {} };
     }
   }
 
-  private async lookup(deployment: string, key: string): Promise<unknown> {
-    return (await this.entries(deployment)).find((e) => e.key === key)?.value;
-  }
-
-  private async store(deployment: string, key: string, value: unknown): Promise<void> {
-    const kept = (await this.entries(deployment)).filter((e) => e.key !== key);
-    const doc = { version: 1, entries: [{ key, value }, ...kept].slice(0, CACHE_ENTRIES) };
+  /** Keep `value` under `key`, and each kind of record `byMachine` holds in place of the earlier ones. */
+  private async store(
+    deployment: string,
+    key: string,
+    value: unknown,
+    byMachine: Partial<ByMachine> = {},
+  ): Promise<void> {
+    const { entries: old, ...records } = await this.read(deployment);
+    const kept = old.filter((e) => e.key !== key);
+    const doc = {
+      version: 1,
+      entries: [{ key, value }, ...kept].slice(0, CACHE_ENTRIES),
+      ...records,
+      ...byMachine,
+    };
     await fs.mkdir(this.options.dir, { recursive: true, mode: 0o700 });
     const file = this.file(deployment);
     const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     await fs.writeFile(tmp, JSON.stringify(doc), { mode: 0o600 });
     await fs.rename(tmp, file);
   }
+}
+
+/** What every evaluation of a source reads besides its kind, machines and facts, and the source's tree. */
+interface Inputs {
+  parts: Omit<KeyParts, 'kind' | 'facts' | 'machines'>;
+  /** What each path under the roots holds (`treeDigest`). */
+  entries: Map<string, string>;
+  roots: string[];
+}
+
+/** A result kept with what it was evaluated from: its inputs but the tree, the network paths it read, what they held. */
+interface Traced {
+  base: string;
+  reads: string[];
+  /** Absent when what the reads held is not known (a path outside the tree, or the tree changed meanwhile). */
+  digest?: string;
+}
+
+interface MachineRecord extends Traced {
+  ref: SystemRef;
+}
+
+interface HostRecord extends Traced {
+  entry: HostEntry;
+}
+
+interface NamesRecord extends Traced {
+  names: string[];
+}
+
+interface NetworkRecord extends Traced {
+  value: Pick<PhysicalView, 'description' | 'resources'>;
+}
+
+interface PhysicalRecord extends Traced {
+  view: PhysicalView['machines'][string];
+}
+
+/** What is kept machine by machine (restricted evaluations only). */
+interface ByMachine {
+  machines: Record<string, MachineRecord>;
+  hosts: Record<string, HostRecord>;
+  physical: Record<string, PhysicalRecord>;
+  names?: NamesRecord | undefined;
+  network?: NetworkRecord | undefined;
+}
+
+const traced = (base: string, reads: string[] | undefined): Traced => ({ base, reads: reads ?? [] });
+
+/**
+ * Whether kept results still hold, from what their evaluations read, against the tree as digested before this
+ * reconcile's evaluations began; and the digest of what a new result read (`seal`), unless the tree changed while it
+ * was evaluated, since the result may then come from either state.
+ */
+class Tracker {
+  private readonly digests = new Map<string, Promise<string | undefined>>();
+  private unchanged: Promise<boolean> | undefined;
+
+  constructor(
+    private readonly inputs: Inputs,
+    private readonly skip: readonly string[] | undefined,
+  ) {}
+
+  digestOf(reads: readonly string[]): Promise<string | undefined> {
+    const id = reads.join('\0');
+    let d = this.digests.get(id);
+    if (!d) this.digests.set(id, (d = readsDigest(reads, this.inputs.entries, this.inputs.roots)));
+    return d;
+  }
+
+  async holds(r: Traced | undefined, base: string): Promise<boolean> {
+    return (
+      r !== undefined &&
+      r.base === base &&
+      r.digest !== undefined &&
+      (await this.digestOf(r.reads)) === r.digest
+    );
+  }
+
+  async seal<R extends Traced>(r: R): Promise<R> {
+    if (r.digest !== undefined) return r;
+    this.unchanged ??= treeDigest(this.inputs.roots, this.skip).then(
+      (d) => d === this.inputs.parts.tree,
+      () => false,
+    );
+    if (!(await this.unchanged)) return r;
+    const digest = await this.digestOf(r.reads);
+    return digest === undefined ? r : { ...r, digest };
+  }
+}
+
+interface CacheDoc extends ByMachine {
+  entries: Entry[];
 }

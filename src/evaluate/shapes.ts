@@ -79,3 +79,33 @@ export function checkKeys(value: unknown, machines: string[]): Record<string, Re
   const raw = check(Keys, value, 'keys');
   return Object.fromEntries(machines.map((m) => [m, raw[m] ?? {}]));
 }
+
+/**
+ * One machine's part of the network's /etc/hosts and known-host lines, which every machine's system holds: its
+ * address line and its host key line, each null when it has none.
+ */
+export interface HostEntry {
+  host: string | null;
+  knownHost: string | null;
+}
+
+const Line = Type.Union([Type.String(), Type.Null()]);
+const HostEntries = Type.Record(Type.String(), Type.Object({ host: Line, knownHost: Line }));
+
+/** The host entries of the given machines, each one's lines null or a single line. */
+export function checkHostEntries(value: unknown, machines: string[]): Record<string, HostEntry> {
+  const raw = check(HostEntries, value, 'host entries');
+  const oneLine = (l: string | null) => l === null || /^[^\n]*\n$/.test(l);
+  const entries: Record<string, HostEntry> = {};
+  for (const name of machines) {
+    const e = raw[name];
+    if (!e || !oneLine(e.host) || !oneLine(e.knownHost)) {
+      throw new ReconixError(
+        Reason.EvaluationFailed,
+        `the evaluator returned no valid host entry for ${JSON.stringify(name)}`,
+      );
+    }
+    entries[name] = { host: e.host, knownHost: e.knownHost };
+  }
+  return entries;
+}

@@ -28,4 +28,22 @@ describe('evaluating in batches', () => {
     assert.deepEqual(Object.keys(result), machines);
     assert.deepEqual(Object.values(result), ['A', 'B', 'C', 'D', 'E']);
   });
+
+  it('puts no more machines in a batch than maxBatch, whatever the budget allows', async () => {
+    const batches: string[][] = [];
+    await evaluateInBatches({
+      deployment: 'capped',
+      machines: ['a', 'b', 'c', 'd', 'e'],
+      budget: Infinity,
+      workers: 2,
+      memory: new EvalMemory(),
+      maxBatch: 2,
+      run: (batch) => {
+        batches.push(batch);
+        return Promise.resolve({ value: {}, peak: undefined });
+      },
+    });
+    assert.deepEqual(batches.flat().sort(), ['a', 'b', 'c', 'd', 'e']);
+    assert.ok(batches.length >= 3 && batches.every((b) => b.length <= 2), JSON.stringify(batches));
+  });
 });

@@ -7,6 +7,7 @@ import {
   evalCacheKey,
   nixPathEntries,
   resolveNixPath,
+  readsDigest,
   treeDigest,
   Uncacheable,
   type KeyParts,
@@ -100,6 +101,64 @@ describe('the digest of a source tree', () => {
     await symlink('..', join(dir, 'modules/up'));
     const digest = await treeDigest([dir]);
     assert.match(digest, /^[0-9a-f]{64}$/);
+  });
+});
+
+describe('the digest of what one evaluation read', () => {
+  let dir: string;
+  const digest = async (reads: string[]) => {
+    const entries = new Map<string, string>();
+    await treeDigest([dir], [join(dir, '.state')], entries);
+    return readsDigest(reads, entries, [dir]);
+  };
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'reconix-reads-'));
+    await mkdir(join(dir, 'modules'));
+    await mkdir(join(dir, '.state'));
+    await writeFile(join(dir, 'network.nix'), '{ a = import ./modules/a.nix; }');
+    await writeFile(join(dir, 'modules/a.nix'), '{ }');
+    await writeFile(join(dir, 'modules/b.nix'), '{ }');
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('changes with a file read, and not with a file not read', async () => {
+    const reads = [join(dir, 'network.nix'), join(dir, 'modules/a.nix')];
+    const before = await digest(reads);
+    assert.match(before ?? '', /^[0-9a-f]{64}$/);
+    await writeFile(join(dir, 'modules/b.nix'), '{ x = 1; }');
+    assert.equal(await digest(reads), before);
+    await writeFile(join(dir, 'modules/a.nix'), '{ x = 1; }');
+    assert.notEqual(await digest(reads), before);
+  });
+
+  it('covers the whole of a directory read, and a path read while absent until it appears', async () => {
+    const dirRead = await digest([join(dir, 'modules')]);
+    await writeFile(join(dir, 'modules/c.nix'), '{ }');
+    assert.notEqual(await digest([join(dir, 'modules')]), dirRead);
+    const absent = [join(dir, 'modules/d.nix')];
+    const before = await digest(absent);
+    assert.equal(await digest(absent), before);
+    await writeFile(join(dir, 'modules/d.nix'), '{ }');
+    assert.notEqual(await digest(absent), before);
+  });
+
+  it('is unknown for a path outside the tree or in a directory it leaves out, and leaves store paths out', async () => {
+    assert.equal(await digest([join(tmpdir(), 'elsewhere.nix')]), undefined);
+    await writeFile(join(dir, '.state/x'), '');
+    assert.equal(await digest([join(dir, '.state/x')]), undefined);
+    const reads = [join(dir, 'network.nix')];
+    assert.equal(
+      await digest([...reads, '/nix/store/00000000000000000000000000000000-x']),
+      await digest(reads),
+    );
+  });
+
+  it('is taken while the tree is digested, which gives the same tree digest as without', async () => {
+    const entries = new Map<string, string>();
+    assert.equal(await treeDigest([dir], [], entries), await treeDigest([dir]));
+    assert.ok(entries.has(join(dir, 'modules/a.nix')));
   });
 });
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Reason } from '../../../src/api/conditions.js';
 import { ReconixError } from '../../../src/core/errors.js';
 import type { NetworkSource } from '../../../src/core/ports.js';
-import { NIX_DIR, NixEvaluator } from '../../../src/evaluate/evaluator.js';
+import { NIX_DIR, networkReads, NixEvaluator } from '../../../src/evaluate/evaluator.js';
 import { cleanNixError } from '../../../src/util/text.js';
 import type { ExecResult, Runner } from '../../../src/util/exec.js';
 
@@ -112,5 +112,60 @@ describe('NixEvaluator (with a fake nix-instantiate)', () => {
     assert.equal(lines.length, 40);
     assert.equal(lines[0], 'error: boom');
     assert.match(lines[39] ?? '', /more lines/);
+  });
+});
+
+describe("what a restricted evaluation read, from Nix's debug lines", () => {
+  it('names each network path once, and leaves out the call’s own files and the Nix library', () => {
+    const stderr = [
+      "resolved search path element '/srv/net' to '/srv/net'",
+      "checking access to '/srv/net/network.nix'",
+      "checking access to '/tmp/eval-1/args.json'",
+      `checking access to '${NIX_DIR}/eval-network.nix'`,
+      "checking access to '/srv/net/modules/web.nix'",
+      "evaluating file '/srv/net/modules/web.nix'",
+      "checking access to '/srv/net/network.nix'",
+      "checking access to '/srv/net/files/it's here'",
+      'trace: checking access to the side door',
+    ].join('\n');
+    assert.deepEqual(networkReads(stderr, ['/tmp/eval-1', NIX_DIR]), [
+      "/srv/net/files/it's here",
+      '/srv/net/modules/web.nix',
+      '/srv/net/network.nix',
+    ]);
+  });
+
+  it('asks Nix for its debug lines and keeps them out of the error it reports', async () => {
+    const stderr = [
+      "checking access to '/srv/net/network.nix'",
+      'error: undefined variable',
+      "evaluating file '/srv/net/x.nix'",
+      '       at /srv/net/network.nix:3:5',
+    ].join('\n');
+    const { runner, calls } = fakeRunner(result('', stderr, 1));
+    const dir = await mkdtemp(join(tmpdir(), 'reconix-eval-'));
+    try {
+      const src = { ...SRC, files: [join(dir, 'network.nix')] };
+      const e = new NixEvaluator({ scratchDir: dir, runner, restrictEval: true });
+      const lines = { m: { host: null, knownHost: null } };
+      await assert.rejects(
+        e.systemsAndReads(src, { machines: {}, resources: {} }, ['m'], lines),
+        (err: ReconixError) =>
+          err.message.includes('undefined variable') && !err.message.includes('evaluating file'),
+      );
+      assert.ok(calls[0]!.args.includes('--debug'));
+      assert.ok(calls[0]!.args.includes('hostEntriesFile'));
+      await assert.rejects(
+        new NixEvaluator({ scratchDir: dir, runner }).systemsAndReads(
+          SRC,
+          { machines: {}, resources: {} },
+          ['m'],
+          lines,
+        ),
+        /restricted/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
