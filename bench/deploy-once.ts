@@ -36,11 +36,13 @@ interface Counters {
   awsCalls: CallCounter;
   probe: Probe;
   phases: AwsCallHook;
+  /** Machines whose systems were evaluated, as a restricted evaluation's cache logs them. */
+  evaluated: { systems?: number };
 }
 
 function counters(): Counters {
   const probe = new Probe();
-  return { awsCalls: new CallCounter(), probe, phases: awsPhases(probe) };
+  return { awsCalls: new CallCounter(), probe, phases: awsPhases(probe), evaluated: {} };
 }
 
 async function main(): Promise<void> {
@@ -65,7 +67,13 @@ async function main(): Promise<void> {
 
   const deps = await buildDeps({
     stateDir,
-    log: silentLogger,
+    // Silent, but for the machines a restricted evaluation evaluated again.
+    log: {
+      ...silentLogger,
+      info: (_msg, fields) => {
+        if (typeof fields?.evaluated === 'number') current.evaluated.systems = fields.evaluated;
+      },
+    },
     extraProviders: [benchProvider(join(stateDir, 'hosts'), option('address-prefix', BENCH_ADDRESS_PREFIX))],
     // Building ahead must not fill the evaluation cache: the timed rollout after it pays its evaluation.
     evalCache: op !== 'prebuild',
@@ -108,7 +116,7 @@ async function main(): Promise<void> {
 /** One reconcile of the manifest's (first) deployment; writes its result to `out`, returns whether it went well. */
 async function reconcileOnce(
   deps: ReconcileDeps,
-  { awsCalls, probe }: Counters,
+  { awsCalls, probe, evaluated }: Counters,
   manifest: string,
   stateDir: string,
   op: string,
@@ -150,6 +158,7 @@ async function reconcileOnce(
     prebuilt: prebuilt.length,
     awsCalls: awsCalls.calls.length,
     awsCallsByCommand: awsCalls.summary(),
+    ...(evaluated.systems === undefined ? {} : { machinesEvaluated: evaluated.systems }),
     phases: probe.summary(),
     ...ownFigures?.(),
     report,

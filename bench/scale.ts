@@ -71,6 +71,8 @@ export interface OpFigures {
   awsCalls: number;
   awsCallsByCommand: Record<string, number>;
   nixEvaluations: number;
+  /** Machines whose systems were evaluated again, when the evaluation was restricted and something changed. */
+  machinesEvaluated?: number;
   copies: number;
   activations: number;
   phases: Record<string, PhaseSummary>;
@@ -86,6 +88,7 @@ interface Once {
   /** Written by a resident controller only. */
   sshOpened?: number;
   sshReused?: number;
+  machinesEvaluated?: number;
   report: { ok: boolean; message?: string };
 }
 
@@ -177,7 +180,11 @@ async function reconcile(
     ...(resident ? { sshReused: r.sshReused ?? 0 } : {}),
     awsCalls: r.awsCalls,
     awsCallsByCommand: r.awsCallsByCommand,
-    nixEvaluations: calls(r.phases, 'nix.eval.physical') + calls(r.phases, 'nix.eval.systems'),
+    // Every call that reached Nix: a restricted evaluation's parts too (names, host entries, ...).
+    nixEvaluations: Object.keys(r.phases)
+      .filter((k) => k.startsWith('nix.eval.'))
+      .reduce((sum, k) => sum + calls(r.phases, k), 0),
+    ...(r.machinesEvaluated === undefined ? {} : { machinesEvaluated: r.machinesEvaluated }),
     copies: calls(r.phases, 'host.importPaths'),
     activations: calls(r.phases, 'host.switchTo'),
     phases: r.phases,
@@ -291,7 +298,7 @@ function line(f: OpFigures): string {
     `N=${f.n} ${f.op.padEnd(5)} wall ${s(f.wallMs)} (reconcile ${s(f.reconcileMs)}), controller CPU ` +
     `${s(f.controllerCpuMs)}, hosts CPU ${s(f.hostsCpuMs)}, machine CPU ${s(f.machineCpuMs)}, controller RSS ${mb(f.peaks.rootBytes)} ` +
     `(maxRSS ${mb(f.controllerMaxRssKiB * 1024)}), Nix peak ${mb(f.peaks.nixMaxBytes)} one / ` +
-    `${mb(f.peaks.nixSumBytes)} all, ssh ${f.sshConnections}${f.sshReused === undefined ? '' : `, reused ${f.sshReused}`}, aws ${f.awsCalls}, evals ${f.nixEvaluations}, ` +
+    `${mb(f.peaks.nixSumBytes)} all, ssh ${f.sshConnections}${f.sshReused === undefined ? '' : `, reused ${f.sshReused}`}, aws ${f.awsCalls}, evals ${f.nixEvaluations}${f.machinesEvaluated === undefined ? '' : ` (machines ${f.machinesEvaluated})`}, ` +
     `copies ${f.copies}, activations ${f.activations}`
   );
 }

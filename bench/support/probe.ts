@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { ReconcileDeps } from '../../src/observe/run.js';
 import type { Evaluator, HostSession } from '../../src/core/ports.js';
 import { CachingEvaluator } from '../../src/evaluate/cache.js';
+import { readTracer, type ReadTracer } from '../../src/evaluate/evaluator.js';
 import type { StateBackend } from '../../src/state/backend.js';
 import type { AwsCall, AwsCallHook } from '../../src/providers/aws/index.js';
 
@@ -104,13 +105,30 @@ function probeState(state: StateBackend, p: Probe): StateBackend {
   };
 }
 
-/** Evaluations timed as `<prefix>.physical` and `<prefix>.systems`. */
+/**
+ * Evaluations timed as `<prefix>.physical` and `<prefix>.systems`, and those of an evaluator that traces what each
+ * machine read as `<prefix>.<method>`.
+ */
 function timedEvaluator(evaluator: Evaluator, p: Probe, prefix: string): Evaluator {
-  return {
+  const timed: Evaluator = {
     physical: (src) => p.time(`${prefix}.physical`, () => evaluator.physical(src)),
     systems: (src, facts, machines) =>
       p.time(`${prefix}.systems`, () => evaluator.systems(src, facts, machines)),
   };
+  const tracer = readTracer(evaluator);
+  if (!tracer) return timed;
+  const traced: ReadTracer = {
+    tracesReads: true,
+    namesAndReads: (...a) => p.time(`${prefix}.namesAndReads`, () => tracer.namesAndReads(...a)),
+    physicalNetworkAndReads: (...a) =>
+      p.time(`${prefix}.physicalNetworkAndReads`, () => tracer.physicalNetworkAndReads(...a)),
+    physicalMachinesAndReads: (...a) =>
+      p.time(`${prefix}.physicalMachinesAndReads`, () => tracer.physicalMachinesAndReads(...a)),
+    hostEntriesAndReads: (...a) =>
+      p.time(`${prefix}.hostEntriesAndReads`, () => tracer.hostEntriesAndReads(...a)),
+    systemsAndReads: (...a) => p.time(`${prefix}.systemsAndReads`, () => tracer.systemsAndReads(...a)),
+  };
+  return { ...timed, ...traced };
 }
 
 /**

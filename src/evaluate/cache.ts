@@ -15,7 +15,7 @@ import {
   Uncacheable,
   type KeyParts,
 } from './cache-key.js';
-import { NIX_DIR, NixEvaluator, type HostEntry } from './evaluator.js';
+import { NIX_DIR, NixEvaluator, readTracer, type HostEntry, type ReadTracer } from './evaluator.js';
 
 /** How many results one deployment's cache file keeps (the most recently used first). */
 export const CACHE_ENTRIES = 8;
@@ -110,8 +110,8 @@ export class CachingEvaluator implements Evaluator {
   }
 
   /** The inner evaluator, when it can say what each machine's evaluation read. */
-  private tracing(): NixEvaluator | undefined {
-    return this.inner instanceof NixEvaluator && this.inner.tracesReads ? this.inner : undefined;
+  private tracing(): ReadTracer | undefined {
+    return readTracer(this.inner);
   }
 
   /**
@@ -119,7 +119,7 @@ export class CachingEvaluator implements Evaluator {
    * part (description and resources), and each machine's part.
    */
   private async physicalByMachine(
-    tracing: NixEvaluator,
+    tracing: ReadTracer,
     src: NetworkSource,
     inputs: Inputs,
     key: string,
@@ -158,7 +158,7 @@ export class CachingEvaluator implements Evaluator {
 
   /** The network's machine names, from what was kept when what it read still holds. */
   private async names(
-    tracing: NixEvaluator,
+    tracing: ReadTracer,
     src: NetworkSource,
     t: Tracker,
     base: string,
@@ -178,7 +178,7 @@ export class CachingEvaluator implements Evaluator {
    * include every machine's host entry.
    */
   private async byMachine(
-    tracing: NixEvaluator,
+    tracing: ReadTracer,
     src: NetworkSource,
     facts: InfraFacts,
     machines: string[],
@@ -219,12 +219,12 @@ export class CachingEvaluator implements Evaluator {
     const valid = await this.options.store.validPaths(Object.values(kept).map((r) => r.drvPath));
     for (const [m, ref] of Object.entries(kept)) if (!valid.has(ref.drvPath)) delete kept[m];
     const stale = machines.filter((m) => !Object.hasOwn(kept, m));
-    if (stale.length < machines.length) {
-      this.options.log.info(
-        `${src.deployment}: evaluating ${stale.length} of ${machines.length} machines; the others read nothing that changed`,
-        { evaluated: stale.length, kept: machines.length - stale.length, hostEntries: staleHosts.length },
-      );
-    }
+    this.options.log.info(
+      stale.length === machines.length
+        ? `${src.deployment}: evaluating all ${machines.length} machines`
+        : `${src.deployment}: evaluating ${stale.length} of ${machines.length} machines; the others read nothing that changed`,
+      { evaluated: stale.length, kept: machines.length - stale.length, hostEntries: staleHosts.length },
+    );
     const fresh = await tracing.systemsAndReads(src, facts, stale, entries, options);
 
     const records: Record<string, MachineRecord> = {};

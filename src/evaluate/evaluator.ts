@@ -88,6 +88,42 @@ export interface WithReads<T> {
   reads: Record<string, string[]>;
 }
 
+/**
+ * An evaluator that can say what each machine's evaluation read, by parts (the names, the physical view's own part
+ * and each machine's, each machine's host entry and system), for the evaluation cache to keep machine by machine.
+ */
+export interface ReadTracer {
+  readonly tracesReads: boolean;
+  namesAndReads(src: NetworkSource, options?: EvaluateOptions): Promise<{ names: string[]; reads: string[] }>;
+  physicalNetworkAndReads(
+    src: NetworkSource,
+    options?: EvaluateOptions,
+  ): Promise<{ value: Pick<PhysicalView, 'description' | 'resources'>; reads: string[] }>;
+  physicalMachinesAndReads(
+    src: NetworkSource,
+    machines: string[],
+    options?: EvaluateOptions,
+  ): Promise<WithReads<PhysicalView['machines'][string]>>;
+  hostEntriesAndReads(
+    src: NetworkSource,
+    facts: InfraFacts,
+    machines: string[],
+    options?: EvaluateOptions,
+  ): Promise<WithReads<HostEntry>>;
+  systemsAndReads(
+    src: NetworkSource,
+    facts: InfraFacts,
+    machines: string[],
+    entries: Record<string, HostEntry>,
+    options?: EvaluateOptions,
+  ): Promise<WithReads<SystemRef>>;
+}
+
+/** `e` as a ReadTracer, when it is one that can trace (a restricted NixEvaluator, or a wrapper of one). */
+export function readTracer(e: Evaluator): ReadTracer | undefined {
+  return (e as Partial<ReadTracer>).tracesReads === true ? (e as unknown as ReadTracer) : undefined;
+}
+
 /** One batch's nix-instantiate: told its peak RSS, and with `onReads`, what it read. */
 type BatchRun = (
   batch: string[],
@@ -146,7 +182,7 @@ export async function instantiateArgs(
   return args;
 }
 
-export class NixEvaluator implements Evaluator {
+export class NixEvaluator implements Evaluator, ReadTracer {
   private readonly runner: Runner;
   private readonly nixDir: string;
   private readonly nixInstantiate: string;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InfraFacts, SystemRef } from '../../../src/core/model.js';
+import type { InfraFacts, PhysicalView, SystemRef } from '../../../src/core/model.js';
 import type { NetworkSource } from '../../../src/core/ports.js';
 import { CachingEvaluator } from '../../../src/evaluate/cache.js';
 import { NixEvaluator } from '../../../src/evaluate/evaluator.js';
@@ -44,14 +44,17 @@ describe('a change re-evaluates only the machines that read it (restricted, real
   this.timeout(120_000);
   let dir: string;
   let evaluated: string[][];
+  /** The machines of each kind of evaluation (`-A` attribute) since `evaluatedBy` began. */
+  let byAttr: Record<string, string[]>;
   let src: NetworkSource;
 
   /** A runner that notes the machines of every systems evaluation before running it. */
   const noting: Runner = async (cmd, args, opts) => {
     const only = args.indexOf('onlyFile');
-    if (args.includes('systems') && only >= 0) {
-      evaluated.push((JSON.parse(await readFile(args[only + 1]!, 'utf8')) as string[]).sort());
-    }
+    const attr = args[args.indexOf('-A') + 1]!;
+    const machines = only >= 0 ? (JSON.parse(await readFile(args[only + 1]!, 'utf8')) as string[]) : [];
+    if (attr === 'systems') evaluated.push([...machines].sort());
+    byAttr[attr] = [...(byAttr[attr] ?? []), ...machines].sort();
     return runProcess(cmd, args, opts);
   };
 
@@ -68,6 +71,7 @@ describe('a change re-evaluates only the machines that read it (restricted, real
   /** The machines evaluated by `f`, in one sorted list. */
   const evaluatedBy = async (f: () => Promise<unknown>): Promise<string[]> => {
     evaluated = [];
+    byAttr = {};
     await f();
     return evaluated.flat().sort();
   };
@@ -82,6 +86,7 @@ describe('a change re-evaluates only the machines that read it (restricted, real
     }
     src = { deployment: 'd', files: [join(dir, 'net', 'network.nix')], args: {}, builder: 'mini' };
     evaluated = [];
+    byAttr = {};
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -90,7 +95,12 @@ describe('a change re-evaluates only the machines that read it (restricted, real
   it('evaluates again each machine whose read files changed, and no other', async () => {
     const cache = cached(true);
     let systems: Record<string, SystemRef> = {};
-    const run = async () => (systems = await cache.systems(src, NO_FACTS, MACHINES));
+    let physical: PhysicalView | undefined;
+    // As a reconcile asks: the physical view, then the systems.
+    const run = async () => {
+      physical = await cache.physical(src);
+      systems = await cache.systems(src, NO_FACTS, MACHINES);
+    };
     // GIVEN a first evaluation: three machines, so one process each
     await run();
     assert.deepEqual(
@@ -105,6 +115,8 @@ describe('a change re-evaluates only the machines that read it (restricted, real
     // WHEN one machine's own module changes THEN that machine alone is evaluated, and only its system changes
     await edit('machines/web1.nix', FILES['machines/web1.nix']!.replace('v1', 'v2'));
     assert.deepEqual(await evaluatedBy(run), ['web1']);
+    // its physical part and host entry too, and nothing else of any machine
+    assert.deepEqual(byAttr, { physicalMachines: ['web1'], hostEntries: ['web1'], systems: ['web1'] });
     assert.notEqual(systems.web1!.drvPath, first.web1!.drvPath);
     assert.equal(systems.web2!.drvPath, first.web2!.drvPath);
     assert.equal(systems.db!.drvPath, first.db!.drvPath);
@@ -131,13 +143,10 @@ describe('a change re-evaluates only the machines that read it (restricted, real
     await edit('network.nix', `# comment\n${NETWORK}`);
     assert.deepEqual(await evaluatedBy(run), MACHINES);
 
-    // AND the systems are those of an evaluation without any cache
-    const plain = await new NixEvaluator({ scratchDir: join(dir, 'scratch'), restrictEval: true }).systems(
-      src,
-      NO_FACTS,
-      MACHINES,
-    );
-    assert.deepEqual(systems, plain);
+    // AND the physical view and the systems are those of an evaluation without any cache
+    const plain = new NixEvaluator({ scratchDir: join(dir, 'scratch'), restrictEval: true });
+    assert.deepEqual(physical, await plain.physical(src));
+    assert.deepEqual(systems, await plain.systems(src, NO_FACTS, MACHINES));
   });
 
   it('a machine whose module changed back is evaluated, and gets its first system again', async () => {
