@@ -406,7 +406,8 @@ class Tracker {
   }
 
   async seal<R extends Traced>(r: R): Promise<R> {
-    if (r.digest !== undefined) return r;
+    // Every evaluation reads the network files: no read named means that what it read is not known.
+    if (r.digest !== undefined || r.reads.length === 0) return r;
     this.unchanged ??= treeDigest(this.inputs.roots, this.skip).then(
       (d) => d === this.inputs.parts.tree,
       () => false,

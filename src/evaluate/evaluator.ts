@@ -9,7 +9,7 @@ import { ReconixError } from '../core/errors.js';
 import type { InfraFacts, PhysicalView, SystemRef } from '../core/model.js';
 import type { EvaluateOptions, Evaluator, Logger, NetworkSource } from '../core/ports.js';
 import { runProcess, type Runner } from '../util/exec.js';
-import { cleanNixError } from '../util/text.js';
+import { cleanNixError, lineSplitter } from '../util/text.js';
 import type { KeySpec } from '../core/model.js';
 import { checkHostEntries, checkKeys, checkPhysical, checkSystems, type HostEntry } from './shapes.js';
 
@@ -417,7 +417,9 @@ export class NixEvaluator implements Evaluator, ReadTracer {
       });
       const env = this.options.env ?? process.env;
       let watch: ReturnType<typeof watchPeak> | undefined;
+      const reads = extra.onReads ? readCollector() : undefined;
       const result = await this.runner(this.nixInstantiate, args, {
+        ...(reads ? { onStderr: (chunk: Buffer) => reads.push(chunk) } : {}),
         ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
         ...(restrict ? { env: restrictedEnv(env, home, dir) } : this.options.env ? { env } : {}),
         ...(extra.signal ? { signal: extra.signal } : {}),
@@ -454,7 +456,7 @@ export class NixEvaluator implements Evaluator, ReadTracer {
           { reaction: 'stall' },
         );
       }
-      if (extra.onReads) extra.onReads(networkReads(result.stderr, [dir, this.nixDir]));
+      if (extra.onReads && reads) extra.onReads(reads.paths([dir, this.nixDir]));
       try {
         return JSON.parse(result.stdout) as unknown;
       } catch (cause) {
@@ -481,20 +483,36 @@ function withoutDebug(stderr: string): string {
  * and Reconix's Nix library, which the cache key covers as a whole) and their real paths.
  */
 export function networkReads(stderr: string, own: readonly string[]): string[] {
-  const dirs = new Set<string>();
-  for (const d of own) {
-    dirs.add(d);
-    try {
-      dirs.add(realpathSync(d));
-    } catch {
-      // Gone already: its own name is enough.
-    }
-  }
-  const inOwn = (p: string) => [...dirs].some((d) => p === d || p.startsWith(d + sep));
-  const paths = new Set<string>();
-  for (const line of stderr.split('\n')) {
+  const reads = readCollector();
+  reads.push(Buffer.from(stderr));
+  return reads.paths(own);
+}
+
+/**
+ * Collects the paths named by a restricted evaluation's debug lines as its stderr streams, all of them: the stderr
+ * kept for messages is bounded and may lose its middle, which would lose reads.
+ */
+function readCollector(): { push(chunk: Buffer): void; paths(own: readonly string[]): string[] } {
+  const seen = new Set<string>();
+  const split = lineSplitter((line) => {
     const m = ACCESS_LINE.exec(line);
-    if (m && !inOwn(m[1]!)) paths.add(m[1]!);
-  }
-  return [...paths].sort();
+    if (m) seen.add(m[1]!);
+  });
+  return {
+    push: (chunk) => split.push(chunk),
+    paths(own) {
+      split.end();
+      const dirs = new Set<string>();
+      for (const d of own) {
+        dirs.add(d);
+        try {
+          dirs.add(realpathSync(d));
+        } catch {
+          // Gone already: its own name is enough.
+        }
+      }
+      const inOwn = (p: string) => [...dirs].some((d) => p === d || p.startsWith(d + sep));
+      return [...seen].filter((p) => !inOwn(p)).sort();
+    },
+  };
 }
