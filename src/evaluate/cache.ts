@@ -73,12 +73,13 @@ export class CachingEvaluator implements Evaluator {
     const inputs = await this.inputs(src);
     const key = inputs && evalCacheKey({ ...inputs.parts, kind: 'physical' });
     const doc = key === undefined ? undefined : await this.read(src.deployment);
+    // With an evaluator that traces reads, results are kept machine by machine only: no whole copy beside them.
+    const tracing = this.tracing();
+    if (inputs && doc && tracing) return this.physicalByMachine(tracing, src, inputs, doc);
     const hit = doc?.entries.find((e) => e.key === key)?.value;
     if (hit !== undefined) return hit as PhysicalView;
-    const tracing = this.tracing();
-    if (inputs && doc && tracing) return this.physicalByMachine(tracing, src, inputs, key!, doc);
     const value = await this.inner.physical(src);
-    if (key !== undefined) await this.store(src.deployment, key, value);
+    if (key !== undefined) await this.store(src.deployment, doc!, { key, value });
     return value;
   }
 
@@ -92,6 +93,8 @@ export class CachingEvaluator implements Evaluator {
     const inputs = await this.inputs(src);
     const key = inputs && evalCacheKey({ ...inputs.parts, kind: 'systems', facts, machines });
     const doc = key === undefined ? undefined : await this.read(src.deployment);
+    const tracing = this.tracing();
+    if (inputs && doc && tracing) return this.byMachine(tracing, src, facts, machines, options, inputs, doc);
     const hit = doc?.entries.find((e) => e.key === key)?.value;
     if (hit !== undefined) {
       const refs = hit as Record<string, SystemRef>;
@@ -100,13 +103,9 @@ export class CachingEvaluator implements Evaluator {
       // A lost outPath is built again from its derivation by the apply; a lost derivation needs an evaluation.
       if (drvs.every((d) => valid.has(d))) return refs;
     }
-    const tracing = this.tracing();
-    if (!inputs || !doc || !tracing) {
-      const value = await this.inner.systems(src, facts, machines, options);
-      if (key !== undefined) await this.store(src.deployment, key, value);
-      return value;
-    }
-    return this.byMachine(tracing, src, facts, machines, options, inputs, key!, doc);
+    const value = await this.inner.systems(src, facts, machines, options);
+    if (key !== undefined) await this.store(src.deployment, doc!, { key, value });
+    return value;
   }
 
   /** The inner evaluator, when it can say what each machine's evaluation read. */
@@ -122,7 +121,6 @@ export class CachingEvaluator implements Evaluator {
     tracing: ReadTracer,
     src: NetworkSource,
     inputs: Inputs,
-    key: string,
     doc: CacheDoc,
   ): Promise<PhysicalView> {
     const t = new Tracker(inputs, this.options.skip);
@@ -146,9 +144,11 @@ export class CachingEvaluator implements Evaluator {
       ...network!.value,
       machines: Object.fromEntries(names.names.map((m) => [m, records[m]!.view])),
     };
+    // Nothing evaluated, nothing to write: the records stand as they are.
+    if (names === doc.names && network === doc.network && stale.length === 0) return value;
     const sealed: Record<string, PhysicalRecord> = {};
     for (const m of names.names) sealed[m] = await t.seal(records[m]!);
-    await this.store(src.deployment, key, value, {
+    await this.store(src.deployment, doc, undefined, {
       names: await t.seal(names),
       network: await t.seal(network!),
       physical: sealed,
@@ -184,7 +184,6 @@ export class CachingEvaluator implements Evaluator {
     machines: string[],
     options: EvaluateOptions | undefined,
     inputs: Inputs,
-    key: string,
     doc: CacheDoc,
   ): Promise<Record<string, SystemRef>> {
     const t = new Tracker(inputs, this.options.skip);
@@ -219,12 +218,15 @@ export class CachingEvaluator implements Evaluator {
     const valid = await this.options.store.validPaths(Object.values(kept).map((r) => r.drvPath));
     for (const [m, ref] of Object.entries(kept)) if (!valid.has(ref.drvPath)) delete kept[m];
     const stale = machines.filter((m) => !Object.hasOwn(kept, m));
-    this.options.log.info(
-      stale.length === machines.length
-        ? `${src.deployment}: evaluating all ${machines.length} machines`
-        : `${src.deployment}: evaluating ${stale.length} of ${machines.length} machines; the others read nothing that changed`,
-      { evaluated: stale.length, kept: machines.length - stale.length, hostEntries: staleHosts.length },
-    );
+    if (stale.length === 0 && staleHosts.length === 0 && names === doc.names) return kept;
+    if (stale.length > 0) {
+      this.options.log.info(
+        stale.length === machines.length
+          ? `${src.deployment}: evaluating all ${machines.length} machines`
+          : `${src.deployment}: evaluating ${stale.length} of ${machines.length} machines; the others read nothing that changed`,
+        { evaluated: stale.length, kept: machines.length - stale.length, hostEntries: staleHosts.length },
+      );
+    }
     const fresh = await tracing.systemsAndReads(src, facts, stale, entries, options);
 
     const records: Record<string, MachineRecord> = {};
@@ -235,7 +237,7 @@ export class CachingEvaluator implements Evaluator {
     for (const m of names.names) hostRecords[m] = await t.seal(hosts[m]!);
     const value: Record<string, SystemRef> = {};
     for (const m of machines) value[m] = kept[m] ?? fresh.values[m]!;
-    await this.store(src.deployment, key, value, {
+    await this.store(src.deployment, doc, undefined, {
       machines: records,
       hosts: hostRecords,
       names: await t.seal(names),
@@ -289,15 +291,37 @@ export class CachingEvaluator implements Evaluator {
 
   private async read(deployment: string): Promise<CacheDoc> {
     try {
-      const doc = JSON.parse(await fs.readFile(this.file(deployment), 'utf8')) as Partial<CacheDoc>;
-      const record = <T>(v: T | undefined) => (typeof v === 'object' && v !== null ? v : undefined);
+      const doc = JSON.parse(await fs.readFile(this.file(deployment), 'utf8')) as Partial<StoredDoc>;
+      const entries = Array.isArray(doc.entries) ? doc.entries : [];
+      // Records of another version are dropped: they are only an optimisation.
+      if (doc.version !== FILE_VERSION || !Array.isArray(doc.reads) || !Array.isArray(doc.bases)) {
+        return { entries, machines: {}, hosts: {}, physical: {} };
+      }
+      const { reads, bases } = doc;
+      const expand = <R extends Traced>(r: Stored<R> | undefined): R | undefined => {
+        if (typeof r !== 'object' || r === null) return undefined;
+        const readsOf = reads[r.reads];
+        const base = bases[r.base];
+        if (!Array.isArray(readsOf) || typeof base !== 'string') return undefined;
+        return { ...r, base, reads: readsOf } as unknown as R;
+      };
+      const expandAll = <R extends Traced>(records: Record<string, Stored<R>> | undefined) => {
+        const out: Record<string, R> = {};
+        for (const [m, r] of Object.entries(records ?? {})) {
+          const e = expand(r);
+          if (e) out[m] = e;
+        }
+        return out;
+      };
+      const names = expand(doc.names);
+      const network = expand(doc.network);
       return {
-        entries: Array.isArray(doc.entries) ? doc.entries : [],
-        machines: record(doc.machines) ?? {},
-        hosts: record(doc.hosts) ?? {},
-        physical: record(doc.physical) ?? {},
-        names: Array.isArray(record(doc.names)?.names) ? doc.names : undefined,
-        network: record(doc.network)?.value ? doc.network : undefined,
+        entries,
+        machines: expandAll(doc.machines),
+        hosts: expandAll(doc.hosts),
+        physical: expandAll(doc.physical),
+        names: Array.isArray(names?.names) ? names : undefined,
+        network: network?.value ? network : undefined,
       };
     } catch {
       // A missing or damaged cache is an empty one.
@@ -305,20 +329,42 @@ export class CachingEvaluator implements Evaluator {
     }
   }
 
-  /** Keep `value` under `key`, and each kind of record `byMachine` holds in place of the earlier ones. */
+  /**
+   * Keep `entry` (a whole result under its key) in `old` (as read by this call), and each kind of record `byMachine`
+   * holds in place of the earlier ones. Reads and bases are written once each, and named by their index: many machines share them.
+   */
   private async store(
     deployment: string,
-    key: string,
-    value: unknown,
+    old: CacheDoc,
+    entry: Entry | undefined,
     byMachine: Partial<ByMachine> = {},
   ): Promise<void> {
-    const { entries: old, ...records } = await this.read(deployment);
-    const kept = old.filter((e) => e.key !== key);
-    const doc = {
-      version: 1,
-      entries: [{ key, value }, ...kept].slice(0, CACHE_ENTRIES),
-      ...records,
-      ...byMachine,
+    const { entries, ...records } = { ...old, ...byMachine };
+    const reads: string[][] = [];
+    const readIds = new Map<string, number>();
+    const bases: string[] = [];
+    const shrink = <R extends Traced>(r: R): Stored<R> => {
+      const id = r.reads.join('\0');
+      let i = readIds.get(id);
+      if (i === undefined) readIds.set(id, (i = reads.push(r.reads) - 1));
+      let b = bases.indexOf(r.base);
+      if (b < 0) b = bases.push(r.base) - 1;
+      return { ...r, reads: i, base: b };
+    };
+    const shrinkAll = <R extends Traced>(all: Record<string, R>) =>
+      Object.fromEntries(Object.entries(all).map(([m, r]) => [m, shrink(r)]));
+    const doc: StoredDoc = {
+      version: FILE_VERSION,
+      entries: entry
+        ? [entry, ...entries.filter((e) => e.key !== entry.key)].slice(0, CACHE_ENTRIES)
+        : entries,
+      machines: shrinkAll(records.machines),
+      hosts: shrinkAll(records.hosts),
+      physical: shrinkAll(records.physical),
+      ...(records.names ? { names: shrink(records.names) } : {}),
+      ...(records.network ? { network: shrink(records.network) } : {}),
+      reads,
+      bases,
     };
     await fs.mkdir(this.options.dir, { recursive: true, mode: 0o700 });
     const file = this.file(deployment);
@@ -326,6 +372,24 @@ export class CachingEvaluator implements Evaluator {
     await fs.writeFile(tmp, JSON.stringify(doc), { mode: 0o600 });
     await fs.rename(tmp, file);
   }
+}
+
+/** The cache file's layout; records of another are dropped, whole results kept. */
+const FILE_VERSION = 2;
+
+/** A record as written: its reads and base are indices into the file's tables. */
+type Stored<R extends Traced> = Omit<R, 'reads' | 'base'> & { reads: number; base: number };
+
+interface StoredDoc {
+  version: number;
+  entries: Entry[];
+  machines: Record<string, Stored<MachineRecord>>;
+  hosts: Record<string, Stored<HostRecord>>;
+  physical: Record<string, Stored<PhysicalRecord>>;
+  names?: Stored<NamesRecord>;
+  network?: Stored<NetworkRecord>;
+  reads: string[][];
+  bases: string[];
 }
 
 /** What every evaluation of a source reads besides its kind, machines and facts, and the source's tree. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { InfraFacts, KeySpec, PhysicalView, SystemRef } from '../../../src/core/model.js';
 import type { Evaluator, NetworkSource } from '../../../src/core/ports.js';
 import { CACHE_ENTRIES, CachingEvaluator } from '../../../src/evaluate/cache.js';
-import { NixEvaluator } from '../../../src/evaluate/evaluator.js';
+import { NixEvaluator, type ReadTracer } from '../../../src/evaluate/evaluator.js';
 import type { Runner } from '../../../src/util/exec.js';
 import { silentLogger } from '../../../src/util/log.js';
 
@@ -115,5 +115,129 @@ describe('the evaluation cache in front of an evaluator', () => {
     await cache.systems(src, facts('127.77.0.2'), ['a']);
     assert.equal((await cache.keys!(src, ['a'])).a!.secret!.text, 'hunter2');
     assert.doesNotMatch(await readFile(join(dir, 'cache', 'd.json'), 'utf8'), /hunter2/);
+  });
+});
+
+/**
+ * An evaluator that says what each machine read: `reads[m]` (default: the network file and the machine's own file),
+ * and `during` runs while systems are evaluated. Systems are named after the contents of the machine's own file.
+ */
+class FakeTracer implements Evaluator, ReadTracer {
+  readonly tracesReads = true;
+  evaluated: string[] = [];
+  reads: Record<string, string[]> = {};
+  during: (() => Promise<void>) | undefined;
+  constructor(private readonly dir: string) {}
+  private readsOf(m: string) {
+    return this.reads[m] ?? [join(this.dir, 'network.nix'), join(this.dir, `${m}.nix`)];
+  }
+  physical(): Promise<PhysicalView> {
+    throw new Error('not asked of a tracer');
+  }
+  systems(): Promise<Record<string, SystemRef>> {
+    throw new Error('not asked of a tracer');
+  }
+  namesAndReads() {
+    return Promise.resolve({ names: ['a', 'b'], reads: [join(this.dir, 'network.nix')] });
+  }
+  physicalNetworkAndReads() {
+    return Promise.resolve({
+      value: { description: 'd', resources: {} },
+      reads: [join(this.dir, 'network.nix')],
+    });
+  }
+  physicalMachinesAndReads(_src: NetworkSource, machines: string[]) {
+    const view = (m: string) =>
+      ({
+        name: m,
+        targetEnv: 'none',
+        targetPort: 22,
+        targetUser: 'root',
+        keys: [],
+      }) as unknown as PhysicalView['machines'][string];
+    return Promise.resolve(this.withReads(machines, view));
+  }
+  hostEntriesAndReads(_src: NetworkSource, _facts: InfraFacts, machines: string[]) {
+    return Promise.resolve(this.withReads(machines, () => ({ host: null, knownHost: null })));
+  }
+  async systemsAndReads(_src: NetworkSource, _facts: InfraFacts, machines: string[]) {
+    this.evaluated.push(...machines);
+    await this.during?.();
+    const refs: Record<string, SystemRef> = {};
+    for (const m of machines) {
+      const tag = (await readFile(join(this.dir, `${m}.nix`), 'utf8')).trim();
+      refs[m] = { drvPath: `/nix/store/${m}-${tag}.drv`, outPath: `/nix/store/${m}-${tag}` };
+    }
+    return this.withReads(machines, (m) => refs[m]!);
+  }
+  private withReads<T>(machines: string[], value: (m: string) => T) {
+    return {
+      values: Object.fromEntries(machines.map((m) => [m, value(m)])),
+      reads: Object.fromEntries(machines.map((m) => [m, this.readsOf(m)])),
+    };
+  }
+}
+
+describe('the evaluation cache, machine by machine, in front of an evaluator that traces reads', () => {
+  let dir: string;
+  let tracer: FakeTracer;
+  let cache: CachingEvaluator;
+  let src: NetworkSource;
+  const facts: InfraFacts = { machines: {}, resources: {} };
+  const systems = async () => {
+    tracer.evaluated = [];
+    await cache.physical(src);
+    await cache.systems(src, facts, ['a', 'b']);
+    return [...tracer.evaluated].sort();
+  };
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'reconix-evalcache-traced-'));
+    await writeFile(join(dir, 'network.nix'), '{ }');
+    await writeFile(join(dir, 'a.nix'), 'a1');
+    await writeFile(join(dir, 'b.nix'), 'b1');
+    await mkdir(join(dir, 'lib'));
+    tracer = new FakeTracer(dir);
+    cache = new CachingEvaluator(tracer, {
+      dir: join(dir, 'cache'),
+      skip: [join(dir, 'cache')],
+      store: { validPaths: (paths) => Promise.resolve(new Set(paths)) },
+      log: silentLogger,
+      runner: version,
+      nixDir: join(dir, 'lib'),
+      env: { NIX_PATH: join(dir, 'no-channel') },
+    });
+    src = { deployment: 'd', files: [join(dir, 'network.nix')], root: dir, args: {}, builder: 'mini' };
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('evaluates again the machine whose read file changed', async () => {
+    assert.deepEqual(await systems(), ['a', 'b']);
+    await writeFile(join(dir, 'a.nix'), 'a2');
+    assert.deepEqual(await systems(), ['a']);
+    assert.deepEqual(await systems(), []);
+  });
+
+  it('always evaluates again a machine whose reads are not known: none named, or a path outside the tree', async () => {
+    tracer.reads.a = [];
+    tracer.reads.b = [join(dir, 'network.nix'), join(tmpdir(), 'outside-the-tree.nix')];
+    await systems();
+    await writeFile(join(dir, 'unread'), 'x');
+    assert.deepEqual(await systems(), ['a', 'b']);
+  });
+
+  it('keeps no reads of an evaluation during which the tree changed: its result may come from either state', async () => {
+    tracer.during = async () => {
+      tracer.during = undefined;
+      await writeFile(join(dir, 'unread'), 'changed meanwhile');
+    };
+    await systems();
+    // Nothing changed since, but what the first evaluation read was not sealed: both are evaluated again, once.
+    await writeFile(join(dir, 'unread'), 'changed again');
+    assert.deepEqual(await systems(), ['a', 'b']);
+    await writeFile(join(dir, 'unread'), 'and again');
+    assert.deepEqual(await systems(), []);
   });
 });
