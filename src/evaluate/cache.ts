@@ -138,7 +138,7 @@ export class CachingEvaluator implements Evaluator {
       if (r && (await t.holds(r, base))) records[m] = r;
       else stale.push(m);
     }
-    const fresh = await tracing.physicalMachinesAndReads(src, stale);
+    const fresh = stale.length > 0 ? await tracing.physicalMachinesAndReads(src, stale) : NONE;
     for (const m of stale) records[m] = { ...traced(base, fresh.reads[m]), view: fresh.values[m]! };
     const value: PhysicalView = {
       ...network!.value,
@@ -198,7 +198,8 @@ export class CachingEvaluator implements Evaluator {
       if (r && (await t.holds(r, base))) hosts[m] = r;
       else staleHosts.push(m);
     }
-    const freshHosts = await tracing.hostEntriesAndReads(src, facts, staleHosts, options);
+    const freshHosts =
+      staleHosts.length > 0 ? await tracing.hostEntriesAndReads(src, facts, staleHosts, options) : NONE;
     for (const m of staleHosts)
       hosts[m] = { ...traced(base, freshHosts.reads[m]), entry: freshHosts.values[m]! };
     const entries = Object.fromEntries(names.names.map((m) => [m, hosts[m]!.entry]));
@@ -227,7 +228,8 @@ export class CachingEvaluator implements Evaluator {
         { evaluated: stale.length, kept: machines.length - stale.length, hostEntries: staleHosts.length },
       );
     }
-    const fresh = await tracing.systemsAndReads(src, facts, stale, entries, options);
+    const fresh =
+      stale.length > 0 ? await tracing.systemsAndReads(src, facts, stale, entries, options) : NONE;
 
     const records: Record<string, MachineRecord> = {};
     for (const [m, r] of Object.entries(doc.machines)) if (r.base === systemsBase) records[m] = r;
@@ -436,6 +438,9 @@ interface ByMachine {
   names?: NamesRecord | undefined;
   network?: NetworkRecord | undefined;
 }
+
+/** What an evaluation of no machine gives, without asking Nix. */
+const NONE: { values: Record<string, never>; reads: Record<string, string[]> } = { values: {}, reads: {} };
 
 const traced = (base: string, reads: string[] | undefined): Traced => ({ base, reads: reads ?? [] });
 
