@@ -114,8 +114,8 @@ export class CachingEvaluator implements Evaluator {
   }
 
   /**
-   * The physical view when something changed, machine by machine (see `byMachine`): the names, the network's own
-   * part (description and resources), and each machine's part.
+   * The physical view, machine by machine (see `byMachine`): the names, the network's own part (description and
+   * resources), and each machine's part.
    */
   private async physicalByMachine(
     tracing: ReadTracer,
@@ -171,7 +171,7 @@ export class CachingEvaluator implements Evaluator {
   }
 
   /**
-   * A deployment's systems when something changed, machine by machine. What a machine's evaluation read is kept
+   * A deployment's systems, machine by machine. What a machine's evaluation read is kept
    * beside its result; a machine whose reads still hold what they held, with every other input the same, keeps its
    * result, and the others are evaluated again. Three results are kept so: the machines' names; each machine's host
    * entry (its /etc/hosts and known-host lines, which every system holds); each machine's system, whose inputs

@@ -1,6 +1,7 @@
 // Batches finish in any order; the systems come back in the machines' order, which plans and reports follow.
 import assert from 'node:assert/strict';
 import { EvalMemory, evaluateInBatches } from '../../../src/evaluate/batches.js';
+import { TRACED_BATCH, tracedBatch } from '../../../src/evaluate/evaluator.js';
 
 describe('evaluating in batches', () => {
   it('returns the machines in the order asked, whichever batch finished first', async () => {
@@ -45,5 +46,16 @@ describe('evaluating in batches', () => {
     });
     assert.deepEqual(batches.flat().sort(), ['a', 'b', 'c', 'd', 'e']);
     assert.ok(batches.length >= 3 && batches.every((b) => b.length <= 2), JSON.stringify(batches));
+  });
+});
+
+describe('the batches of an evaluation that traces what each machine read', () => {
+  it('evaluates a few machines alone, and more in batches of about the square root of their number', () => {
+    assert.equal(tracedBatch(1), 1);
+    assert.equal(tracedBatch(TRACED_BATCH.alone), 1);
+    assert.equal(tracedBatch(32), 6);
+    assert.equal(tracedBatch(100), 10);
+    assert.equal(tracedBatch(1000), 32);
+    assert.equal(tracedBatch(100_000), TRACED_BATCH.max);
   });
 });
