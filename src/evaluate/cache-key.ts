@@ -102,28 +102,33 @@ const DIR = 'd';
  * One digest of what the given paths hold now, from a tree's `entries`: a file's contents, a directory's whole
  * subtree, or that the path does not exist. Store paths never change and are left out. Undefined when a path is
  * neither in the tree nor absent from it (outside the roots, or in a directory the tree leaves out): what it holds
- * is not known, so whatever read it must be evaluated again.
+ * is not known, so whatever read it must be evaluated again. With `home`, a relative path is one under it, and the
+ * digest names paths under it relatively: the same files at another place give the same digest.
  */
 export async function readsDigest(
   reads: readonly string[],
   entries: ReadonlyMap<string, string>,
   roots: readonly string[],
+  home?: string,
   storeDir = '/nix/store',
 ): Promise<string | undefined> {
   const hash = createHash('sha256');
   let sorted: string[] | undefined;
   const inRoots = (p: string) => roots.some((r) => p === r || p.startsWith(r + path.sep));
-  for (const p of [...reads].sort()) {
+  const named = (p: string) =>
+    home !== undefined && (p === home || p.startsWith(home + path.sep)) ? path.relative(home, p) : p;
+  for (const read of [...reads].sort()) {
+    const p = path.isAbsolute(read) ? read : path.join(home ?? '/', read);
     if (p.startsWith(`${storeDir}/`)) continue;
     const held = entries.get(p);
     if (held === DIR) {
       sorted ??= [...entries.keys()].sort();
-      hash.update(`d ${p}\0`);
-      for (const k of sorted) if (k.startsWith(p + path.sep)) hash.update(`${k} ${entries.get(k)}\0`);
+      hash.update(`d ${read}\0`);
+      for (const k of sorted) if (k.startsWith(p + path.sep)) hash.update(`${named(k)} ${entries.get(k)}\0`);
     } else if (held !== undefined) {
-      hash.update(`${p} ${held}\0`);
+      hash.update(`${read} ${held}\0`);
     } else if (inRoots(p) && (await fs.lstat(p).catch(() => undefined)) === undefined) {
-      hash.update(`absent ${p}\0`);
+      hash.update(`absent ${read}\0`);
     } else {
       return undefined;
     }

@@ -50,6 +50,8 @@ export class CachingEvaluator implements Evaluator {
   readonly option?: NonNullable<Evaluator['option']>;
   private nixVersion: Promise<string> | undefined;
   private readonly bypassed = new Set<string>();
+  /** Derivations found not to name a tree (`drvNames`), by the markers looked for. */
+  private readonly cleanDrvs = new Set<string>();
 
   constructor(
     readonly inner: Evaluator,
@@ -108,6 +110,35 @@ export class CachingEvaluator implements Evaluator {
     return value;
   }
 
+  /**
+   * Whether a derivation, or one it is built from, names any of `markers` (the tree's path or last name): a system
+   * whose evaluation put the tree's path in it holds for that path only. What was found clean is remembered.
+   */
+  private async drvNames(drvPath: string, markers: readonly string[]): Promise<boolean> {
+    if (markers.length === 0) return false;
+    const storeDir = path.dirname(drvPath);
+    const input = new RegExp(
+      `"(${storeDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/[0-9a-z]{32}-[^"/]+\\.drv)"`,
+      'g',
+    );
+    const memo = `${markers.join('\0')}\0`;
+    const seen = new Set<string>();
+    const stack = [drvPath];
+    while (stack.length > 0) {
+      const drv = stack.pop()!;
+      if (seen.has(drv) || this.cleanDrvs.has(memo + drv)) continue;
+      seen.add(drv);
+      const text = await fs.readFile(drv, 'utf8').catch(() => undefined);
+      // A derivation that cannot be read is taken to name the tree: the result then holds where it was made only.
+      if (text === undefined || markers.some((m) => text.includes(m))) return true;
+      for (const m of text.matchAll(input)) stack.push(m[1]!);
+    }
+    // Bounded: a long-running controller sees new derivations with every change.
+    if (this.cleanDrvs.size > 100_000) this.cleanDrvs.clear();
+    for (const drv of seen) this.cleanDrvs.add(memo + drv);
+    return false;
+  }
+
   /** The inner evaluator, when it can say what each machine's evaluation read. */
   private tracing(): ReadTracer | undefined {
     return readTracer(this.inner);
@@ -124,12 +155,12 @@ export class CachingEvaluator implements Evaluator {
     doc: CacheDoc,
   ): Promise<PhysicalView> {
     const t = new Tracker(inputs, this.options.skip);
-    const base = evalCacheKey({ ...inputs.parts, tree: '', kind: 'physical' });
+    const base = t.base({ kind: 'physical' });
     const names = await this.names(tracing, src, t, base, doc);
     let network = doc.network;
     if (!(await t.holds(network, base))) {
       const fresh = await tracing.physicalNetworkAndReads(src);
-      network = { ...traced(base, fresh.reads), value: fresh.value };
+      network = { ...t.traced(base, fresh.reads, t.names(JSON.stringify(fresh.value))), value: fresh.value };
     }
     const records: Record<string, PhysicalRecord> = {};
     const stale: string[] = [];
@@ -139,7 +170,10 @@ export class CachingEvaluator implements Evaluator {
       else stale.push(m);
     }
     const fresh = stale.length > 0 ? await tracing.physicalMachinesAndReads(src, stale) : NONE;
-    for (const m of stale) records[m] = { ...traced(base, fresh.reads[m]), view: fresh.values[m]! };
+    for (const m of stale) {
+      const view = fresh.values[m]!;
+      records[m] = { ...t.traced(base, fresh.reads[m], t.names(JSON.stringify(view))), view };
+    }
     const value: PhysicalView = {
       ...network!.value,
       machines: Object.fromEntries(names.names.map((m) => [m, records[m]!.view])),
@@ -167,7 +201,7 @@ export class CachingEvaluator implements Evaluator {
   ): Promise<NamesRecord> {
     if (doc.names && (await t.holds(doc.names, base))) return doc.names;
     const fresh = await tracing.namesAndReads(src, options);
-    return { ...traced(base, fresh.reads), names: fresh.names };
+    return { ...t.traced(base, fresh.reads, t.names(JSON.stringify(fresh.names))), names: fresh.names };
   }
 
   /**
@@ -187,9 +221,9 @@ export class CachingEvaluator implements Evaluator {
     doc: CacheDoc,
   ): Promise<Record<string, SystemRef>> {
     const t = new Tracker(inputs, this.options.skip);
-    const namesBase = evalCacheKey({ ...inputs.parts, tree: '', kind: 'physical' });
+    const namesBase = t.base({ kind: 'physical' });
     const names = await this.names(tracing, src, t, namesBase, doc, options);
-    const base = evalCacheKey({ ...inputs.parts, tree: '', kind: 'systems', facts });
+    const base = t.base({ kind: 'systems', facts });
     // Each machine's host entry.
     const hosts: Record<string, HostRecord> = {};
     const staleHosts: string[] = [];
@@ -200,17 +234,14 @@ export class CachingEvaluator implements Evaluator {
     }
     const freshHosts =
       staleHosts.length > 0 ? await tracing.hostEntriesAndReads(src, facts, staleHosts, options) : NONE;
-    for (const m of staleHosts)
-      hosts[m] = { ...traced(base, freshHosts.reads[m]), entry: freshHosts.values[m]! };
+    for (const m of staleHosts) {
+      const entry = freshHosts.values[m]!;
+      hosts[m] = { ...t.traced(base, freshHosts.reads[m], t.names(JSON.stringify(entry))), entry };
+    }
     const entries = Object.fromEntries(names.names.map((m) => [m, hosts[m]!.entry]));
 
     // Each machine's system.
-    const systemsBase = evalCacheKey({
-      ...inputs.parts,
-      tree: '',
-      kind: 'systems',
-      facts: { facts, entries },
-    });
+    const systemsBase = t.base({ kind: 'systems', facts: { facts, entries } });
     const kept: Record<string, SystemRef> = {};
     for (const m of machines) {
       const r = doc.machines[m];
@@ -233,8 +264,11 @@ export class CachingEvaluator implements Evaluator {
 
     const records: Record<string, MachineRecord> = {};
     for (const [m, r] of Object.entries(doc.machines)) if (r.base === systemsBase) records[m] = r;
-    for (const m of stale)
-      records[m] = await t.seal({ ...traced(systemsBase, fresh.reads[m]), ref: fresh.values[m]! });
+    for (const m of stale) {
+      const ref = fresh.values[m]!;
+      const names = await this.drvNames(ref.drvPath, t.markers());
+      records[m] = await t.seal({ ...t.traced(systemsBase, fresh.reads[m], names), ref });
+    }
     const hostRecords: Record<string, HostRecord> = {};
     for (const m of names.names) hostRecords[m] = await t.seal(hosts[m]!);
     const value: Record<string, SystemRef> = {};
@@ -264,7 +298,8 @@ export class CachingEvaluator implements Evaluator {
         nixPath: await resolveNixPath(nixPathEntries(env.NIX_PATH, env.HOME ?? os.homedir(), user)),
         restricted: this.inner instanceof NixEvaluator && this.inner.isRestricted,
       };
-      return { parts, entries, roots: roots.map((r) => path.resolve(r)) };
+      const resolved = roots.map((r) => path.resolve(r));
+      return { parts, entries, roots: resolved, ...(resolved.length === 1 ? { home: resolved[0]! } : {}) };
     } catch (err) {
       if (!(err instanceof Uncacheable)) throw err;
       if (!this.bypassed.has(src.deployment)) {
@@ -400,12 +435,17 @@ interface Inputs {
   /** What each path under the roots holds (`treeDigest`). */
   entries: Map<string, string>;
   roots: string[];
+  /** The one root, when there is one: what records name paths relative to. */
+  home?: string;
 }
 
 /** A result kept with what it was evaluated from: its inputs but the tree, the network paths it read, what they held. */
 interface Traced {
   base: string;
+  /** Paths under the tree relative to it (so that the tree may move), others absolute. */
   reads: string[];
+  /** The tree's path, when the result names it (then it holds for a tree at that path only). */
+  bound?: string;
   /** Absent when what the reads held is not known (a path outside the tree, or the tree changed meanwhile). */
   digest?: string;
 }
@@ -442,8 +482,6 @@ interface ByMachine {
 /** What an evaluation of no machine gives, without asking Nix. */
 const NONE: { values: Record<string, never>; reads: Record<string, string[]> } = { values: {}, reads: {} };
 
-const traced = (base: string, reads: string[] | undefined): Traced => ({ base, reads: reads ?? [] });
-
 /**
  * Whether kept results still hold, from what their evaluations read, against the tree as digested before this
  * reconcile's evaluations began; and the digest of what a new result read (`seal`), unless the tree changed while it
@@ -461,14 +499,53 @@ class Tracker {
   digestOf(reads: readonly string[]): Promise<string | undefined> {
     const id = reads.join('\0');
     let d = this.digests.get(id);
-    if (!d) this.digests.set(id, (d = readsDigest(reads, this.inputs.entries, this.inputs.roots)));
+    if (!d) {
+      d = readsDigest(reads, this.inputs.entries, this.inputs.roots, this.inputs.home);
+      this.digests.set(id, d);
+    }
     return d;
+  }
+
+  /** A path as a record keeps it: relative to the tree when under it. */
+  stored(p: string): string {
+    const home = this.inputs.home;
+    if (home === undefined || (p !== home && !p.startsWith(home + path.sep))) return p;
+    return path.relative(home, p) || '.';
+  }
+
+  /**
+   * The inputs of a kind of result but the tree (`tree`), with the network files named relative to the tree: a tree
+   * that moved keeps its results, unless they name its path (`bound`).
+   */
+  base(extra: Pick<KeyParts, 'kind' | 'facts'>): string {
+    const { parts } = this.inputs;
+    return evalCacheKey({ ...parts, tree: '', files: parts.files.map((f) => this.stored(f)), ...extra });
+  }
+
+  /** A new result's record: what it read, and whether `text` (the result, or what it is made of) names the tree. */
+  traced(base: string, reads: string[] | undefined, names: boolean): Traced {
+    return {
+      base,
+      reads: (reads ?? []).map((p) => this.stored(p)),
+      ...(names && this.inputs.home !== undefined ? { bound: this.inputs.home } : {}),
+    };
+  }
+
+  /** Whether `text` names the tree: its path, or its last name (a revision's, an artifact's digest). */
+  names(text: string): boolean {
+    return this.markers().some((m) => text.includes(m));
+  }
+
+  markers(): string[] {
+    const home = this.inputs.home;
+    return home === undefined ? [] : [home, path.basename(home)].filter((m) => m.length > 0);
   }
 
   async holds(r: Traced | undefined, base: string): Promise<boolean> {
     return (
       r !== undefined &&
       r.base === base &&
+      (r.bound === undefined || r.bound === this.inputs.home) &&
       r.digest !== undefined &&
       (await this.digestOf(r.reads)) === r.digest
     );

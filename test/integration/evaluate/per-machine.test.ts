@@ -162,6 +162,39 @@ describe('a change re-evaluates only the machines that read it (restricted, real
     assert.deepEqual(back, first);
   });
 
+  it('a tree moved to a new path (a new revision) keeps the results that do not name its path', async () => {
+    // GIVEN the network at a revision's path, and a machine whose system names the path of its tree
+    const at = (rev: string) => join(dir, `tree-${rev}`);
+    const copy = async (rev: string, extra: Record<string, string> = {}) => {
+      for (const [file, text] of Object.entries({ ...FILES, ...extra })) {
+        await mkdir(join(at(rev), file, '..'), { recursive: true });
+        await writeFile(join(at(rev), file), text);
+      }
+      return { ...src, files: [join(at(rev), 'network.nix')], root: at(rev) };
+    };
+    const naming = { 'machines/db.nix': '{ environment.etc.where.text = toString ./.; }\n' };
+    const cache = cached(true);
+    const run = async (s: NetworkSource) => {
+      await cache.physical(s);
+      return cache.systems(s, NO_FACTS, MACHINES);
+    };
+    await run(await copy('a1b2c3', naming));
+    // WHEN the same files are at a new path THEN only the machine whose system names the path is evaluated
+    const moved = await copy('d4e5f6', naming);
+    let systems: Record<string, SystemRef> = {};
+    assert.deepEqual(await evaluatedBy(async () => (systems = await run(moved))), ['db']);
+    // AND the systems are those of an evaluation at the new path without any cache
+    const plain = new NixEvaluator({ scratchDir: join(dir, 'scratch'), restrictEval: true });
+    assert.deepEqual(systems, await plain.systems(moved, NO_FACTS, MACHINES));
+    assert.deepEqual(await cache.physical(moved), await plain.physical(moved));
+    // WHEN the next revision also edits one machine THEN that machine is evaluated (and db, which names the path)
+    const edited = await copy('a7b8c9', {
+      ...naming,
+      'machines/web2.nix': FILES['machines/web2.nix']!.replace('none', 'nothing'),
+    });
+    assert.deepEqual(await evaluatedBy(() => run(edited)), ['db', 'web2']);
+  });
+
   it("changed facts re-evaluate every machine: any machine may read another machine's", async () => {
     const cache = cached(true);
     await cache.systems(src, NO_FACTS, MACHINES);
