@@ -15,6 +15,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { buildDeps, connectionPool } from '../src/cli/deps.js';
 import type { ReconcileDeps } from '../src/observe/run.js';
 import type { Action } from '../src/plan/actions.js';
@@ -38,6 +39,39 @@ interface Counters {
   phases: AwsCallHook;
   /** Machines whose systems were evaluated, as a restricted evaluation's cache logs them. */
   evaluated: { systems?: number };
+}
+
+/**
+ * Where a resident process's memory was at its highest resident size, sampled every 50 ms: V8's heap spaces (in use
+ * and committed) and what lives outside the heap (Buffers, ArrayBuffers). The kernel's maxRSS says how high; this
+ * says what it was made of.
+ */
+class MemorySampler {
+  peak: Record<string, number> = { rss: 0 };
+  private readonly timer = setInterval(() => this.sample(), 50).unref();
+
+  sample(): void {
+    const u = process.memoryUsage();
+    if (u.rss <= this.peak.rss!) return;
+    const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;
+    const peak: Record<string, number> = {
+      rss: u.rss,
+      rssMB: mb(u.rss),
+      heapTotalMB: mb(u.heapTotal),
+      heapUsedMB: mb(u.heapUsed),
+      externalMB: mb(u.external),
+      arrayBuffersMB: mb(u.arrayBuffers),
+    };
+    for (const s of getHeapSpaceStatistics()) {
+      peak[`${s.space_name}.usedMB`] = mb(s.space_used_size);
+      peak[`${s.space_name}.committedMB`] = mb(s.physical_space_size);
+    }
+    this.peak = peak;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
 }
 
 function counters(): Counters {
@@ -89,6 +123,7 @@ async function main(): Promise<void> {
     return;
   }
   const pool = connectionPool(deps);
+  const memory = new MemorySampler();
   try {
     for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
       if (line.trim() === '') continue;
@@ -104,11 +139,13 @@ async function main(): Promise<void> {
           cpuMs: (used.user + used.system) / 1000,
           sshOpened: after.opened - before.opened,
           sshReused: after.reused - before.reused,
+          memoryAtPeak: (memory.sample(), memory.peak),
         };
       });
       process.stdout.write('done\n');
     }
   } finally {
+    memory.stop();
     pool?.close();
   }
 }
@@ -123,7 +160,12 @@ async function reconcileOnce(
   out: string,
   started: number,
   /** A resident process's own figures of this reconcile; without it, the process's. */
-  ownFigures?: () => { cpuMs: number; sshOpened: number; sshReused: number },
+  ownFigures?: () => {
+    cpuMs: number;
+    sshOpened: number;
+    sshReused: number;
+    memoryAtPeak: Record<string, number>;
+  },
 ): Promise<boolean> {
   // Loaded for every reconcile: a resident process sees the network files change between them.
   const loaded = await loadDeployments(manifest, join(stateDir, 'scratch'));

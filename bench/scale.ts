@@ -62,6 +62,8 @@ export interface OpFigures {
   controllerCpuMs: number;
   machineCpuMs: number;
   controllerMaxRssKiB: number;
+  /** A resident controller's memory at its highest resident size so far: V8's spaces and what is outside them. */
+  controllerMemoryAtPeak?: Record<string, number>;
   /** CPU of the hosts' sshd and what ran in their sessions (observe scripts, nix-store, activations). */
   hostsCpuMs: number;
   peaks: TreePeaks;
@@ -89,6 +91,7 @@ interface Once {
   sshOpened?: number;
   sshReused?: number;
   machinesEvaluated?: number;
+  memoryAtPeak?: Record<string, number>;
   report: { ok: boolean; message?: string };
 }
 
@@ -173,6 +176,7 @@ async function reconcile(
     controllerCpuMs: r.cpuMs,
     machineCpuMs,
     controllerMaxRssKiB: r.maxRssKiB,
+    ...(r.memoryAtPeak ? { controllerMemoryAtPeak: r.memoryAtPeak } : {}),
     hostsCpuMs,
     peaks: peaks!,
     // A resident controller's connect calls are also those its kept connections served: the handshakes are fewer.

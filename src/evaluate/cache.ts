@@ -73,11 +73,11 @@ export class CachingEvaluator implements Evaluator {
 
   async physical(src: NetworkSource): Promise<PhysicalView> {
     const inputs = await this.inputs(src);
-    const key = inputs && evalCacheKey({ ...inputs.parts, kind: 'physical' });
-    const doc = key === undefined ? undefined : await this.read(src.deployment);
+    const doc = inputs && (await this.read(src.deployment));
     // With an evaluator that traces reads, results are kept machine by machine only: no whole copy beside them.
     const tracing = this.tracing();
     if (inputs && doc && tracing) return this.physicalByMachine(tracing, src, inputs, doc);
+    const key = inputs && evalCacheKey({ ...inputs.parts, kind: 'physical' });
     const hit = doc?.entries.find((e) => e.key === key)?.value;
     if (hit !== undefined) return hit as PhysicalView;
     const value = await this.inner.physical(src);
@@ -93,10 +93,10 @@ export class CachingEvaluator implements Evaluator {
   ): Promise<Record<string, SystemRef>> {
     if (machines.length === 0) return {};
     const inputs = await this.inputs(src);
-    const key = inputs && evalCacheKey({ ...inputs.parts, kind: 'systems', facts, machines });
-    const doc = key === undefined ? undefined : await this.read(src.deployment);
+    const doc = inputs && (await this.read(src.deployment));
     const tracing = this.tracing();
     if (inputs && doc && tracing) return this.byMachine(tracing, src, facts, machines, options, inputs, doc);
+    const key = inputs && evalCacheKey({ ...inputs.parts, kind: 'systems', facts, machines });
     const hit = doc?.entries.find((e) => e.key === key)?.value;
     if (hit !== undefined) {
       const refs = hit as Record<string, SystemRef>;
@@ -162,13 +162,7 @@ export class CachingEvaluator implements Evaluator {
       const fresh = await tracing.physicalNetworkAndReads(src);
       network = { ...t.traced(base, fresh.reads, t.names(JSON.stringify(fresh.value))), value: fresh.value };
     }
-    const records: Record<string, PhysicalRecord> = {};
-    const stale: string[] = [];
-    for (const m of names.names) {
-      const r = doc.physical[m];
-      if (r && (await t.holds(r, base))) records[m] = r;
-      else stale.push(m);
-    }
+    const { kept: records, stale } = await t.partition(names.names, doc.physical, base);
     const fresh = stale.length > 0 ? await tracing.physicalMachinesAndReads(src, stale) : NONE;
     for (const m of stale) {
       const view = fresh.values[m]!;
@@ -225,13 +219,7 @@ export class CachingEvaluator implements Evaluator {
     const names = await this.names(tracing, src, t, namesBase, doc, options);
     const base = t.base({ kind: 'systems', facts });
     // Each machine's host entry.
-    const hosts: Record<string, HostRecord> = {};
-    const staleHosts: string[] = [];
-    for (const m of names.names) {
-      const r = doc.hosts[m];
-      if (r && (await t.holds(r, base))) hosts[m] = r;
-      else staleHosts.push(m);
-    }
+    const { kept: hosts, stale: staleHosts } = await t.partition(names.names, doc.hosts, base);
     const freshHosts =
       staleHosts.length > 0 ? await tracing.hostEntriesAndReads(src, facts, staleHosts, options) : NONE;
     for (const m of staleHosts) {
@@ -242,13 +230,11 @@ export class CachingEvaluator implements Evaluator {
 
     // Each machine's system.
     const systemsBase = t.base({ kind: 'systems', facts: { facts, entries } });
+    const held = (await t.partition(machines, doc.machines, systemsBase)).kept;
+    const valid = await this.options.store.validPaths(Object.values(held).map((r) => r.ref.drvPath));
+    // A kept system whose derivation is gone from the store is evaluated again.
     const kept: Record<string, SystemRef> = {};
-    for (const m of machines) {
-      const r = doc.machines[m];
-      if (r && (await t.holds(r, systemsBase))) kept[m] = r.ref;
-    }
-    const valid = await this.options.store.validPaths(Object.values(kept).map((r) => r.drvPath));
-    for (const [m, ref] of Object.entries(kept)) if (!valid.has(ref.drvPath)) delete kept[m];
+    for (const [m, r] of Object.entries(held)) if (valid.has(r.ref.drvPath)) kept[m] = r.ref;
     const stale = machines.filter((m) => !Object.hasOwn(kept, m));
     if (stale.length === 0 && staleHosts.length === 0 && names === doc.names) return kept;
     if (stale.length > 0) {
@@ -549,6 +535,22 @@ class Tracker {
       r.digest !== undefined &&
       (await this.digestOf(r.reads)) === r.digest
     );
+  }
+
+  /** `machines` split into those whose record in `records` still holds against `base` (kept) and the others. */
+  async partition<R extends Traced>(
+    machines: readonly string[],
+    records: Record<string, R>,
+    base: string,
+  ): Promise<{ kept: Record<string, R>; stale: string[] }> {
+    const kept: Record<string, R> = {};
+    const stale: string[] = [];
+    for (const m of machines) {
+      const r = Object.hasOwn(records, m) ? records[m] : undefined;
+      if (r && (await this.holds(r, base))) kept[m] = r;
+      else stale.push(m);
+    }
+    return { kept, stale };
   }
 
   async seal<R extends Traced>(r: R): Promise<R> {
