@@ -9,7 +9,7 @@ import type { ClientKey, ReconcileDeps } from '../observe/run.js';
 import { systemClock } from '../core/clock.js';
 import { type HostConnector, type Logger, type TargetProvider } from '../core/ports.js';
 import { NixEvaluator } from '../evaluate/index.js';
-import { CachingEvaluator } from '../evaluate/cache.js';
+import { CachingEvaluator, type EvaluationCounts } from '../evaluate/cache.js';
 import { EvalMemory } from '../evaluate/batches.js';
 import { NixLocalStore } from '../nixstore/store.js';
 import { FileStateStore } from '../state/file-store.js';
@@ -92,7 +92,17 @@ export interface DepsTimeouts {
 
 function connector(t: DepsTimeouts, keepMs: number | undefined): HostConnector {
   const ssh = new SshHostConnector(t.copyMs === undefined ? {} : { copyTimeoutMs: t.copyMs });
-  return keepMs ? new ConnectionPool(ssh, { idleMs: keepMs }) : ssh;
+  if (!keepMs) return ssh;
+  // Node slices small Buffers out of shared 8 KiB slabs, and a slab lives as long as any slice of it. A kept
+  // connection holds a few small Buffers (its last packet, its keys), each pinning a slab of its own: with 1,000
+  // connections kept, megabytes the controller cannot give back. Allocated one by one, they cost what they hold.
+  Buffer.poolSize = 0;
+  return new ConnectionPool(ssh, { idleMs: keepMs });
+}
+
+/** What the deps' evaluation cache counts (machines evaluated and answered from it); none without a cache. */
+export function evaluationCounts(deps: Pick<ReconcileDeps, 'evaluator'>): EvaluationCounts | undefined {
+  return deps.evaluator instanceof CachingEvaluator ? deps.evaluator.counts : undefined;
 }
 
 /** The connections a controller's deps keep between reconciles; none for a one-shot command's. */

@@ -5,7 +5,7 @@ import { ReconixMetrics } from '../metrics/metrics.js';
 import { gitRevision } from '../source/load.js';
 import { runKubeController, type KubeRunOptions } from '../controller/kube/run.js';
 import { logger, type LogFormat } from '../util/log.js';
-import { buildDeps, connectionPool, type DepsTimeouts } from './deps.js';
+import { buildDeps, connectionPool, evaluationCounts, type DepsTimeouts } from './deps.js';
 import type { AwsSettings } from './aws.js';
 import { lazyAws, type AwsBundle } from './lazy-aws.js';
 import { createHash } from 'node:crypto';
@@ -67,6 +67,8 @@ export async function kubeControllerCommand(o: KubeCommandOptions): Promise<void
   const metrics = new ReconixMetrics();
   const pool = connectionPool(baseDeps);
   if (pool) metrics.watchConnections(() => pool.counts());
+  const evaluations = evaluationCounts(baseDeps);
+  if (evaluations) metrics.watchEvaluations(evaluations);
   const running = await runKubeController({
     kubeConfig,
     baseDeps,

@@ -33,6 +33,29 @@ export interface EvalCacheOptions {
   runner?: Runner;
   /** The environment whose NIX_PATH the evaluation sees. Default: this process's. */
   env?: NodeJS.ProcessEnv;
+  /** Where the machines evaluated and answered from the cache are counted; shared by `over` and `restricted`. */
+  counts?: EvaluationCounts;
+}
+
+/** Machines whose systems were evaluated, and those answered from the cache, per deployment since the start. */
+export class EvaluationCounts {
+  private readonly by = new Map<string, { evaluated: number; cached: number }>();
+
+  add(deployment: string, evaluated: number, cached: number): void {
+    const c = this.by.get(deployment) ?? { evaluated: 0, cached: 0 };
+    c.evaluated += evaluated;
+    c.cached += cached;
+    this.by.set(deployment, c);
+  }
+
+  /** A deployment that is gone: its counts go too. */
+  forget(deployment: string): void {
+    this.by.delete(deployment);
+  }
+
+  entries(): [string, { evaluated: number; cached: number }][] {
+    return [...this.by].map(([d, c]) => [d, { ...c }]);
+  }
 }
 
 interface Entry {
@@ -52,11 +75,13 @@ export class CachingEvaluator implements Evaluator {
   private readonly bypassed = new Set<string>();
   /** Derivations found not to name a tree (`drvNames`), by the markers looked for. */
   private readonly cleanDrvs = new Set<string>();
+  private readonly options: EvalCacheOptions & { counts: EvaluationCounts };
 
   constructor(
     readonly inner: Evaluator,
-    private readonly options: EvalCacheOptions,
+    options: EvalCacheOptions,
   ) {
+    this.options = { ...options, counts: options.counts ?? new EvaluationCounts() };
     if (inner.keys) this.keys = inner.keys.bind(inner);
     if (inner.option) this.option = inner.option.bind(inner);
   }
@@ -66,7 +91,12 @@ export class CachingEvaluator implements Evaluator {
     return this.over(this.inner instanceof NixEvaluator ? this.inner.restricted() : this.inner);
   }
 
-  /** The same cache (files and options) in front of another evaluator. */
+  /** Machines evaluated and answered from the cache, per deployment (`reconix_system_evaluations_total`). */
+  get counts(): EvaluationCounts {
+    return this.options.counts;
+  }
+
+  /** The same cache (files, options and counts) in front of another evaluator. */
   over(inner: Evaluator): CachingEvaluator {
     return new CachingEvaluator(inner, this.options);
   }
@@ -103,9 +133,13 @@ export class CachingEvaluator implements Evaluator {
       const drvs = Object.values(refs).map((r) => r.drvPath);
       const valid = await this.options.store.validPaths(drvs);
       // A lost outPath is built again from its derivation by the apply; a lost derivation needs an evaluation.
-      if (drvs.every((d) => valid.has(d))) return refs;
+      if (drvs.every((d) => valid.has(d))) {
+        this.counts.add(src.deployment, 0, machines.length);
+        return refs;
+      }
     }
     const value = await this.inner.systems(src, facts, machines, options);
+    this.counts.add(src.deployment, machines.length, 0);
     if (key !== undefined) await this.store(src.deployment, doc!, { key, value });
     return value;
   }
@@ -236,7 +270,10 @@ export class CachingEvaluator implements Evaluator {
     const kept: Record<string, SystemRef> = {};
     for (const [m, r] of Object.entries(held)) if (valid.has(r.ref.drvPath)) kept[m] = r.ref;
     const stale = machines.filter((m) => !Object.hasOwn(kept, m));
-    if (stale.length === 0 && staleHosts.length === 0 && names === doc.names) return kept;
+    if (stale.length === 0 && staleHosts.length === 0 && names === doc.names) {
+      this.counts.add(src.deployment, 0, machines.length);
+      return kept;
+    }
     if (stale.length > 0) {
       this.options.log.info(
         stale.length === machines.length
@@ -247,6 +284,7 @@ export class CachingEvaluator implements Evaluator {
     }
     const fresh =
       stale.length > 0 ? await tracing.systemsAndReads(src, facts, stale, entries, options) : NONE;
+    this.counts.add(src.deployment, stale.length, machines.length - stale.length);
 
     const records: Record<string, MachineRecord> = {};
     for (const [m, r] of Object.entries(doc.machines)) if (r.base === systemsBase) records[m] = r;

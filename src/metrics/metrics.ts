@@ -134,6 +134,32 @@ export class ReconixMetrics {
     });
   }
 
+  /**
+   * Machines whose systems a reconcile evaluated, and those the evaluation cache answered, per deployment, read from
+   * `counts` at every scrape: what a change cost to evaluate, and whether the cache serves the no-op resyncs.
+   */
+  watchEvaluations(counts: {
+    entries(): [string, { evaluated: number; cached: number }][];
+    forget(deployment: string): void;
+  }): void {
+    this.evaluations = counts;
+    new Counter({
+      name: 'reconix_system_evaluations_total',
+      help: "Machines' systems evaluated (result=evaluated) or answered from the evaluation cache (result=cached).",
+      labelNames: ['deployment', 'result'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [deployment, c] of counts.entries()) {
+          this.inc({ deployment, result: 'evaluated' }, c.evaluated);
+          this.inc({ deployment, result: 'cached' }, c.cached);
+        }
+      },
+    });
+  }
+
+  private evaluations: { forget(deployment: string): void } | undefined;
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'reconix_' });
   }
@@ -209,6 +235,7 @@ export class ReconixMetrics {
     for (const machine of [...(this.machines.get(d) ?? [])]) this.dropMachine(d, machine);
     this.machines.delete(d);
     this.revisions.delete(d);
+    this.evaluations?.forget(d);
     for (const metric of [
       this.reconcileDuration,
       this.reconcileTotal,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { reconcileDeployment } from '../../reconcile/reconciler.js';
 import { gitRevision, loadDeployments } from '../../source/load.js';
 import { logger, type LogFormat } from '../../util/log.js';
-import { buildDeps, connectionPool } from '../deps.js';
+import { buildDeps, connectionPool, evaluationCounts } from '../deps.js';
 import { parseDuration } from '../../util/duration.js';
 import type { KubeCommandOptions } from '../kube.js';
 import type { ReconcileRequest } from '../../core/request.js';
@@ -146,6 +146,8 @@ async function directoryController(
   const metrics = new ReconixMetrics();
   const pool = connectionPool(deps);
   if (pool) metrics.watchConnections(() => pool.counts());
+  const evaluations = evaluationCounts(deps);
+  if (evaluations) metrics.watchEvaluations(evaluations);
   const scratch = path.join(stateDir, 'scratch');
   const controller = new DirectoryController({
     dir: o.dir,

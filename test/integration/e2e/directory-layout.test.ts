@@ -115,5 +115,10 @@ describe('the directory controller on a GitOps repository', function () {
     assert.equal(value('reconix_ssh_connections_kept'), 1, metrics);
     assert.ok(value('reconix_ssh_connections_reused_total') >= 1, metrics);
     assert.ok(value('reconix_ssh_connections_opened_total') >= 1, metrics);
+    // One machine, evaluated once for the first reconcile and once for the edit.
+    assert.match(
+      metrics,
+      /^reconix_system_evaluations_total\{deployment="trivial-local",result="evaluated"\} 2$/m,
+    );
   });
 });

@@ -36,14 +36,14 @@ const network = (greeting: string) => `{
   web = { deployment.targetEnv = "local"; environment.etc."greeting".text = "${greeting}"; };
 }`;
 
-const deployment = (name: string, sourceRef: Record<string, string>) =>
+const deployment = (name: string, sourceRef: Record<string, string>, files = ['nix/network.nix']) =>
   stringify({
     apiVersion: 'reconix.dev/v1alpha1',
     kind: 'NixDeployment',
     metadata: { name, namespace: 'default' },
     spec: {
       sourceRef,
-      network: { files: ['nix/network.nix'] },
+      network: { files },
       builder: 'mini',
       interval: '1h',
       retryInterval: '1s',
@@ -60,8 +60,8 @@ describe('Flux sources: network files from a GitRepository artifact (real kube-a
   let repo: ArtifactRepo;
   let keyDir: string;
   const get = (name: string) => env.getJson<Obj>('nixdeployment', name);
-  const greetingOf = async (id: string) => {
-    const hostDir = join(ctl.hostsDir, hostDirName(id, 'web'));
+  const greetingOf = async (id: string, machine = 'web') => {
+    const hostDir = join(ctl.hostsDir, hostDirName(id, machine));
     const current = await hostCurrentSystem(hostDir);
     return current && readFile(join(hostDir, current, 'etc/greeting'), 'utf8').catch(() => undefined);
   };
@@ -186,6 +186,71 @@ describe('Flux sources: network files from a GitRepository artifact (real kube-a
     assert.equal(o.status?.lastAppliedRevision, artifact.revision);
     assert.equal(o.status?.source?.kind, 'OCIRepository');
     assert.equal(await greetingOf('default.ocinet'), 'hello oci');
+  });
+
+  it('evaluates again only the machine whose module a new revision changed', async () => {
+    // Two machines, each with a module of its own; the second commit changes one of them. Each revision is unpacked
+    // at a path of its own, so this is also a tree that moved.
+    const pair = {
+      'pair/network.nix': `{
+        network.description = "two machines";
+        web = { imports = [ ./web.nix ]; deployment.targetEnv = "local"; };
+        api = { imports = [ ./api.nix ]; deployment.targetEnv = "local"; };
+      }`,
+      'pair/web.nix': `{ environment.etc."greeting".text = "web v1"; }`,
+      'pair/api.nix': `{ environment.etc."greeting".text = "api v1"; }`,
+    };
+    const first = await repo.commit(pair, 'two machines');
+    await gitRepository('pair', await repo.publish('pair', first));
+    await env.kubectl(
+      ['apply', '-f', '-'],
+      deployment('fluxpair', { kind: 'GitRepository', name: 'pair' }, ['pair/network.nix']),
+    );
+    const at = (commit: string) =>
+      until(
+        `fluxpair at ${commit}`,
+        async () => {
+          const o = await get('fluxpair');
+          return o?.status?.lastAppliedRevision === `main@sha1:${commit}` && ready(o)?.status === 'True'
+            ? o
+            : undefined;
+        },
+        240_000,
+      );
+    await at(first);
+    const evaluations = () =>
+      ctl.log.lines
+        .map((l) => JSON.parse(l) as { msg: string; evaluated?: number; kept?: number })
+        .filter((l) => /fluxpair: evaluating/.test(l.msg));
+    assert.deepEqual(
+      evaluations().map((l) => [l.evaluated, l.kept]),
+      [[2, 0]],
+    );
+    const webSystem = await hostCurrentSystem(join(ctl.hostsDir, hostDirName('default.fluxpair', 'web')));
+
+    const second = await repo.commit(
+      { 'pair/api.nix': `{ environment.etc."greeting".text = "api v2"; }` },
+      'api only',
+    );
+    await gitRepository('pair', await repo.publish('pair', second));
+    await at(second);
+    assert.deepEqual(
+      evaluations().map((l) => [l.evaluated, l.kept]),
+      [
+        [2, 0],
+        [1, 1],
+      ],
+      'the second revision evaluated the api machine alone',
+    );
+    assert.equal(await greetingOf('default.fluxpair', 'api'), 'api v2');
+    assert.equal(await greetingOf('default.fluxpair', 'web'), 'web v1');
+    assert.equal(
+      await hostCurrentSystem(join(ctl.hostsDir, hostDirName('default.fluxpair', 'web'))),
+      webSystem,
+      'the web machine kept its system',
+    );
+    await env.kubectl(['delete', 'nixdeployment', 'fluxpair', '--wait=false']);
+    await until('fluxpair gone', async () => !(await get('fluxpair')));
   });
 
   it('fails a deployment whose artifact does not match its digest, and only that one', async () => {

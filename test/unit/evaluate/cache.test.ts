@@ -84,6 +84,24 @@ describe('the evaluation cache in front of an evaluator', () => {
     assert.equal(inner.calls, 4);
   });
 
+  it('counts the machines it evaluated and those it answered itself, per deployment', async () => {
+    await cache.systems(src, facts('127.77.0.2'), ['a']);
+    await cache.systems(src, facts('127.77.0.2'), ['a']);
+    await cache.systems(src, facts('127.77.0.3'), ['a']);
+    await cache.systems({ ...src, deployment: 'e' }, facts('127.77.0.2'), ['a']);
+    assert.deepEqual(cache.counts.entries(), [
+      ['d', { evaluated: 2, cached: 1 }],
+      ['e', { evaluated: 1, cached: 0 }],
+    ]);
+    // The restricted form of the cache counts in the same place; a deployment that is gone is forgotten.
+    assert.equal(cache.restricted().counts, cache.counts);
+    cache.counts.forget('e');
+    assert.deepEqual(
+      cache.counts.entries().map(([d]) => d),
+      ['d'],
+    );
+  });
+
   it('evaluates again when the local store lost a cached derivation', async () => {
     const first = await cache.systems(src, facts('127.77.0.2'), ['a']);
     lost.add(first.a!.drvPath);
@@ -218,6 +236,7 @@ describe('the evaluation cache, machine by machine, in front of an evaluator tha
     await writeFile(join(dir, 'a.nix'), 'a2');
     assert.deepEqual(await systems(), ['a']);
     assert.deepEqual(await systems(), []);
+    assert.deepEqual(cache.counts.entries(), [['d', { evaluated: 3, cached: 3 }]]);
   });
 
   it('always evaluates again a machine whose reads are not known: none named, or a path outside the tree', async () => {
