@@ -26,7 +26,7 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 COPY nix ./nix
 COPY crds ./crds
-ENV NODE_ENV=production RECONIX_STATE_DIR=/var/lib/reconix
+ENV NODE_ENV=production RECONIX_STATE_DIR=/var/lib/reconix MALLOC_TRIM_THRESHOLD_=131072
 USER 10001:10001
 EXPOSE 9402
 ENTRYPOINT ["node", "--optimize-for-size", "--max-semi-space-size=2", "/app/dist/src/cli/bin.js"]

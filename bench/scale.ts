@@ -7,6 +7,7 @@
 //   node dist/bench/scale.js [--sizes 10,100,300,1000] [--target local|ec2] [--max-parallel 50]
 //     [--resources K] [--ops first,noop,one,ten] [--evaluation-timeout 600] [--cpu-prof DIR] [--json FILE]
 //     [--address-prefix 127.79] [--node-flags "FLAGS" (default: the flags of src/cli/node-flags.ts)] [--resident]
+//     [--node-env "NAME=VALUE ..." (default: the environment of src/cli/node-flags.ts)]
 //     [--restrict-eval]
 // `--resident`: the four reconciles of a fleet run one after the other in ONE process (deploy-once.js --resident)
 // with the deps of `reconix controller`, which keeps SSH connections open between them: the no-op resync reuses
@@ -26,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
-import { NODE_FLAGS } from '../src/cli/node-flags.js';
+import { NODE_FLAGS, nodeEnvWords } from '../src/cli/node-flags.js';
 import { parseHostRecord } from '../src/providers/local/index.js';
 import { FileStateStore } from '../src/state/file-store.js';
 import { MOTO_ENV, startMoto, type Moto } from '../test/support/moto.js';
@@ -49,6 +50,18 @@ import { intOption, option, timed } from './support/stats.js';
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** Node's flags for each reconcile: those Reconix ships with, unless --node-flags gives others ("" for none). */
 const nodeFlags = (): string[] => option('node-flags', NODE_FLAGS.join(' ')).split(' ').filter(Boolean);
+
+/** The environment of each reconcile: the bench's, with Reconix's own (node-flags.ts) or --node-env's ("" for none). */
+function nodeEnv(): NodeJS.ProcessEnv {
+  const words = option('node-env', nodeEnvWords().join(' ')).split(' ').filter(Boolean);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const w of words) {
+    const eq = w.indexOf('=');
+    if (eq <= 0) throw new Error(`--node-env: ${JSON.stringify(w)} is not NAME=VALUE`);
+    env[w.slice(0, eq)] = w.slice(eq + 1);
+  }
+  return env;
+}
 const OPS = ['first', 'noop', 'one', 'ten'] as const;
 const PREFIX = option('address-prefix', BENCH_ADDRESS_PREFIX);
 const RESIDENT = process.argv.includes('--resident');
@@ -152,7 +165,10 @@ async function reconcile(
       return new Promise<number | null>((resolve, reject) => {
         // The controller as shipped: with the Node flags of the binary and the container (or --node-flags).
         const args = [...onceArgs(f, cpuProf, `n${f.n}-${op}`), '--out', out];
-        const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+        const child = spawn(process.execPath, args, {
+          stdio: ['ignore', 'inherit', 'inherit'],
+          env: nodeEnv(),
+        });
         running = child.pid;
         const sampler = sampleTree(child.pid ?? -1);
         child.once('error', reject);
@@ -265,7 +281,10 @@ async function runFleet(
     }
     if (RESIDENT) {
       // Started once the address map is written: it reads the map when it starts.
-      fleet.resident = new ResidentController([...onceArgs(fleet, cpuProf, `n${n}-resident`), '--resident']);
+      fleet.resident = new ResidentController(
+        [...onceArgs(fleet, cpuProf, `n${n}-resident`), '--resident'],
+        nodeEnv(),
+      );
       running = fleet.resident.pid;
     }
     for (const op of ops) {

@@ -14,9 +14,9 @@ export class ResidentController {
   private waiting: { resolve: () => void; reject: (err: Error) => void } | undefined;
   private exit: string | undefined;
 
-  /** Starts `node ARGS` (deploy-once.js and its options, --resident among them); stderr is the bench's. */
-  constructor(args: readonly string[]) {
-    this.child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  /** Starts `node ARGS` (deploy-once.js and its options, --resident among them) in `env`; stderr is the bench's. */
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
+    this.child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'], env });
     this.exited = new Promise((resolve) => {
       this.child.once(
         'error',
