@@ -19,6 +19,8 @@ import { NIX_DIR, NixEvaluator, readTracer, type HostEntry, type ReadTracer } fr
 
 /** How many results one deployment's cache file keeps (the most recently used first). */
 export const CACHE_ENTRIES = 8;
+/** The bytes of JSON the whole results of a file may hold beyond its newest one (`newest`). */
+export const CACHE_ENTRY_BYTES = 2 * 1024 * 1024;
 
 export interface EvalCacheOptions {
   /** Where the cache files are (one per deployment). */
@@ -416,9 +418,7 @@ export class CachingEvaluator implements Evaluator {
       Object.fromEntries(Object.entries(all).map(([m, r]) => [m, shrink(r)]));
     const doc: StoredDoc = {
       version: FILE_VERSION,
-      entries: entry
-        ? [entry, ...entries.filter((e) => e.key !== entry.key)].slice(0, CACHE_ENTRIES)
-        : entries,
+      entries: entry ? newest([entry, ...entries.filter((e) => e.key !== entry.key)]) : entries,
       machines: shrinkAll(records.machines),
       hosts: shrinkAll(records.hosts),
       physical: shrinkAll(records.physical),
@@ -433,6 +433,25 @@ export class CachingEvaluator implements Evaluator {
     await fs.writeFile(tmp, JSON.stringify(doc), { mode: 0o600 });
     await fs.rename(tmp, file);
   }
+}
+
+/**
+ * What whole results a file keeps: at most CACHE_ENTRIES, the most recent first, and no more than
+ * CACHE_ENTRY_BYTES of them but the newest. A physical view holds every cloud resource of the deployment (5,000
+ * security groups are 1.7 MB of JSON), and the file is read and written at every reconcile: eight of those would
+ * be a controller's largest allocation.
+ */
+function newest(entries: Entry[]): Entry[] {
+  const kept: Entry[] = [];
+  let bytes = 0;
+  for (const e of entries.slice(0, CACHE_ENTRIES)) {
+    if (kept.length > 0) {
+      bytes += JSON.stringify(e.value).length;
+      if (bytes > CACHE_ENTRY_BYTES) break;
+    }
+    kept.push(e);
+  }
+  return kept;
 }
 
 /** The cache file's layout; records of another are dropped, whole results kept. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InfraFacts, KeySpec, PhysicalView, SystemRef } from '../../../src/core/model.js';
 import type { Evaluator, NetworkSource } from '../../../src/core/ports.js';
-import { CACHE_ENTRIES, CachingEvaluator } from '../../../src/evaluate/cache.js';
+import { CACHE_ENTRIES, CACHE_ENTRY_BYTES, CachingEvaluator } from '../../../src/evaluate/cache.js';
 import { NixEvaluator, type ReadTracer } from '../../../src/evaluate/evaluator.js';
 import type { Runner } from '../../../src/util/exec.js';
 import { silentLogger } from '../../../src/util/log.js';
@@ -117,6 +117,35 @@ describe('the evaluation cache in front of an evaluator', () => {
     assert.equal(inner.calls, CACHE_ENTRIES + 1);
     await cache.systems(src, facts('127.77.0.2'), ['a']);
     assert.equal(inner.calls, CACHE_ENTRIES + 2, 'the oldest result was dropped');
+  });
+
+  it('keeps large results up to a size, the newest always', async () => {
+    // Physical views as large as a deployment of thousands of cloud resources makes them.
+    const big = Math.ceil(CACHE_ENTRY_BYTES / 3);
+    let n = 0;
+    inner.physical = () => {
+      inner.calls++;
+      n++;
+      return Promise.resolve({
+        machines: {},
+        resources: { pad: 'x'.repeat(big), n },
+      } as unknown as PhysicalView);
+    };
+    for (let i = 0; i < 5; i++) {
+      await writeFile(join(dir, 'network.nix'), `{ v = ${i}; }`);
+      await cache.physical(src);
+    }
+    const file = await readFile(join(dir, 'cache', 'd.json'), 'utf8');
+    const doc = JSON.parse(file) as { entries: { value: { resources: { n: number } } }[] };
+    assert.deepEqual(
+      doc.entries.map((e) => e.value.resources.n),
+      [5, 4, 3],
+      'the newest three, within the size',
+    );
+    assert.ok(file.length < 4 * big + 10_000, `${file.length} bytes`);
+    // The newest is kept whatever its size; an unchanged input is still answered from it.
+    await cache.physical(src);
+    assert.equal(inner.calls, 5);
   });
 
   it("stays in front of Nix's evaluator in restricted mode, as Kubernetes mode asks", () => {
